@@ -1,0 +1,74 @@
+# syntax=docker/dockerfile:1
+# The ElasticBSP coordinator image: `docker build -t ebsp-coordinator .` at the
+# repository root. Two stages: the build stage compiles with the project's own
+# scripts/build.sh on the same Debian release the project develops on; the
+# runtime stage carries only the binary and the shared libraries it loads
+# (tests/deploy checks that list against `ldd` of a real build).
+
+# ---------------------------------------------------------------------------
+FROM debian:12.11 AS build
+
+ARG DEBIAN_FRONTEND=noninteractive
+# The compile-time subset of scripts/setup.sh's package list (setup.sh also
+# installs torch, prometheus, yamllint... for tests and demos: gigabytes the
+# image build does not need). python3: the root CMakeLists.txt requires
+# /usr/bin/python3 at configure time.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends \
+      build-essential cmake ninja-build pkg-config \
+      libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler \
+      libabsl-dev prometheus-cpp-dev \
+      libgtest-dev libgmock-dev libbenchmark-dev \
+      python3 \
+ && rm -rf /var/lib/apt/lists/*
+
+WORKDIR /src
+COPY . .
+# The same build the project runs everywhere else (README, CI).
+RUN BUILD_DIR=/src/build BUILD_TYPE=RelWithDebInfo scripts/build.sh \
+ && mkdir -p /out \
+ && objcopy --strip-debug build/services/server/ebsp-coordinator /out/ebsp-coordinator
+
+# ---------------------------------------------------------------------------
+FROM debian:12.11-slim AS runtime
+
+ARG DEBIAN_FRONTEND=noninteractive
+# Exactly the packages providing the shared libraries ebsp-coordinator loads
+# (libc6 aside); tests/deploy/test_runtime_libraries.py keeps this list honest.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends \
+      libabsl20220623 \
+      libc-ares2 \
+      libcivetweb1 \
+      libgcc-s1 \
+      libgrpc++1.51 \
+      libgrpc29 \
+      libprometheus-cpp-core1.0 \
+      libprometheus-cpp-pull1.0 \
+      libprotobuf32 \
+      libre2-9 \
+      libssl3 \
+      libstdc++6 \
+      zlib1g \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --system --uid 10001 --user-group --no-create-home \
+      --home-dir /nonexistent --shell /usr/sbin/nologin ebsp
+
+COPY --from=build /out/ebsp-coordinator /usr/local/bin/ebsp-coordinator
+COPY deploy/docker/healthcheck.sh /usr/local/bin/ebsp-healthcheck
+
+# Numeric so that Kubernetes' runAsNonRoot can verify it without /etc/passwd.
+USER 10001:10001
+
+# gRPC API (--listen_address) and Prometheus /metrics (--metrics_address).
+EXPOSE 50051 9464
+ENV EBSP_METRICS_PORT=9464
+
+# Docker has no gRPC health probe and Debian ships no grpc_health_probe, so the
+# container health check asks /metrics (served by the same process) whether
+# the coordinator is up. Kubernetes uses its native gRPC probe instead.
+HEALTHCHECK --interval=15s --timeout=5s --start-period=10s --retries=3 \
+  CMD ["/usr/local/bin/ebsp-healthcheck"]
+
+ENTRYPOINT ["/usr/local/bin/ebsp-coordinator"]
+CMD ["--listen_address=0.0.0.0:50051", "--metrics_address=0.0.0.0:9464"]
