@@ -1,0 +1,44 @@
+// Runs one unary RPC to the coordinator under the client's RetryPolicy:
+// a fresh ClientContext per attempt, backoff waits between attempts, and no
+// new attempt once the policy's time budget is spent. Internal to the client
+// library; the training thread of a Client owns one. Not thread-safe.
+#ifndef EBSP_CLIENT_CPP_EBSP_RPC_RUNNER_H_
+#define EBSP_CLIENT_CPP_EBSP_RPC_RUNNER_H_
+
+#include <memory>
+#include "absl/strings/string_view.h"
+
+#include <grpcpp/channel.h>
+#include <grpcpp/client_context.h>
+#include <grpcpp/support/status.h>
+
+#include "absl/functional/function_ref.h"
+#include "absl/random/random.h"
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "client/cpp/ebsp/retry.h"
+
+namespace ebsp::client {
+
+class RpcRunner {
+ public:
+  RpcRunner(std::shared_ptr<grpc::Channel> channel, RetryPolicy policy,
+            RetryObserver observer);
+
+  // Calls `attempt` with a context whose deadline is `attempt_deadline` from
+  // the start of that attempt, until it succeeds, fails with a status that
+  // IsRetryable rejects, or the budget is spent (then the last failure is
+  // returned). `method` names the call in statuses and RetryEvents.
+  absl::Status Run(absl::string_view method, absl::Duration attempt_deadline,
+                   absl::FunctionRef<grpc::Status(grpc::ClientContext*)> attempt);
+
+ private:
+  std::shared_ptr<grpc::Channel> channel_;
+  RetryPolicy policy_;
+  RetryObserver observer_;
+  absl::BitGen gen_;
+};
+
+}  // namespace ebsp::client
+
+#endif  // EBSP_CLIENT_CPP_EBSP_RPC_RUNNER_H_
