@@ -1,0 +1,65 @@
+"""AdminClient: job management calls (create, inspect, change policy, delete).
+
+Workers never need it (Register can create a job); operators, tests and the
+examples use it to create a job with an exact policy or to read a job's
+rounds, members and idle fraction.
+"""
+
+from typing import List, Optional
+
+import grpc
+
+from ebsp._channel import open_channel
+from ebsp._stubs import pb, pb_grpc
+from ebsp.client import DEFAULT_CALL_TIMEOUT_SECONDS
+from ebsp.errors import CoordinatorError
+from ebsp.policy import PolicyLike, to_policy
+from ebsp.retry import RetryPolicy, call_with_retry
+
+
+class AdminClient:
+    """Thread-safe: every method is one RPC (retried on UNAVAILABLE)."""
+
+    def __init__(self, target: str, call_timeout: float = DEFAULT_CALL_TIMEOUT_SECONDS,
+                 retry: Optional[RetryPolicy] = None):
+        self._channel = open_channel(target)
+        self._stub = pb_grpc.CoordinatorStub(self._channel)
+        self._call_timeout = call_timeout
+        self._retry = retry or RetryPolicy()
+
+    def _call(self, method: str, request):
+        fn = getattr(self._stub, method)
+        try:
+            return call_with_retry(lambda: fn(request, timeout=self._call_timeout), self._retry)
+        except grpc.RpcError as err:
+            raise CoordinatorError.from_rpc_error(method, err) from None
+
+    def create_job(self, job: str, policy: PolicyLike = None,
+                   heartbeat_timeout_seconds: float = 0.0, max_workers: int = 0,
+                   auth_token: str = "") -> "pb.Job":
+        spec = pb.JobSpec(job=job, policy=to_policy(policy),
+                          heartbeat_timeout_seconds=heartbeat_timeout_seconds,
+                          max_workers=max_workers, auth_token=auth_token)
+        return self._call("CreateJob", pb.CreateJobRequest(spec=spec))
+
+    def get_job(self, job: str) -> "pb.Job":
+        return self._call("GetJob", pb.GetJobRequest(job=job))
+
+    def list_jobs(self) -> List["pb.Job"]:
+        return list(self._call("ListJobs", pb.ListJobsRequest()).jobs)
+
+    def update_policy(self, job: str, policy: PolicyLike) -> "pb.Job":
+        return self._call("UpdatePolicy",
+                          pb.UpdatePolicyRequest(job=job, policy=to_policy(policy)))
+
+    def delete_job(self, job: str) -> None:
+        self._call("DeleteJob", pb.DeleteJobRequest(job=job))
+
+    def close(self) -> None:
+        self._channel.close()
+
+    def __enter__(self) -> "AdminClient":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
