@@ -1,0 +1,84 @@
+// ReportLoad: simulated workers that call ReportIteration (or the echo
+// baseline's Echo) back to back as fast as the server answers, for
+// ebsp-loadgen. Every worker is a small state machine driven by gRPC's
+// callback API: no thread per worker, a few channels shared by all.
+//
+// Coordinator mode: each worker registers first (not measured), then loops
+// report -> follow the directive (SYNC_NOW: Barrier; WAIT: WaitForClock) ->
+// report. Only ReportIteration latency goes into the report histogram; the
+// blocking calls have their own. Echo mode: the same loop against Echo.
+//
+// Bounded: the measured phase ends after `duration` (or `max_requests`
+// reports); calls still in flight then are cancelled or hit a deadline, and
+// the run returns within about `drain_timeout` after that.
+#ifndef EBSP_TOOLS_LOADGEN_REPORT_LOAD_H_
+#define EBSP_TOOLS_LOADGEN_REPORT_LOAD_H_
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "elasticbsp/v1/coordinator.pb.h"
+#include "tools/loadgen/latency_histogram.h"
+
+namespace ebsp::loadgen {
+
+enum class LoadMode { kCoordinator, kEcho };
+
+struct LoadOptions {
+  std::string target;  // host:port
+  LoadMode mode = LoadMode::kCoordinator;
+  int workers = 1000;
+  absl::Duration duration = absl::Seconds(10);
+  int64_t max_requests = 0;  // Reports; 0 means only `duration` bounds.
+  std::string job = "loadgen";
+  elasticbsp::v1::Policy policy;  // Used if Register creates the job.
+  // Most reports in flight at once; 0 means one per worker.
+  int concurrency = 0;
+  int channels = 4;
+  // The compute time each simulated iteration reports.
+  absl::Duration compute = absl::Milliseconds(1);
+  absl::Duration rpc_timeout = absl::Seconds(10);
+  absl::Duration connect_timeout = absl::Seconds(5);
+  absl::Duration drain_timeout = absl::Seconds(2);
+  // Coordinator mode: Leave every worker at the end, so the job does not keep
+  // them until their leases expire.
+  bool leave_at_end = true;
+};
+
+struct LoadResult {
+  absl::Duration register_elapsed;
+  absl::Duration measured;  // The measured phase's wall time.
+  int64_t reports_ok = 0;   // Completed OK within the measured phase.
+  LatencyHistogram report_latency;
+  int64_t blocking_ok = 0;  // Barrier and WaitForClock calls.
+  LatencyHistogram blocking_latency;  // Includes the wait.
+  // Failed calls of the measured phase by gRPC code name.
+  std::map<std::string, int64_t> errors_by_code;
+  int64_t errors_total = 0;
+  // Calls that completed after the measured phase ended (cut short or not);
+  // they count neither as throughput nor as errors.
+  int64_t drained = 0;
+  // Workers that stopped after an error (the rest kept going).
+  int64_t workers_retired = 0;
+  int64_t leave_errors = 0;
+
+  double reports_per_second() const;
+};
+
+// FAILED_PRECONDITION / UNAVAILABLE with the reason when the run could not
+// start (target unreachable, registration refused); the result otherwise,
+// errors included.
+absl::StatusOr<LoadResult> RunReportLoad(const LoadOptions& options);
+
+std::string LoadModeName(LoadMode mode);  // "coordinator", "echo"
+
+// Human-readable summary, or one JSON object when `json`.
+std::string FormatLoadResult(const LoadOptions& options, const LoadResult& result,
+                             bool json);
+
+}  // namespace ebsp::loadgen
+
+#endif  // EBSP_TOOLS_LOADGEN_REPORT_LOAD_H_
