@@ -1,0 +1,633 @@
+#include "services/core/job/job_state.h"
+
+#include <algorithm>
+#include <limits>
+#include <map>
+#include <utility>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "services/core/job/departures.h"
+#include "services/core/job/worker_record.h"
+#include "services/core/policy/policy.h"
+#include "services/core/predict/string_view_compat.h"
+
+namespace ebsp::core {
+namespace {
+
+constexpr size_t kMaxWorkerNameLength = 128;
+
+// The proto's rule: 1 to 128 characters of [A-Za-z0-9._:-].
+absl::Status ValidateWorkerName(std::string_view name) {
+  if (name.empty()) return absl::InvalidArgumentError("worker name is empty");
+  if (name.size() > kMaxWorkerNameLength) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "worker name of ", name.size(), " characters is longer than ", kMaxWorkerNameLength));
+  }
+  for (char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                    (c >= '0' && c <= '9') || c == '.' || c == '_' || c == ':' || c == '-';
+    if (!ok) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "worker name \"", absl::CHexEscape(ToAbsl(name)),
+          "\" has a character outside [A-Za-z0-9._:-]"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+class JobState::Impl {
+ public:
+  Impl(std::string name, JobOptions options, absl::Time now)
+      : name_(std::move(name)),
+        options_(std::move(options)),
+        policy_(Policy::Create(options_.policy)),
+        created_(now),
+        round_began_(now) {}
+
+  // ---- Events -------------------------------------------------------------
+
+  absl::StatusOr<RegisterResult> Register(WorkerId id, std::string_view name, absl::Time now) {
+    if (absl::Status s = ValidateWorkerName(name); !s.ok()) return s;
+    if (auto it = workers_.find(id); it != workers_.end()) {
+      return absl::AlreadyExistsError(absl::StrCat("worker id ", id, " is already registered in job \"",
+                                                   name_, "\" as \"", it->second.name, "\""));
+    }
+    for (const auto& [other_id, w] : workers_) {
+      if (w.name == name) {
+        return absl::AlreadyExistsError(absl::StrCat("worker name \"", ToAbsl(name),
+                                                     "\" is already live in job \"", name_,
+                                                     "\" as worker ", other_id));
+      }
+    }
+    if (static_cast<int64_t>(workers_.size()) >= options_.max_workers) {
+      return absl::ResourceExhaustedError(absl::StrCat("job \"", name_, "\" already has ",
+                                                       workers_.size(),
+                                                       " live workers, its maximum"));
+    }
+
+    RegisterResult result;
+    const bool rounds = options_.policy.HasRounds();
+    const bool joins_next_round = rounds && RoundInProgress();
+    if (rounds && !joins_next_round && pending_policy_.has_value()) {
+      // No round in progress: the boundary the change waits for is now.
+      ApplyPolicy(*pending_policy_, now);
+    }
+
+    WorkerRecord w;
+    w.id = id;
+    w.name = std::string(name);
+    w.joined = now;
+    w.last_seen = now;
+    w.round_start = now;
+    w.predictor = NewPredictor(id);
+    if (!options_.policy.HasRounds()) w.clock_base = SlowestClock().value_or(0);
+    w.phase = joins_next_round ? WorkerPhase::kPending : WorkerPhase::kRunning;
+    if (!joins_next_round) w.predictor->StartRound(now);
+    departures_.Forget(id);
+    auto [it, inserted] = workers_.emplace(id, std::move(w));
+    ++membership_epoch_;
+    result.effects.membership_changed = true;
+
+    if (rounds && !joins_next_round) {
+      // Nobody has done anything in this round yet, so the whole round can
+      // be planned again with the newcomer in it.
+      StartRoundTargets(now, result.effects);
+    }
+    const WorkerRecord& added = it->second;
+    result.worker = id;
+    result.phase = added.phase;
+    result.round = joins_next_round ? round_ + 1 : round_;
+    result.target = added.target;
+    result.membership_epoch = membership_epoch_;
+    result.live_workers = static_cast<int>(workers_.size());
+    return result;
+  }
+
+  absl::StatusOr<ReportResult> ReportIteration(WorkerId id, uint64_t round, int iteration,
+                                               absl::Duration compute, absl::Time now) {
+    absl::StatusOr<WorkerRecord*> found = Find(id);
+    if (!found.ok()) return found.status();
+    WorkerRecord& w = **found;
+    if (compute < absl::ZeroDuration()) {
+      return absl::InvalidArgumentError(absl::StrCat("worker ", id, " reported compute time ",
+                                                     absl::FormatDuration(compute),
+                                                     ", which is negative"));
+    }
+    if (compute == absl::InfiniteDuration()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "worker ", id, " reported an infinite or NaN compute time for iteration ", iteration));
+    }
+    if (iteration < 1) {
+      return absl::InvalidArgumentError(absl::StrCat("worker ", id, " reported iteration ",
+                                                     iteration, "; iterations are 1-based"));
+    }
+    const bool rounds = options_.policy.HasRounds();
+    if (rounds && w.phase == WorkerPhase::kPending) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "worker ", id, " is pending until round ", round_ + 1, " begins; call Barrier(",
+          round_, ") first"));
+    }
+    if (w.phase == WorkerPhase::kAtBarrier) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "worker ", id, " reported iteration ", iteration, " while waiting at the barrier of round ",
+          round_));
+    }
+    if (w.phase == WorkerPhase::kWaitingClock) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "worker ", id, " reported iteration ", iteration, " while waiting in WaitForClock"));
+    }
+    if (round != round_) {
+      return absl::FailedPreconditionError(absl::StrCat("worker ", id, " reported iteration ",
+                                                        iteration, " in round ", round,
+                                                        ", but the current round is ", round_));
+    }
+    if (iteration != w.done + 1) {
+      return absl::FailedPreconditionError(absl::StrCat("worker ", id, " reported iteration ",
+                                                        iteration, " in round ", round,
+                                                        ", expected ", w.done + 1));
+    }
+    if (rounds && w.done >= w.target) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "worker ", id, " reported iteration ", iteration, " in round ", round,
+          " beyond its target ", w.target, "; it must call Barrier(", round, ")"));
+    }
+
+    w.done = iteration;
+    ++w.iterations_total;
+    w.last_compute = compute;
+    w.last_seen = now;
+    w.last_report_in_round = now;
+    w.predictor->ObserveIteration(now, compute);
+
+    ReportResult result;
+    result.round = round_;
+    if (rounds) {
+      std::vector<WorkerRecord*> members = RoundMembers();
+      std::vector<RoundMember> views = Views(members);
+      const size_t reporter = static_cast<size_t>(
+          std::find(members.begin(), members.end(), &w) - members.begin());
+      std::optional<RoundTargets> replanned = policy_->AfterReport(views, reporter, now);
+      if (replanned.has_value()) ApplyTargets(members, *replanned, result.effects);
+      result.action = Policy::AnswerRoundReport(w.done, w.target);
+      result.target = w.target;
+    } else {
+      result.action = policy_->AnswerClock(w.clock(), SlowestClock().value_or(w.clock()));
+      result.target = 0;
+      ReleaseClockWaiters(now, result.effects);
+    }
+    return result;
+  }
+
+  absl::StatusOr<Effects> ArriveAtBarrier(WorkerId id, uint64_t round, absl::Time now) {
+    absl::StatusOr<WorkerRecord*> found = Find(id);
+    if (!found.ok()) return found.status();
+    WorkerRecord& w = **found;
+    Effects effects;
+    if (!options_.policy.HasRounds()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "worker ", id, " called Barrier(", round, ") but job \"", name_, "\" runs ",
+          ToAbsl(PolicyKindName(options_.policy.kind)), ", which has no barriers"));
+    }
+    if (w.phase == WorkerPhase::kPending) {
+      if (round != round_) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "worker ", id, " is pending and waits at the barrier of round ", round_,
+            ", not ", round));
+      }
+      w.last_seen = now;
+      if (!w.waiting_since.has_value()) w.waiting_since = now;
+      return effects;  // A pending arrival never completes the barrier.
+    }
+    if (round_ > 0 && round == round_ - 1 && w.done == 0 && w.phase == WorkerPhase::kRunning) {
+      // The barrier it names already released (its reply was lost, or it was
+      // pending and late): answer again with what that release gave it.
+      w.last_seen = now;
+      effects.releases.push_back(
+          Release{id, WaitKind::kBarrier, round_, w.target, absl::ZeroDuration()});
+      return effects;
+    }
+    if (round != round_) {
+      return absl::FailedPreconditionError(absl::StrCat("worker ", id, " called Barrier(", round,
+                                                        ") but the current round is ", round_));
+    }
+    if (w.phase == WorkerPhase::kAtBarrier) {
+      w.last_seen = now;  // A retry: it is already counted.
+      return effects;
+    }
+    if (w.done < w.target) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "worker ", id, " called Barrier(", round, ") after ", w.done, " of its ", w.target,
+          " iterations"));
+    }
+    w.last_seen = now;
+    w.phase = WorkerPhase::kAtBarrier;
+    w.waiting_since = now;
+    MaybeReleaseBarrier(now, effects);
+    return effects;
+  }
+
+  absl::StatusOr<Effects> WaitForClock(WorkerId id, absl::Time now) {
+    absl::StatusOr<WorkerRecord*> found = Find(id);
+    if (!found.ok()) return found.status();
+    WorkerRecord& w = **found;
+    if (options_.policy.kind != PolicyKind::kSsp) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "worker ", id, " called WaitForClock but job \"", name_, "\" runs ",
+          ToAbsl(PolicyKindName(options_.policy.kind)), ", which has no clocks; only ssp does"));
+    }
+    Effects effects;
+    w.last_seen = now;
+    if (w.phase == WorkerPhase::kWaitingClock) return effects;  // A retry.
+    w.phase = WorkerPhase::kWaitingClock;
+    w.waiting_since = now;
+    ReleaseClockWaiters(now, effects);
+    return effects;
+  }
+
+  absl::StatusOr<HeartbeatResult> Heartbeat(WorkerId id, absl::Time now) {
+    absl::StatusOr<WorkerRecord*> found = Find(id);
+    if (!found.ok()) return found.status();
+    (*found)->last_seen = now;
+    return HeartbeatResult{round_, membership_epoch_, options_.heartbeat_timeout};
+  }
+
+  absl::StatusOr<Effects> Leave(WorkerId id, absl::Time now) {
+    absl::StatusOr<WorkerRecord*> found = Find(id);
+    if (!found.ok()) return found.status();
+    Effects effects;
+    Remove(id, now, "left the job; register again to rejoin");
+    effects.membership_changed = true;
+    AfterDeparture(now, effects);
+    return effects;
+  }
+
+  Effects Tick(absl::Time now) {
+    Effects effects;
+    std::vector<WorkerId> expired;
+    for (const auto& [id, w] : workers_) {
+      if (w.last_seen + options_.heartbeat_timeout < now) expired.push_back(id);
+    }
+    if (expired.empty()) return effects;
+    for (WorkerId id : expired) {
+      const WorkerRecord& w = workers_.at(id);
+      effects.evictions.push_back(
+          Eviction{id, w.name, EvictionReason::kLeaseExpired, w.waiting_since.has_value()});
+      Remove(id, now,
+             absl::StrCat("was evicted from job \"", name_, "\": silent longer than its ",
+                          absl::FormatDuration(options_.heartbeat_timeout),
+                          " lease; register again"));
+      ++evictions_total_;
+    }
+    effects.membership_changed = true;
+    AfterDeparture(now, effects);
+    return effects;
+  }
+
+  std::optional<absl::Time> NextLeaseExpiry() const {
+    std::optional<absl::Time> earliest;
+    for (const auto& [id, w] : workers_) {
+      const absl::Time expiry = w.last_seen + options_.heartbeat_timeout;
+      if (!earliest.has_value() || expiry < *earliest) earliest = expiry;
+    }
+    return earliest;
+  }
+
+  absl::Status UpdatePolicy(const PolicyConfig& policy, absl::Time now) {
+    if (absl::Status s = policy.Validate(); !s.ok()) return s;
+    if (policy.HasRounds() != options_.policy.HasRounds() && !workers_.empty()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "job \"", name_, "\" cannot switch from ", ToAbsl(PolicyKindName(options_.policy.kind)), " to ",
+          ToAbsl(PolicyKindName(policy.kind)), " while it has ", workers_.size(),
+          " workers: rounds and roundless policies need an empty job to switch"));
+    }
+    if (options_.policy.HasRounds() && RoundInProgress()) {
+      pending_policy_ = policy;
+      return absl::OkStatus();
+    }
+    ApplyPolicy(policy, now);
+    if (options_.policy.HasRounds() && !workers_.empty()) {
+      Effects ignored;  // Targets of a round nobody started; reported on use.
+      StartRoundTargets(now, ignored);
+    }
+    return absl::OkStatus();
+  }
+
+  JobSnapshot Snapshot(absl::Time now) const {
+    JobSnapshot s;
+    s.name = name_;
+    s.options = options_;
+    s.options.predictor_factory = nullptr;
+    s.pending_policy = pending_policy_;
+    s.round = round_;
+    s.membership_epoch = membership_epoch_;
+    s.round_began = round_began_;
+    s.rounds_completed = rounds_completed_;
+    s.evictions_total = evictions_total_;
+    const bool rounds = options_.policy.HasRounds();
+    absl::Duration waited = wait_total_;
+    absl::Duration lived = departed_live_time_;
+    for (const auto& [id, w] : workers_) {
+      WorkerSnapshot ws;
+      ws.worker = id;
+      ws.name = w.name;
+      ws.phase = w.phase;
+      ws.iterations_in_round = w.done;
+      ws.target = w.target;
+      ws.iterations_total = w.iterations_total;
+      ws.last_compute = w.last_compute;
+      ws.predicted_interval = w.predictor->TypicalInterval();
+      ws.since_last_seen = now - w.last_seen;
+      ws.lease_remaining =
+          std::max(absl::ZeroDuration(), w.last_seen + options_.heartbeat_timeout - now);
+      s.workers.push_back(std::move(ws));
+      lived += now - w.joined;
+      if (w.waiting_since.has_value()) waited += now - *w.waiting_since;
+      if (!rounds) continue;
+      const bool arrived = w.waiting_since.has_value();
+      if (arrived) {
+        s.arrived.push_back(id);
+        if (!s.first_arrival.has_value() || *w.waiting_since < *s.first_arrival) {
+          s.first_arrival = *w.waiting_since;
+        }
+      } else if (w.IsRoundMember()) {
+        s.missing.push_back(id);
+        s.missing_names.push_back(w.name);
+      }
+    }
+    if (rounds) s.planned_sync_time = planned_sync_time_;
+    s.idle_fraction = lived > absl::ZeroDuration() ? waited / lived : 0.0;
+    s.staleness = Staleness();
+    return s;
+  }
+
+  const std::string& name() const { return name_; }
+  const PolicyConfig& policy() const { return options_.policy; }
+  int live_workers() const { return static_cast<int>(workers_.size()); }
+  bool IsMember(WorkerId id) const { return workers_.count(id) > 0; }
+
+ private:
+  absl::StatusOr<WorkerRecord*> Find(WorkerId id) {
+    auto it = workers_.find(id);
+    if (it != workers_.end()) return &it->second;
+    std::string why = departures_.Explain(id);
+    if (why.empty()) {
+      why = absl::StrCat("worker ", id, " is not registered in job \"", name_,
+                         "\"; register again");
+    }
+    return absl::NotFoundError(why);
+  }
+
+  std::unique_ptr<IterationPredictor> NewPredictor(WorkerId id) const {
+    if (options_.predictor_factory) return options_.predictor_factory(id);
+    return MakePredictor(options_.policy.predictor);
+  }
+
+  // A round is in progress once a live member has finished an iteration in
+  // it (a member at the barrier has, since every target is at least 1).
+  bool RoundInProgress() const {
+    for (const auto& [id, w] : workers_) {
+      if (w.IsRoundMember() && (w.done > 0 || w.phase == WorkerPhase::kAtBarrier)) return true;
+    }
+    return false;
+  }
+
+  std::optional<uint64_t> SlowestClock() const {
+    std::optional<uint64_t> slowest;
+    for (const auto& [id, w] : workers_) {
+      if (!slowest.has_value() || w.clock() < *slowest) slowest = w.clock();
+    }
+    return slowest;
+  }
+
+  // The lead of the fastest live worker over the slowest since their last
+  // common synchronization: iterations in the round (rounds; bounded by R
+  // under ElasticBSP) or SSP clocks (roundless; bounded by s + 1 under SSP).
+  uint64_t Staleness() const {
+    const bool rounds = options_.policy.HasRounds();
+    std::optional<uint64_t> low, high;
+    for (const auto& [id, w] : workers_) {
+      if (rounds && !w.IsRoundMember()) continue;
+      const uint64_t progress = rounds ? static_cast<uint64_t>(w.done) : w.clock();
+      low = low.has_value() ? std::min(*low, progress) : progress;
+      high = high.has_value() ? std::max(*high, progress) : progress;
+    }
+    return low.has_value() ? *high - *low : 0;
+  }
+
+  std::vector<WorkerRecord*> RoundMembers() {
+    std::vector<WorkerRecord*> members;
+    members.reserve(workers_.size());
+    for (auto& [id, w] : workers_) {
+      if (w.IsRoundMember()) members.push_back(&w);
+    }
+    return members;
+  }
+
+  static std::vector<RoundMember> Views(const std::vector<WorkerRecord*>& members) {
+    std::vector<RoundMember> views;
+    views.reserve(members.size());
+    for (const WorkerRecord* w : members) {
+      RoundMember v;
+      v.id = w->id;
+      v.done = w->done;
+      v.target = w->target;
+      const bool at_barrier = w->phase == WorkerPhase::kAtBarrier;
+      v.pinned = at_barrier || (w->done > 0 && w->done >= w->target);
+      v.pinned_at = at_barrier ? w->waiting_since.value_or(w->round_start)
+                               : w->last_report_in_round.value_or(w->round_start);
+      v.round_start = w->round_start;
+      v.last_report = w->last_report_in_round;
+      v.predictor = w->predictor.get();
+      views.push_back(v);
+    }
+    return views;
+  }
+
+  void ApplyTargets(const std::vector<WorkerRecord*>& members, const RoundTargets& targets,
+                    Effects& effects) {
+    for (size_t i = 0; i < members.size() && i < targets.targets.size(); ++i) {
+      members[i]->target = targets.targets[i];
+    }
+    planned_sync_time_ = targets.sync_time;
+    predicted_wait_ = targets.predicted_wait;
+    effects.planned = effects.planned || targets.planned;
+  }
+
+  // The targets of the current round for every member (all at done 0).
+  void StartRoundTargets(absl::Time now, Effects& effects) {
+    std::vector<WorkerRecord*> members = RoundMembers();
+    ApplyTargets(members, policy_->StartRound(Views(members), now), effects);
+  }
+
+  void ApplyPolicy(const PolicyConfig& policy, absl::Time now) {
+    const bool new_predictors =
+        !options_.predictor_factory && policy.predictor != options_.policy.predictor;
+    if (options_.policy.HasRounds() && !policy.HasRounds()) {
+      round_ = 0;  // Roundless policies keep round 0; the job is empty here.
+      round_began_ = now;
+    }
+    options_.policy = policy;
+    policy_ = Policy::Create(policy);
+    pending_policy_.reset();
+    planned_sync_time_.reset();
+    predicted_wait_ = absl::ZeroDuration();
+    if (!new_predictors) return;
+    // A different forecasting rule starts from no history: the old
+    // predictor's state does not carry over.
+    for (auto& [id, w] : workers_) {
+      w.predictor = NewPredictor(id);
+      if (w.IsRoundMember()) w.predictor->StartRound(w.round_start);
+    }
+  }
+
+  void Remove(WorkerId id, absl::Time now, std::string why) {
+    auto it = workers_.find(id);
+    WorkerRecord& w = it->second;
+    departed_live_time_ += now - w.joined;
+    if (w.waiting_since.has_value()) wait_total_ += now - *w.waiting_since;
+    departures_.Record(id, w.name, std::move(why));
+    workers_.erase(it);
+    ++membership_epoch_;
+  }
+
+  void AfterDeparture(absl::Time now, Effects& effects) {
+    if (options_.policy.HasRounds()) {
+      MaybeReleaseBarrier(now, effects);
+    } else {
+      ReleaseClockWaiters(now, effects);
+    }
+  }
+
+  // SSP: releases every waiting worker now within `staleness` of the slowest.
+  void ReleaseClockWaiters(absl::Time now, Effects& effects) {
+    const std::optional<uint64_t> slowest = SlowestClock();
+    if (!slowest.has_value()) return;
+    for (auto& [id, w] : workers_) {
+      if (w.phase != WorkerPhase::kWaitingClock) continue;
+      if (policy_->AnswerClock(w.clock(), *slowest) == SyncAction::kWait) continue;
+      const absl::Duration waited = now - w.waiting_since.value_or(now);
+      wait_total_ += waited;
+      w.phase = WorkerPhase::kRunning;
+      w.waiting_since.reset();
+      effects.releases.push_back(Release{id, WaitKind::kClock, round_, 0, waited});
+    }
+  }
+
+  // Releases the barrier once every live member arrived; with no member
+  // left, pending workers still move on so they are not stranded.
+  void MaybeReleaseBarrier(absl::Time now, Effects& effects) {
+    bool any_member = false;
+    bool any_pending = false;
+    for (const auto& [id, w] : workers_) {
+      if (!w.IsRoundMember()) {
+        any_pending = true;
+      } else {
+        any_member = true;
+        if (w.phase != WorkerPhase::kAtBarrier) return;
+      }
+    }
+    if (!any_member && !any_pending) return;
+
+    RoundSummary summary;
+    summary.round = round_;
+    summary.began = round_began_;
+    summary.released = now;
+    summary.predicted_wait = predicted_wait_;
+    struct Waiter {
+      WorkerId id;
+      absl::Duration waited;
+    };
+    std::vector<Waiter> waiters;
+    for (const auto& [id, w] : workers_) {
+      if (!w.waiting_since.has_value()) continue;
+      const absl::Duration waited = now - *w.waiting_since;
+      waiters.push_back(Waiter{id, waited});
+      wait_total_ += waited;
+      if (w.IsRoundMember()) {
+        summary.members.push_back(RoundSummary::Member{id, w.target, waited});
+        summary.total_wait += waited;
+      }
+    }
+
+    ++round_;
+    ++rounds_completed_;
+    round_began_ = now;
+    if (pending_policy_.has_value()) ApplyPolicy(*pending_policy_, now);
+    bool joined = false;
+    for (auto& [id, w] : workers_) {
+      joined = joined || w.phase == WorkerPhase::kPending;
+      w.phase = WorkerPhase::kRunning;
+      w.done = 0;
+      w.last_report_in_round.reset();
+      w.waiting_since.reset();
+      w.round_start = now;
+      w.predictor->StartRound(now);
+    }
+    StartRoundTargets(now, effects);
+    for (const Waiter& waiter : waiters) {
+      effects.releases.push_back(Release{waiter.id, WaitKind::kBarrier, round_,
+                                         workers_.at(waiter.id).target, waiter.waited});
+    }
+    effects.rounds_completed.push_back(std::move(summary));
+  }
+
+  std::string name_;
+  JobOptions options_;
+  std::optional<PolicyConfig> pending_policy_;
+  std::unique_ptr<Policy> policy_;
+  std::map<WorkerId, WorkerRecord> workers_;  // Ordered: snapshots sort by id.
+  Departures departures_;
+  absl::Time created_;
+  uint64_t round_ = 0;
+  absl::Time round_began_;
+  uint64_t membership_epoch_ = 0;
+  uint64_t rounds_completed_ = 0;
+  uint64_t evictions_total_ = 0;
+  std::optional<absl::Time> planned_sync_time_;
+  absl::Duration predicted_wait_;
+  // Completed waits (barrier and clock) and the live time of departed
+  // workers, for the idle fraction.
+  absl::Duration wait_total_;
+  absl::Duration departed_live_time_;
+};
+
+JobState::JobState(std::string name, JobOptions options, absl::Time now)
+    : impl_(std::make_unique<Impl>(std::move(name), std::move(options), now)) {}
+JobState::~JobState() = default;
+
+absl::StatusOr<RegisterResult> JobState::Register(WorkerId id, std::string_view name,
+                                                  absl::Time now) {
+  return impl_->Register(id, name, now);
+}
+absl::StatusOr<ReportResult> JobState::ReportIteration(WorkerId id, uint64_t round,
+                                                       int iteration, absl::Duration compute,
+                                                       absl::Time now) {
+  return impl_->ReportIteration(id, round, iteration, compute, now);
+}
+absl::StatusOr<Effects> JobState::ArriveAtBarrier(WorkerId id, uint64_t round, absl::Time now) {
+  return impl_->ArriveAtBarrier(id, round, now);
+}
+absl::StatusOr<Effects> JobState::WaitForClock(WorkerId id, absl::Time now) {
+  return impl_->WaitForClock(id, now);
+}
+absl::StatusOr<HeartbeatResult> JobState::Heartbeat(WorkerId id, absl::Time now) {
+  return impl_->Heartbeat(id, now);
+}
+absl::StatusOr<Effects> JobState::Leave(WorkerId id, absl::Time now) {
+  return impl_->Leave(id, now);
+}
+Effects JobState::Tick(absl::Time now) { return impl_->Tick(now); }
+std::optional<absl::Time> JobState::NextLeaseExpiry() const { return impl_->NextLeaseExpiry(); }
+absl::Status JobState::UpdatePolicy(const PolicyConfig& policy, absl::Time now) {
+  return impl_->UpdatePolicy(policy, now);
+}
+JobSnapshot JobState::Snapshot(absl::Time now) const { return impl_->Snapshot(now); }
+const std::string& JobState::name() const { return impl_->name(); }
+const PolicyConfig& JobState::policy() const { return impl_->policy(); }
+int JobState::live_workers() const { return impl_->live_workers(); }
+bool JobState::IsMember(WorkerId id) const { return impl_->IsMember(id); }
+
+}  // namespace ebsp::core

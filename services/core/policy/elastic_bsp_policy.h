@@ -1,0 +1,71 @@
+// ElasticBSP with ZipLine (DESIGN.md section 4). When a round begins it
+// forecasts each member's next R iteration ends from the release and lets
+// PlanTargets pick every member's target. During the round it compares each
+// report with the forecast; when a report is off by more than
+// kReplanDriftFraction of the worker's interval it re-plans the rest of the
+// round under k_i in (c_i, R], with members that are at the barrier (or were
+// already told to sync) pinned at their last end.
+//
+// Cold start: a member without history (fewer than two reports) is planned
+// as if it were the slowest member with history (that one's interval and
+// overhead); when no member has history the round runs BSP (every target 1),
+// which yields the reports that give everyone history.
+//
+// Internal to ebsp_core.
+#ifndef EBSP_SERVICES_CORE_POLICY_ELASTIC_BSP_POLICY_H_
+#define EBSP_SERVICES_CORE_POLICY_ELASTIC_BSP_POLICY_H_
+
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "services/core/planner/zipline.h"
+#include "services/core/policy/policy.h"
+
+namespace ebsp::core {
+
+// A report this far from its forecast, as a fraction of the worker's typical
+// interval, triggers a re-plan. A quarter interval is well above the jitter
+// of a steady worker, yet catches a straggler within its first slow step.
+inline constexpr double kReplanDriftFraction = 0.25;
+// Each re-plan costs a full ZipLine run (about a millisecond for 1000
+// workers); under heavy noise every report would drift, so a round re-plans
+// at most this many times.
+inline constexpr int kMaxReplansPerRound = 8;
+
+class ElasticBspPolicy final : public Policy {
+ public:
+  using Policy::Policy;
+
+  RoundTargets StartRound(absl::Span<const RoundMember> members,
+                          absl::Time now) override;
+  std::optional<RoundTargets> AfterReport(absl::Span<const RoundMember> members,
+                                          size_t reporter, absl::Time now) override;
+
+ private:
+  // What the current plan expects of one member.
+  struct Expected {
+    int first_iteration = 1;  // The iteration whose end is ends[0].
+    std::vector<absl::Time> ends;
+  };
+
+  // The slowest member with history: its interval and round overhead.
+  struct ColdModel {
+    absl::Duration interval;
+    absl::Duration overhead;
+  };
+  static std::optional<ColdModel> SlowestWithHistory(absl::Span<const RoundMember> members);
+
+  // `count` ends of a member planned as `cold`, after `anchor`.
+  static std::vector<absl::Time> ColdEnds(absl::Time anchor, const ColdModel& cold, int count);
+
+  // Runs ZipLine and remembers the forecasts for drift checks.
+  std::optional<RoundTargets> RunZipLine(absl::Span<const RoundMember> members,
+                                   std::vector<WorkerForecast> forecasts);
+
+  absl::flat_hash_map<WorkerId, Expected> expected_;
+  int replans_in_round_ = 0;
+};
+
+}  // namespace ebsp::core
+
+#endif  // EBSP_SERVICES_CORE_POLICY_ELASTIC_BSP_POLICY_H_
