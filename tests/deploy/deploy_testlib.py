@@ -1,0 +1,274 @@
+"""Shared helpers for the deploy tests: paths, the Dockerfile's structure, and
+a real ebsp-coordinator process on 127.0.0.1 with its ports read back from
+--ready_file.
+
+Paths come from the environment that tests/deploy/CMakeLists.txt sets:
+EBSP_REPO_ROOT, EBSP_BUILD_DIR, EBSP_COORDINATOR_BIN, EBSP_PYTHON_GEN_DIR.
+"""
+import contextlib
+import json
+import os
+import pathlib
+import re
+import shlex
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from typing import Dict, Iterator, List, Optional
+
+REPO_ROOT = pathlib.Path(
+    os.environ.get("EBSP_REPO_ROOT",
+                   pathlib.Path(__file__).resolve().parents[2]))
+DEPLOY_DIR = REPO_ROOT / "deploy"
+DOCKERFILE = REPO_ROOT / "Dockerfile"
+
+
+def required_env_path(name: str) -> pathlib.Path:
+    """The path in environment variable `name`; fails the test if unset/missing."""
+    value = os.environ.get(name)
+    assert value, f"{name} is not set: run this test through ctest"
+    path = pathlib.Path(value)
+    assert path.exists(), f"{name}={value} does not exist: build it first"
+    return path
+
+
+# ---------------------------------------------------------------------------
+# Dockerfile structure
+
+
+@dataclass
+class Instruction:
+    keyword: str  # Upper case, e.g. "RUN".
+    args: str  # Continuation lines joined, comments inside dropped.
+    line: int  # 1-based line of the keyword.
+
+
+@dataclass
+class Stage:
+    base: str  # Image reference after FROM.
+    name: Optional[str]
+    instructions: List[Instruction] = field(default_factory=list)
+
+
+def parse_dockerfile(text: str) -> List[Instruction]:
+    """Splits a Dockerfile into instructions (backslash continuations joined)."""
+    instructions = []
+    pending: List[str] = []
+    start = 0
+    for number, raw in enumerate(text.splitlines(), start=1):
+        stripped = raw.strip()
+        if not pending and (not stripped or stripped.startswith("#")):
+            continue
+        if pending and stripped.startswith("#"):
+            continue  # Comment lines inside a continuation are ignored.
+        if not pending:
+            start = number
+        if stripped.endswith("\\"):
+            pending.append(stripped[:-1].strip())
+            continue
+        pending.append(stripped)
+        joined = " ".join(part for part in pending if part)
+        keyword, _, args = joined.partition(" ")
+        instructions.append(Instruction(keyword.upper(), args.strip(), start))
+        pending = []
+    assert not pending, "Dockerfile ends inside a line continuation"
+    return instructions
+
+
+def dockerfile_stages(text: str) -> List[Stage]:
+    stages: List[Stage] = []
+    for instruction in parse_dockerfile(text):
+        if instruction.keyword == "FROM":
+            words = instruction.args.split()
+            words = [w for w in words if not w.startswith("--platform")]
+            name = None
+            if len(words) >= 3 and words[1].upper() == "AS":
+                name = words[2]
+            stages.append(Stage(base=words[0], name=name))
+        elif stages:
+            stages[-1].instructions.append(instruction)
+    return stages
+
+
+def apt_installed_packages(stage: Stage) -> List[str]:
+    """Package names passed to `apt-get install` in the stage's RUN commands."""
+    packages = []
+    for instruction in stage.instructions:
+        if instruction.keyword != "RUN":
+            continue
+        for command in re.split(r"&&|;|\|\|", instruction.args):
+            words = shlex.split(command)
+            if len(words) >= 2 and words[0] == "apt-get" and "install" in words:
+                after = words[words.index("install") + 1:]
+                packages += [w for w in after if not w.startswith("-")]
+    return packages
+
+
+# ---------------------------------------------------------------------------
+# A real coordinator
+
+
+def free_tcp_port() -> int:
+    """A port free on 127.0.0.1 right now (for programs that cannot take :0)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for(predicate, timeout_s: float, what: str, poll_s: float = 0.05):
+    """Polls `predicate` until it returns a truthy value or `timeout_s` passes."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
+        time.sleep(poll_s)
+
+
+@dataclass
+class RunningCoordinator:
+    process: subprocess.Popen
+    grpc_port: int
+    metrics_port: int
+    log_path: pathlib.Path
+
+    @property
+    def grpc_target(self) -> str:
+        return f"127.0.0.1:{self.grpc_port}"
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+def _read_ready_file(path: pathlib.Path) -> Optional[Dict[str, int]]:
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        return None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return None  # Not written completely yet.
+
+
+@contextlib.contextmanager
+def coordinator(extra_flags: List[str] = (),
+                ready_timeout_s: float = 20.0) -> Iterator[RunningCoordinator]:
+    """Runs ebsp-coordinator on 127.0.0.1:0 until the block ends (SIGTERM)."""
+    binary = required_env_path("EBSP_COORDINATOR_BIN")
+    with tempfile.TemporaryDirectory(prefix="ebsp-deploy-") as tmp:
+        tmpdir = pathlib.Path(tmp)
+        ready = tmpdir / "ready.json"
+        log_path = tmpdir / "coordinator.log"
+        # Flags after extra_flags win, so the test's addresses always apply.
+        args = [str(binary), *extra_flags,
+                "--listen_address=127.0.0.1:0",
+                "--metrics_address=127.0.0.1:0",
+                f"--ready_file={ready}"]
+        with open(log_path, "wb") as log:
+            process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            def ready_or_dead():
+                if process.poll() is not None:
+                    raise AssertionError(
+                        f"coordinator exited with {process.returncode}:\n"
+                        f"{log_path.read_text(errors='replace')}")
+                return _read_ready_file(ready)
+            ports = wait_for(ready_or_dead, ready_timeout_s, "the ready file")
+            yield RunningCoordinator(process, int(ports["grpc_port"]),
+                                     int(ports["metrics_port"]), log_path)
+        finally:
+            stop_process(process)
+
+
+def stop_process(process: subprocess.Popen, timeout_s: float = 10.0) -> None:
+    """SIGTERM, then SIGKILL if it has not exited within timeout_s."""
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=timeout_s)
+
+
+# ---------------------------------------------------------------------------
+# Grafana dashboard and metric names
+
+DASHBOARD = DEPLOY_DIR / "grafana" / "ebsp-coordinator.json"
+RULES = DEPLOY_DIR / "prometheus" / "ebsp-rules.yml"
+METRICS_DOC = REPO_ROOT / "docs" / "metrics.md"
+
+
+@dataclass
+class PanelQuery:
+    panel: str  # Panel title.
+    ref_id: str
+    expr: str
+
+
+def dashboard_queries(dashboard: dict) -> List[PanelQuery]:
+    """Every target expression of every panel (rows' nested panels included)."""
+    queries = []
+    panels = list(dashboard["panels"])
+    while panels:
+        panel = panels.pop(0)
+        panels += panel.get("panels", [])
+        for target in panel.get("targets", []):
+            queries.append(PanelQuery(panel["title"], target.get("refId", "?"),
+                                      target.get("expr", "")))
+    return queries
+
+
+def substitute_grafana_variables(expr: str, job: str, interval: str,
+                                 rate_interval: str) -> str:
+    """What Grafana sends for a panel query, given the template variables."""
+    for name, value in (("$__rate_interval", rate_interval),
+                        ("${__rate_interval}", rate_interval),
+                        ("$__interval", interval), ("${__interval}", interval),
+                        ("${job}", job), ("$job", job)):
+        expr = expr.replace(name, value)
+    assert "$" not in expr, f"unsubstituted variable left in {expr}"
+    return expr
+
+
+def documented_metrics() -> Dict[str, List[str]]:
+    """metric name -> label names, from the table in docs/metrics.md."""
+    metrics = {}
+    for line in METRICS_DOC.read_text().splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) >= 3 and re.fullmatch(r"`ebsp_\w+`", cells[0]):
+            labels = re.findall(r"`(\w+)`", cells[2])
+            metrics[cells[0].strip("`")] = labels
+    assert metrics, f"no metric table found in {METRICS_DOC}"
+    return metrics
+
+
+def recording_rule_names() -> List[str]:
+    import yaml
+    rules = yaml.safe_load(RULES.read_text())
+    return [rule["record"] for group in rules["groups"]
+            for rule in group["rules"] if "record" in rule]
+
+
+METRIC_NAME = re.compile(r"(?<![\w:$\"'])([a-z_]+:[a-z0-9_:]+|ebsp_[a-z0-9_]+)")
+HISTOGRAM_SUFFIXES = ("_bucket", "_sum", "_count")
+
+
+def metric_names(expr: str) -> List[str]:
+    """Metric and recording-rule names an expression selects, histogram
+    series mapped back to their family (ebsp_x_bucket -> ebsp_x)."""
+    names = []
+    for name in METRIC_NAME.findall(expr):
+        if ":" not in name:
+            for suffix in HISTOGRAM_SUFFIXES:
+                if name.endswith(suffix):
+                    name = name[: -len(suffix)]
+        names.append(name)
+    return names

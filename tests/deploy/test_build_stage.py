@@ -1,0 +1,146 @@
+"""The Dockerfile's build stage does what the project does here: it installs
+the compile-time part of scripts/setup.sh's package list, builds with
+scripts/build.sh, and takes the binary from where that build puts it."""
+import fnmatch
+import os
+import pathlib
+import re
+import shlex
+import subprocess
+
+import pytest
+
+import deploy_testlib
+
+# Not compile-time needs in setup.sh's list: Python libraries, torch and
+# friends for examples, prometheus/yamllint/kubectl for the deploy tests.
+# python3 itself is needed: the root CMakeLists.txt requires /usr/bin/python3.
+BUILD_ONLY_EXTRAS = {"python3"}
+
+
+def setup_sh_packages():
+    text = (deploy_testlib.REPO_ROOT / "scripts" / "setup.sh").read_text()
+    match = re.search(r"^packages=\((.*?)^\)", text, re.S | re.M)
+    assert match, "scripts/setup.sh no longer has a packages=( ... ) list"
+    body = "\n".join(line.split("#", 1)[0] for line in match.group(1).splitlines())
+    return set(shlex.split(body))
+
+
+def is_compile_time(package: str) -> bool:
+    return (package.endswith("-dev")
+            or package in {"build-essential", "cmake", "ninja-build", "pkg-config"}
+            or package.startswith("protobuf-compiler"))
+
+
+@pytest.fixture(scope="module")
+def stages():
+    return deploy_testlib.dockerfile_stages(deploy_testlib.DOCKERFILE.read_text())
+
+
+@pytest.fixture(scope="module")
+def build_stage(stages):
+    assert len(stages) >= 2, "the Dockerfile must be multi-stage"
+    return stages[0]
+
+
+def build_runs(build_stage):
+    return [i.args for i in build_stage.instructions if i.keyword == "RUN"]
+
+
+def workdir(stage) -> pathlib.PurePosixPath:
+    dirs = [i.args for i in stage.instructions if i.keyword == "WORKDIR"]
+    assert dirs, "the build stage sets no WORKDIR"
+    return pathlib.PurePosixPath(dirs[-1])
+
+
+def test_build_stage_packages_are_setup_sh_compile_packages(build_stage):
+    installed = set(deploy_testlib.apt_installed_packages(build_stage))
+    known = setup_sh_packages()
+    unknown = installed - known - BUILD_ONLY_EXTRAS
+    assert not unknown, f"build stage installs packages setup.sh does not: {sorted(unknown)}"
+    needed = {p for p in known if is_compile_time(p)}
+    missing = needed - installed
+    assert not missing, f"setup.sh's compile-time packages missing from the build stage: {sorted(missing)}"
+
+
+def test_build_stage_runs_the_project_build_script(build_stage):
+    runs = " ".join(build_runs(build_stage))
+    assert re.search(r"(^|\s)scripts/build\.sh\b", runs), runs
+    build_sh = (deploy_testlib.REPO_ROOT / "scripts" / "build.sh").read_text()
+    assert "BUILD_DIR" in build_sh, "scripts/build.sh no longer honours BUILD_DIR"
+
+
+def test_scripts_the_dockerfile_runs_exist_and_parse(build_stage):
+    scripts = set()
+    for run in build_runs(build_stage):
+        scripts |= set(re.findall(r"(scripts/[\w.-]+\.sh)", run))
+    assert scripts, "the build stage runs none of the project's scripts"
+    for script in sorted(scripts):
+        path = deploy_testlib.REPO_ROOT / script
+        assert path.is_file(), f"{script} does not exist"
+        assert os.access(path, os.X_OK), f"{script} is not executable"
+        subprocess.run(["bash", "-n", str(path)], check=True, timeout=30)
+
+
+def test_binary_is_taken_from_where_the_build_puts_it(stages, build_stage):
+    binary = deploy_testlib.required_env_path("EBSP_COORDINATOR_BIN")
+    build_dir = deploy_testlib.required_env_path("EBSP_BUILD_DIR")
+    relative = pathlib.PurePosixPath(os.path.relpath(binary, build_dir))
+    runs = " ".join(build_runs(build_stage))
+    match = re.search(r"BUILD_DIR=(\S+)", runs)
+    assert match, "the build stage does not set BUILD_DIR for scripts/build.sh"
+    image_build_dir = workdir(build_stage) / match.group(1)
+    expected = image_build_dir / relative
+    # The stage copies (or strips) the binary somewhere; find that command.
+    match = re.search(r"objcopy\s+\S+\s+(\S+)\s+(\S+)", runs)
+    assert match, "the build stage does not extract the binary with objcopy"
+    source = workdir(build_stage) / match.group(1)
+    assert os.path.normpath(source) == os.path.normpath(expected), (
+        f"the build stage takes {source}, the build puts the binary at {expected}")
+    stripped = match.group(2)
+    copies = [i.args for i in stages[-1].instructions
+              if i.keyword == "COPY" and f"--from={build_stage.name}" in i.args]
+    assert any(stripped in c.split() for c in copies), (
+        f"the runtime stage does not COPY {stripped} from stage {build_stage.name}: {copies}")
+
+
+def test_local_files_copied_into_the_image_exist(stages):
+    for stage in stages:
+        for instruction in stage.instructions:
+            if instruction.keyword != "COPY" or "--from=" in instruction.args:
+                continue
+            sources = instruction.args.split()[:-1]
+            for source in sources:
+                if source == ".":
+                    continue
+                path = deploy_testlib.REPO_ROOT / source
+                assert path.exists(), f"line {instruction.line}: COPY {source}: no such file"
+
+
+def dockerignore_excludes(path: str) -> bool:
+    patterns = [line.strip() for line in
+                (deploy_testlib.REPO_ROOT / ".dockerignore").read_text().splitlines()
+                if line.strip() and not line.startswith("#")]
+    excluded = False
+    for pattern in patterns:
+        negate = pattern.startswith("!")
+        pattern = pattern.lstrip("!").rstrip("/")
+        parts = path.split("/")
+        prefixes = ["/".join(parts[:n]) for n in range(1, len(parts) + 1)]
+        if any(fnmatch.fnmatchcase(prefix, pattern) for prefix in prefixes):
+            excluded = not negate
+    return excluded
+
+
+@pytest.mark.parametrize("path", [
+    "CMakeLists.txt", "scripts/build.sh", "scripts/setup.sh",
+    "protos/elasticbsp/v1/coordinator.proto", "services/server/CMakeLists.txt",
+    "deploy/docker/healthcheck.sh"])
+def test_dockerignore_keeps_sources(path):
+    assert not dockerignore_excludes(path)
+
+
+@pytest.mark.parametrize("path", [".git/config", "build/build.ninja",
+                                  "client/python/ebsp/__pycache__/x.pyc"])
+def test_dockerignore_drops_build_trees_and_caches(path):
+    assert dockerignore_excludes(path)

@@ -1,0 +1,91 @@
+"""The runtime stage of the Dockerfile installs exactly the Debian packages
+that provide the shared libraries a real ebsp-coordinator build loads:
+`ldd` lists them, `dpkg -S` names their packages (libc6 comes with the base
+image and is left out)."""
+import os
+import re
+import subprocess
+from typing import Dict
+
+import pytest
+
+import deploy_testlib
+
+# The C library's package is part of every Debian image.
+BASE_IMAGE_PACKAGES = {"libc6"}
+
+
+def loaded_libraries(binary) -> Dict[str, str]:
+    """soname -> resolved path, for every library ldd resolves."""
+    out = subprocess.run(["ldd", str(binary)], check=True, capture_output=True,
+                         text=True, timeout=30).stdout
+    libraries = {}
+    for line in out.splitlines():
+        line = line.strip()
+        assert "not found" not in line, f"ldd: {line}"
+        match = re.match(r"(\S+) => (/\S+) \(0x", line) or re.match(r"(/\S+) \(0x", line)
+        if match:
+            libraries[os.path.basename(match.group(1))] = match.groups()[-1]
+    return libraries
+
+
+def owning_package(path: str) -> str:
+    """The Debian package that ships `path` (tries the usrmerge aliases)."""
+    real = os.path.realpath(path)
+    candidates = [path, real]
+    for p in (path, real):
+        if p.startswith("/usr/"):
+            candidates.append(p[len("/usr"):])
+        else:
+            candidates.append("/usr" + p)
+    for candidate in candidates:
+        result = subprocess.run(["dpkg", "-S", candidate], capture_output=True,
+                                text=True, timeout=30)
+        if result.returncode == 0:
+            package = result.stdout.split(":", 1)[0].strip()
+            return package.split(",")[0].strip()
+    raise AssertionError(f"no Debian package owns {path} (tried {candidates})")
+
+
+@pytest.fixture(scope="module")
+def runtime_packages():
+    stages = deploy_testlib.dockerfile_stages(deploy_testlib.DOCKERFILE.read_text())
+    assert len(stages) >= 2, "the Dockerfile must be multi-stage"
+    packages = deploy_testlib.apt_installed_packages(stages[-1])
+    assert packages, "the runtime stage installs no package"
+    return packages
+
+
+@pytest.fixture(scope="module")
+def library_packages():
+    binary = deploy_testlib.required_env_path("EBSP_COORDINATOR_BIN")
+    libraries = loaded_libraries(binary)
+    assert libraries, f"ldd lists no library for {binary}"
+    return {soname: owning_package(path) for soname, path in libraries.items()}
+
+
+def test_runtime_stage_is_debian_12_slim():
+    stages = deploy_testlib.dockerfile_stages(deploy_testlib.DOCKERFILE.read_text())
+    assert re.fullmatch(r"debian:12(\.\d+)?-slim", stages[-1].base), stages[-1].base
+    assert re.fullmatch(r"debian:12(\.\d+)?", stages[0].base), stages[0].base
+
+
+def test_every_loaded_library_comes_from_an_installed_package(
+        runtime_packages, library_packages):
+    missing = {soname: package for soname, package in library_packages.items()
+               if package not in runtime_packages and package not in BASE_IMAGE_PACKAGES}
+    assert not missing, (
+        "the runtime stage lacks the packages of these libraries "
+        f"(soname: package): {missing}")
+
+
+def test_runtime_stage_installs_no_package_the_binary_does_not_load(
+        runtime_packages, library_packages):
+    needed = set(library_packages.values())
+    extra = sorted(set(runtime_packages) - needed)
+    assert not extra, f"the runtime stage installs packages no loaded library needs: {extra}"
+
+
+def test_runtime_stage_installs_each_package_once(runtime_packages):
+    duplicates = sorted({p for p in runtime_packages if runtime_packages.count(p) > 1})
+    assert not duplicates, duplicates
