@@ -1,0 +1,38 @@
+#include "tests/client/cpp/support/job_probe.h"
+
+#include <algorithm>
+
+#include <grpcpp/client_context.h>
+
+#include "client/cpp/ebsp/channel.h"
+#include "client/cpp/ebsp/status.h"
+#include "elasticbsp/v1/coordinator.grpc.pb.h"
+
+namespace ebsp::testing {
+
+absl::StatusOr<elasticbsp::v1::Job> GetJob(const std::string& target,
+                                           const std::string& job) {
+  auto stub = elasticbsp::v1::Coordinator::NewStub(ebsp::client::MakeChannel(target));
+  elasticbsp::v1::GetJobRequest request;
+  request.set_job(job);
+  elasticbsp::v1::Job response;
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(5)));
+  absl::Status status =
+      ebsp::client::FromGrpcStatus("GetJob", stub->GetJob(&context, request, &response));
+  if (!status.ok()) return status;
+  return response;
+}
+
+bool WaitUntil(absl::FunctionRef<bool()> condition, absl::Duration timeout,
+               absl::Duration every) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (!condition()) {
+    const absl::Duration left = deadline - absl::Now();
+    if (left <= absl::ZeroDuration()) return false;
+    absl::SleepFor(std::min(every, left));
+  }
+  return true;
+}
+
+}  // namespace ebsp::testing
