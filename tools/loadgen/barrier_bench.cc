@@ -1,0 +1,420 @@
+#include "tools/loadgen/barrier_bench.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <thread>
+#include <memory>
+#include <utility>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/synchronization/mutex.h"
+#include "elasticbsp/v1/coordinator.grpc.pb.h"
+#include "grpcpp/grpcpp.h"
+#include "tools/loadgen/grpc_util.h"
+
+namespace ebsp::loadgen {
+namespace {
+
+namespace v1 = ::elasticbsp::v1;
+using SteadyTime = std::chrono::steady_clock::time_point;
+
+// The worker lease must outlast a whole round of 10,000 workers on a busy
+// machine; the bench is not about evictions.
+constexpr double kBenchHeartbeatTimeoutSeconds = 600;
+constexpr int kSetupWindow = 512;
+constexpr absl::Duration kArrivalPollInterval = absl::Milliseconds(20);
+
+struct Worker {
+  int index = 0;
+  std::string name;
+  uint64_t id = 0;
+  uint64_t round = 0;
+  std::unique_ptr<grpc::ClientContext> ctx;
+  v1::RegisterRequest register_req;
+  v1::RegisterResponse register_resp;
+  v1::ReportIterationRequest report_req;
+  v1::ReportIterationResponse report_resp;
+  v1::BarrierRequest barrier_req;
+  v1::BarrierResponse barrier_resp;
+  v1::LeaveRequest leave_req;
+  v1::LeaveResponse leave_resp;
+  SteadyTime completed;
+};
+
+// One batch of calls, one per worker, started `window` at a time. Shared
+// with the callbacks, so an early return on timeout leaves nothing dangling.
+class Batch : public std::enable_shared_from_this<Batch> {
+ public:
+  // `issue(worker, done)` starts one call and arranges for `done(status)`.
+  using Issue = std::function<void(Worker*, std::function<void(const grpc::Status&)>)>;
+
+  Batch(std::vector<Worker*> workers, int window, Issue issue)
+      : workers_(std::move(workers)), window_(window), issue_(std::move(issue)),
+        latch_(static_cast<int64_t>(workers_.size())) {}
+
+  // OK, the first failure (naming `what` and the worker), or
+  // DEADLINE_EXCEEDED if the batch did not finish within `timeout`.
+  absl::Status Run(absl::string_view what, absl::Duration timeout) {
+    for (int i = 0; i < window_; ++i) StartNext();
+    if (!latch_.WaitWithTimeout(timeout)) {
+      return absl::DeadlineExceededError(
+          absl::StrCat(what, ": ", latch_.remaining(), " of ", workers_.size(),
+                       " calls unfinished after ", absl::FormatDuration(timeout)));
+    }
+    absl::MutexLock lock(&mu_);
+    return first_error_;
+  }
+
+ private:
+  void StartNext() {
+    const size_t i = next_.fetch_add(1);
+    if (i >= workers_.size()) return;
+    Worker* w = workers_[i];
+    issue_(w, [self = shared_from_this(), w](const grpc::Status& status) {
+      w->completed = std::chrono::steady_clock::now();
+      if (!status.ok()) {
+        absl::MutexLock lock(&self->mu_);
+        if (self->first_error_.ok()) {
+          self->first_error_ = absl::FailedPreconditionError(
+              absl::StrCat("worker ", w->name, " (id ", w->id, "): ", DescribeStatus(status)));
+        }
+      }
+      self->StartNext();
+      self->latch_.CountDown();
+    });
+  }
+
+  const std::vector<Worker*> workers_;
+  const int window_;
+  const Issue issue_;
+  std::atomic<size_t> next_{0};
+  CountdownLatch latch_;
+  absl::Mutex mu_;
+  absl::Status first_error_ ABSL_GUARDED_BY(mu_);
+};
+
+absl::Status RunBatch(std::vector<Worker*> workers, int window, Batch::Issue issue,
+                      absl::string_view what, absl::Duration timeout) {
+  auto batch = std::make_shared<Batch>(std::move(workers), window, std::move(issue));
+  absl::Status status = batch->Run(what, timeout);
+  if (!status.ok()) return absl::Status(status.code(), absl::StrCat(what, ": ", status.message()));
+  return status;
+}
+
+class BarrierBench {
+ public:
+  explicit BarrierBench(const BarrierBenchOptions& options) : options_(options) {}
+
+  absl::StatusOr<BarrierBenchResult> Run();
+
+ private:
+  v1::Coordinator::Stub& StubFor(const Worker& w) {
+    return *stubs_[static_cast<size_t>(w.index) % stubs_.size()];
+  }
+  grpc::ClientContext* NewContext(Worker* w) {
+    w->ctx = std::make_unique<grpc::ClientContext>();
+    w->ctx->set_deadline(DeadlineAfter(options_.rpc_timeout));
+    return w->ctx.get();
+  }
+  std::vector<Worker*> All() {
+    std::vector<Worker*> out;
+    for (auto& w : workers_) out.push_back(w.get());
+    return out;
+  }
+  // Whole-batch timeout for `calls` calls `window` at a time.
+  absl::Duration BatchTimeout(size_t calls, int window) const {
+    return options_.rpc_timeout * static_cast<double>(calls / window + 2);
+  }
+
+  absl::Status CreateJob();
+  absl::Status RegisterAll();
+  absl::StatusOr<BarrierRoundResult> RunRound(uint64_t round);
+  absl::Status ReportAll(uint64_t round);
+  absl::Status AwaitArrivals(uint64_t round, size_t arrived);
+  void Cleanup();
+
+  const BarrierBenchOptions options_;
+  std::vector<std::unique_ptr<v1::Coordinator::Stub>> stubs_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+};
+
+absl::Status BarrierBench::CreateJob() {
+  v1::CreateJobRequest request;
+  v1::JobSpec& spec = *request.mutable_spec();
+  spec.set_job(options_.job);
+  spec.mutable_policy()->set_kind(v1::POLICY_KIND_BSP);
+  spec.set_heartbeat_timeout_seconds(kBenchHeartbeatTimeoutSeconds);
+  spec.set_max_workers(static_cast<uint32_t>(options_.workers));
+  v1::Job job;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(DeadlineAfter(options_.rpc_timeout));
+  grpc::Status status = stubs_[0]->CreateJob(&ctx, request, &job);
+  if (!status.ok()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("CreateJob ", options_.job, ": ", DescribeStatus(status)));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status BarrierBench::RegisterAll() {
+  absl::Status status = RunBatch(
+      All(), kSetupWindow,
+      [this](Worker* w, std::function<void(const grpc::Status&)> done) {
+        w->register_req.set_job(options_.job);
+        w->register_req.set_worker_name(w->name);
+        StubFor(*w).async()->Register(NewContext(w), &w->register_req, &w->register_resp,
+                                      [w, done = std::move(done)](grpc::Status s) {
+                                        w->id = w->register_resp.worker_id();
+                                        w->round = w->register_resp.round();
+                                        done(s);
+                                      });
+      },
+      "Register", BatchTimeout(workers_.size(), kSetupWindow));
+  if (!status.ok()) return status;
+  for (const auto& w : workers_) {
+    if (w->register_resp.state() != v1::WORKER_STATE_RUNNING) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "worker ", w->name, " registered in state ",
+          v1::WorkerState_Name(w->register_resp.state()),
+          ", expected RUNNING: the bench needs a job of its own (--job)"));
+    }
+    if (w->round != workers_[0]->round) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("worker ", w->name, " registered into round ", w->round,
+                       ", worker ", workers_[0]->name, " into ", workers_[0]->round));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status BarrierBench::ReportAll(uint64_t round) {
+  absl::Status status = RunBatch(
+      All(), kSetupWindow,
+      [this, round](Worker* w, std::function<void(const grpc::Status&)> done) {
+        w->report_req.set_job(options_.job);
+        w->report_req.set_worker_id(w->id);
+        w->report_req.set_round(round);
+        w->report_req.set_iteration(1);
+        w->report_req.set_compute_seconds(0.001);
+        StubFor(*w).async()->ReportIteration(NewContext(w), &w->report_req, &w->report_resp,
+                                             [done = std::move(done)](grpc::Status s) {
+                                               done(s);
+                                             });
+      },
+      absl::StrCat("ReportIteration in round ", round),
+      BatchTimeout(workers_.size(), kSetupWindow));
+  if (!status.ok()) return status;
+  for (const auto& w : workers_) {
+    if (w->report_resp.directive() != v1::DIRECTIVE_SYNC_NOW) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "worker ", w->name, " got ", v1::Directive_Name(w->report_resp.directive()),
+          " after iteration 1 of round ", round, " under BSP, expected DIRECTIVE_SYNC_NOW"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status BarrierBench::AwaitArrivals(uint64_t round, size_t arrived) {
+  Stopwatch waited;
+  size_t seen = 0;
+  while (waited.Elapsed() < options_.arrival_timeout) {
+    v1::GetJobRequest request;
+    request.set_job(options_.job);
+    v1::Job job;
+    grpc::ClientContext ctx;
+    ctx.set_deadline(DeadlineAfter(options_.rpc_timeout));
+    grpc::Status status = stubs_[0]->GetJob(&ctx, request, &job);
+    if (!status.ok()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("GetJob ", options_.job, ": ", DescribeStatus(status)));
+    }
+    seen = job.barrier().round() == round
+               ? static_cast<size_t>(job.barrier().arrived_worker_ids_size())
+               : 0;
+    if (seen >= arrived) return absl::OkStatus();
+    // A poll, not a sleep-and-hope: the loop ends as soon as GetJob shows
+    // the arrivals, and the interval only spares the server.
+    absl::SleepFor(kArrivalPollInterval);
+  }
+  return absl::DeadlineExceededError(absl::StrCat(
+      "round ", round, ": only ", seen, " of ", arrived, " Barrier calls arrived within ",
+      absl::FormatDuration(options_.arrival_timeout)));
+}
+
+absl::StatusOr<BarrierRoundResult> BarrierBench::RunRound(uint64_t round) {
+  if (absl::Status s = ReportAll(round); !s.ok()) return s;
+
+  std::vector<Worker*> early = All();
+  Worker* last = early.back();
+  early.pop_back();
+  auto issue_barrier = [this, round](Worker* w,
+                                     std::function<void(const grpc::Status&)> done) {
+    w->barrier_req.set_job(options_.job);
+    w->barrier_req.set_worker_id(w->id);
+    w->barrier_req.set_round(round);
+    StubFor(*w).async()->Barrier(NewContext(w), &w->barrier_req, &w->barrier_resp,
+                                 [done = std::move(done)](grpc::Status s) { done(s); });
+  };
+  // All N-1 in flight at once: the window is the whole batch.
+  auto early_batch = std::make_shared<Batch>(early, static_cast<int>(early.size()) + 1,
+                                             issue_barrier);
+  absl::Status early_status;
+  CountdownLatch early_done(1);
+  // Batch::Run blocks until its calls finish, which is only after the last
+  // arrival; run it on its own thread and send the last arrival from here.
+  std::thread early_thread([&] {
+    early_status = early_batch->Run(absl::StrCat("Barrier of round ", round),
+                                    options_.rpc_timeout + options_.arrival_timeout);
+    early_done.CountDown();
+  });
+  absl::Status arrivals = AwaitArrivals(round, early.size());
+  const SteadyTime sent = std::chrono::steady_clock::now();
+  absl::Status last_status = RunBatch({last}, 1, issue_barrier,
+                                      absl::StrCat("last Barrier of round ", round),
+                                      options_.rpc_timeout);
+  early_thread.join();
+  if (!arrivals.ok()) return arrivals;
+  if (!early_status.ok()) return early_status;
+  if (!last_status.ok()) return last_status;
+
+  BarrierRoundResult result;
+  result.round = round;
+  SteadyTime first = last->completed;
+  SteadyTime all = last->completed;
+  for (const auto& w : workers_) {
+    if (w->barrier_resp.round() != round + 1) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "worker ", w->name, " was released into round ", w->barrier_resp.round(),
+          ", expected ", round + 1));
+    }
+    first = std::min(first, w->completed);
+    all = std::max(all, w->completed);
+    w->round = round + 1;
+  }
+  result.release_latency = absl::FromChrono(all - sent);
+  result.first_response = absl::FromChrono(first - sent);
+  return result;
+}
+
+void BarrierBench::Cleanup() {
+  // Best effort: the job is deleted either way; Leave first so its workers'
+  // departure is visible in the coordinator's metrics like a real job's.
+  (void)RunBatch(
+      All(), kSetupWindow,
+      [this](Worker* w, std::function<void(const grpc::Status&)> done) {
+        w->leave_req.set_job(options_.job);
+        w->leave_req.set_worker_id(w->id);
+        StubFor(*w).async()->Leave(NewContext(w), &w->leave_req, &w->leave_resp,
+                                   [done = std::move(done)](grpc::Status s) { done(s); });
+      },
+      "Leave", BatchTimeout(workers_.size(), kSetupWindow));
+  v1::DeleteJobRequest request;
+  request.set_job(options_.job);
+  v1::DeleteJobResponse response;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(DeadlineAfter(options_.rpc_timeout));
+  (void)stubs_[0]->DeleteJob(&ctx, request, &response);
+}
+
+absl::StatusOr<BarrierBenchResult> BarrierBench::Run() {
+  if (options_.workers < 2) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--workers=", options_.workers, ": a barrier needs at least 2"));
+  }
+  if (options_.rounds < 1 || options_.channels < 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--rounds=", options_.rounds, " and --channels=", options_.channels,
+        " must be at least 1"));
+  }
+  absl::StatusOr<std::vector<std::shared_ptr<grpc::Channel>>> channels =
+      ConnectChannels(options_.target, options_.channels, options_.connect_timeout);
+  if (!channels.ok()) return channels.status();
+  for (const auto& channel : *channels) stubs_.push_back(v1::Coordinator::NewStub(channel));
+  for (int i = 0; i < options_.workers; ++i) {
+    auto w = std::make_unique<Worker>();
+    w->index = i;
+    w->name = absl::StrCat("bb-", i);
+    workers_.push_back(std::move(w));
+  }
+
+  if (absl::Status s = CreateJob(); !s.ok()) return s;
+  BarrierBenchResult result;
+  Stopwatch register_watch;
+  absl::Status status = RegisterAll();
+  result.register_elapsed = register_watch.Elapsed();
+  uint64_t round = workers_[0]->round;
+  for (int r = 0; status.ok() && r < options_.rounds; ++r) {
+    absl::StatusOr<BarrierRoundResult> one = RunRound(round);
+    if (!one.ok()) {
+      status = one.status();
+      break;
+    }
+    result.rounds.push_back(*one);
+    ++round;
+  }
+  Cleanup();
+  if (!status.ok()) return status;
+
+  std::vector<absl::Duration> latencies;
+  for (const auto& r : result.rounds) latencies.push_back(r.release_latency);
+  std::sort(latencies.begin(), latencies.end());
+  const size_t n = latencies.size();
+  result.median_release =
+      n % 2 == 1 ? latencies[n / 2] : (latencies[n / 2 - 1] + latencies[n / 2]) / 2;
+  result.max_release = latencies.back();
+  return result;
+}
+
+std::string Millis(absl::Duration d) {
+  return absl::StrFormat("%.3f", absl::ToDoubleMilliseconds(d));
+}
+
+}  // namespace
+
+absl::StatusOr<BarrierBenchResult> RunBarrierBench(const BarrierBenchOptions& options) {
+  return BarrierBench(options).Run();
+}
+
+std::string FormatBarrierBenchResult(const BarrierBenchOptions& options,
+                                     const BarrierBenchResult& result, bool json) {
+  if (json) {
+    std::string rounds;
+    for (const auto& r : result.rounds) {
+      absl::StrAppend(&rounds, rounds.empty() ? "" : ", ",
+                      absl::StrFormat("{\"round\": %d, \"release_ms\": %s, "
+                                      "\"first_response_ms\": %s}",
+                                      r.round, Millis(r.release_latency),
+                                      Millis(r.first_response)));
+    }
+    return absl::StrFormat(
+        "{\"target\": \"%s\", \"job\": \"%s\", \"workers\": %d, \"channels\": %d, "
+        "\"register_seconds\": %.6f, \"median_release_ms\": %s, \"max_release_ms\": %s, "
+        "\"rounds\": [%s]}",
+        options.target, options.job, options.workers, options.channels,
+        absl::ToDoubleSeconds(result.register_elapsed), Millis(result.median_release),
+        Millis(result.max_release), rounds);
+  }
+  std::string out = absl::StrFormat(
+      "ebsp-barrier-bench: %d workers in BSP job %s at %s (%d channels), registered in "
+      "%.3f s\n",
+      options.workers, options.job, options.target, options.channels,
+      absl::ToDoubleSeconds(result.register_elapsed));
+  for (const auto& r : result.rounds) {
+    absl::StrAppendFormat(&out,
+                          "  round %d: all %d released %s ms after the last arrival was "
+                          "sent (first response after %s ms)\n",
+                          r.round, options.workers, Millis(r.release_latency),
+                          Millis(r.first_response));
+  }
+  absl::StrAppendFormat(&out, "  release latency: median %s ms, max %s ms over %d rounds\n",
+                        Millis(result.median_release), Millis(result.max_release),
+                        result.rounds.size());
+  return out;
+}
+
+}  // namespace ebsp::loadgen
