@@ -1,0 +1,157 @@
+// The engine on small traces whose outcome can be worked out by hand.
+#include "tools/sim/engine.h"
+
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "services/core/policy/policy_config.h"
+#include "tools/sim/trace.h"
+
+namespace ebsp::sim {
+namespace {
+
+using ::testing::HasSubstr;
+
+core::PolicyConfig Policy(const char* text) {
+  absl::StatusOr<core::PolicyConfig> policy = core::ParsePolicy(text);
+  EXPECT_TRUE(policy.ok()) << text << ": " << policy.status();
+  return policy.value_or(core::PolicyConfig{});
+}
+
+SimOptions Options(const char* policy, absl::Duration duration) {
+  SimOptions options;
+  options.policy = Policy(policy);
+  options.duration = duration;
+  return options;
+}
+
+// Worker 0 takes 1 s per iteration, worker 1 takes 2 s.
+Trace TwoSpeeds() { return Trace{"two", {{absl::Seconds(1)}, {absl::Seconds(2)}}}; }
+
+TEST(EngineTest, AspNeverWaitsAndRunsEveryWorkerFlatOut) {
+  absl::StatusOr<SimMetrics> m =
+      Simulate(TwoSpeeds(), Options("asp", absl::Seconds(10)));
+  ASSERT_TRUE(m.ok()) << m.status();
+  EXPECT_EQ(m->workers, 2);
+  EXPECT_EQ(m->iterations_total, 10u + 5u);
+  EXPECT_DOUBLE_EQ(m->throughput_iters_per_s, 1.5);
+  EXPECT_EQ(m->idle_fraction, 0);
+  EXPECT_EQ(m->waits, 0u);
+  EXPECT_EQ(m->rounds, 0u);
+  // At t = 10 the fast worker has 10 iterations, the slow one 5.
+  EXPECT_EQ(m->max_staleness, 5u);
+  EXPECT_EQ(m->max_total_lead, 5u);
+}
+
+TEST(EngineTest, BspWaitsForTheSlowestEveryIteration) {
+  absl::StatusOr<SimMetrics> m =
+      Simulate(TwoSpeeds(), Options("bsp", absl::Seconds(10)));
+  ASSERT_TRUE(m.ok()) << m.status();
+  // Rounds release at 2, 4, 6, 8, 10; the fast worker waits 1 s in each.
+  EXPECT_EQ(m->iterations_total, 10u);
+  EXPECT_EQ(m->rounds, 5u);
+  EXPECT_DOUBLE_EQ(m->idle_fraction, 5.0 / 20.0);
+  EXPECT_EQ(m->waits, 10u);
+  EXPECT_DOUBLE_EQ(m->mean_wait_s, 0.5);
+  EXPECT_EQ(m->max_staleness, 1u);
+  EXPECT_DOUBLE_EQ(m->round_wait_s_total, 5.0);
+}
+
+TEST(EngineTest, SyncCostDelaysEveryRoundAfterARelease) {
+  SimOptions options = Options("bsp", absl::Seconds(10));
+  options.sync_cost = absl::Milliseconds(500);
+  absl::StatusOr<SimMetrics> m = Simulate(TwoSpeeds(), options);
+  ASSERT_TRUE(m.ok()) << m.status();
+  // Rounds run [0, 2], [2.5, 4.5], [5, 7], [7.5, 9.5]; the next ends at 12.
+  EXPECT_EQ(m->rounds, 4u);
+  EXPECT_EQ(m->iterations_total, 8u);
+  // Waits: 1 s per round; the sync cost itself is not idle time.
+  EXPECT_DOUBLE_EQ(m->idle_fraction, 4.0 / 20.0);
+}
+
+TEST(EngineTest, LocalStepsRunHIterationsPerRound) {
+  const Trace trace{"1:3", {{absl::Seconds(1)}, {absl::Seconds(3)}}};
+  absl::StatusOr<SimMetrics> m =
+      Simulate(trace, Options("local:H=2", absl::Seconds(12)));
+  ASSERT_TRUE(m.ok()) << m.status();
+  // Each round takes 6 s (two slow iterations): releases at 6 and 12; the
+  // fast worker is 2 ahead from t = 2 to t = 3, then waits 4 s per round.
+  EXPECT_EQ(m->rounds, 2u);
+  EXPECT_EQ(m->iterations_total, 8u);
+  EXPECT_DOUBLE_EQ(m->idle_fraction, 8.0 / 24.0);
+  EXPECT_EQ(m->max_staleness, 2u);
+}
+
+TEST(EngineTest, SspHoldsTheFastWorkerWithinSPlusOneIterations) {
+  absl::StatusOr<SimMetrics> m =
+      Simulate(TwoSpeeds(), Options("ssp:s=2", absl::Seconds(20)));
+  ASSERT_TRUE(m.ok()) << m.status();
+  EXPECT_LE(m->max_staleness, 3u);
+  EXPECT_GT(m->idle_fraction, 0);
+  // Held back by the slow worker, the fast one averages its speed: about
+  // 10 + 10 iterations, far fewer than ASP's 30.
+  EXPECT_GE(m->iterations_total, 20u);
+  EXPECT_LE(m->iterations_total, 24u);
+}
+
+TEST(EngineTest, ElasticBspLetsTheFastWorkerRunMoreIterationsPerRound) {
+  absl::StatusOr<SimMetrics> bsp =
+      Simulate(TwoSpeeds(), Options("bsp", absl::Seconds(60)));
+  absl::StatusOr<SimMetrics> ebsp =
+      Simulate(TwoSpeeds(), Options("ebsp:R=4", absl::Seconds(60)));
+  ASSERT_TRUE(bsp.ok() && ebsp.ok()) << bsp.status() << ebsp.status();
+  // Exact speeds: once forecasts have history the plan is two fast
+  // iterations per slow one, with no wait at all.
+  EXPECT_GT(ebsp->iterations_total, bsp->iterations_total);
+  EXPECT_LT(ebsp->idle_fraction, bsp->idle_fraction);
+  EXPECT_LE(ebsp->max_staleness, 4u);
+}
+
+TEST(EngineTest, SameInputsGiveIdenticalResults) {
+  Trace trace{"t", {{absl::Milliseconds(110), absl::Milliseconds(90)},
+                    {absl::Milliseconds(200)},
+                    {absl::Milliseconds(130), absl::Milliseconds(170)}}};
+  for (const char* policy : {"bsp", "ssp:s=1", "ebsp:R=6"}) {
+    absl::StatusOr<SimMetrics> a = Simulate(trace, Options(policy, absl::Seconds(30)));
+    absl::StatusOr<SimMetrics> b = Simulate(trace, Options(policy, absl::Seconds(30)));
+    ASSERT_TRUE(a.ok() && b.ok()) << policy;
+    EXPECT_EQ(a->iterations_total, b->iterations_total) << policy;
+    EXPECT_EQ(a->idle_fraction, b->idle_fraction) << policy;
+    EXPECT_EQ(a->mean_wait_s, b->mean_wait_s) << policy;
+    EXPECT_EQ(a->rounds, b->rounds) << policy;
+    EXPECT_EQ(a->max_staleness, b->max_staleness) << policy;
+    EXPECT_EQ(a->events, b->events) << policy;
+  }
+}
+
+TEST(EngineTest, ReachingTheEventBoundIsAnError) {
+  SimOptions options = Options("asp", absl::Seconds(10));
+  options.max_events = 7;
+  absl::StatusOr<SimMetrics> m = Simulate(TwoSpeeds(), options);
+  EXPECT_EQ(m.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(m.status().message(), HasSubstr("7 events"));
+}
+
+TEST(EngineTest, RejectsBadOptionsNamingTheValue) {
+  SimOptions options = Options("bsp", absl::ZeroDuration());
+  EXPECT_THAT(Simulate(TwoSpeeds(), options).status().message(),
+              HasSubstr("duration must be positive"));
+  options = Options("bsp", absl::Seconds(1));
+  options.sync_cost = absl::Seconds(-1);
+  EXPECT_THAT(Simulate(TwoSpeeds(), options).status().message(),
+              HasSubstr("got -1s"));
+  options = Options("bsp", absl::Seconds(1));
+  options.oracle = true;
+  EXPECT_EQ(Simulate(TwoSpeeds(), options).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Simulate(Trace{"empty", {}}, Options("bsp", absl::Seconds(1)))
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace ebsp::sim

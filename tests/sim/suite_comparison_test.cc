@@ -1,0 +1,136 @@
+// The policies compared on every suite trace with 16 workers: the claims the
+// simulator exists to check (DESIGN.md section 8).
+#include <map>
+#include <string>
+#include <utility>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "gtest/gtest.h"
+#include "services/core/policy/policy_config.h"
+#include "tools/sim/engine.h"
+#include "tools/sim/trace.h"
+
+namespace ebsp::sim {
+namespace {
+
+constexpr int kWorkers = 16;
+constexpr int kLookahead = 15;
+constexpr int kSspStaleness = 3;
+// Long enough for hundreds of rounds, short enough for a fast test binary.
+constexpr absl::Duration kDuration = absl::Seconds(120);
+
+struct Run {
+  const char* policy;
+  bool oracle;
+};
+constexpr Run kRuns[] = {{"bsp", false},
+                         {"asp", false},
+                         {"ssp:s=3", false},
+                         {"ebsp:R=15", false},
+                         {"ebsp:R=15", true}};
+
+std::string Key(const Run& run) {
+  return run.oracle ? std::string("oracle") : std::string(run.policy);
+}
+
+// One simulation per (trace, policy), shared by every test of the trace.
+const std::map<std::string, SimMetrics>& ResultsFor(TraceKind kind) {
+  static auto* cache = new std::map<TraceKind, std::map<std::string, SimMetrics>>();
+  auto [it, inserted] = cache->try_emplace(kind);
+  if (!inserted) return it->second;
+  SuiteOptions suite;
+  suite.workers = kWorkers;
+  suite.length = kDuration;
+  absl::StatusOr<Trace> trace = MakeSuiteTrace(kind, suite);
+  EXPECT_TRUE(trace.ok()) << trace.status();
+  if (!trace.ok()) return it->second;
+  for (const Run& run : kRuns) {
+    SimOptions options;
+    options.policy = core::ParsePolicy(run.policy).value();
+    options.oracle = run.oracle;
+    options.duration = kDuration;
+    absl::StatusOr<SimMetrics> metrics = Simulate(*trace, options);
+    EXPECT_TRUE(metrics.ok()) << TraceKindName(kind) << " / " << Key(run)
+                              << ": " << metrics.status();
+    if (metrics.ok()) it->second.emplace(Key(run), *metrics);
+  }
+  return it->second;
+}
+
+class SuiteComparisonTest : public ::testing::TestWithParam<TraceKind> {
+ protected:
+  const SimMetrics& Get(const std::string& key) {
+    const std::map<std::string, SimMetrics>& results = ResultsFor(GetParam());
+    auto it = results.find(key);
+    if (it == results.end()) {
+      ADD_FAILURE() << "no result for " << key;
+      static const SimMetrics kEmpty;
+      return kEmpty;
+    }
+    return it->second;
+  }
+};
+
+TEST_P(SuiteComparisonTest, AspNeverWaits) {
+  const SimMetrics& asp = Get("asp");
+  EXPECT_EQ(asp.idle_fraction, 0);
+  EXPECT_EQ(asp.waits, 0u);
+  EXPECT_GT(asp.iterations_total, 0u);
+}
+
+TEST_P(SuiteComparisonTest, BspIdlesAndTrailsAsp) {
+  const SimMetrics& bsp = Get("bsp");
+  const SimMetrics& asp = Get("asp");
+  EXPECT_GT(bsp.idle_fraction, 0);
+  EXPECT_LT(bsp.throughput_iters_per_s, asp.throughput_iters_per_s);
+  EXPECT_EQ(bsp.max_staleness, 1u);
+}
+
+TEST_P(SuiteComparisonTest, ElasticBspBeatsBsp) {
+  EXPECT_GT(Get("ebsp:R=15").throughput_iters_per_s,
+            Get("bsp").throughput_iters_per_s);
+  EXPECT_LT(Get("ebsp:R=15").idle_fraction, Get("bsp").idle_fraction);
+}
+
+TEST_P(SuiteComparisonTest, ElasticBspStalenessIsBoundedByR) {
+  // Every barrier brings all workers to 0 iterations of the new round and a
+  // target never exceeds R, so within a round the lead is at most R.
+  EXPECT_LE(Get("ebsp:R=15").max_staleness, static_cast<uint64_t>(kLookahead));
+  EXPECT_LE(Get("oracle").max_staleness, static_cast<uint64_t>(kLookahead));
+}
+
+TEST_P(SuiteComparisonTest, SspStalenessIsAtMostSPlusOne) {
+  // A worker is stopped after the report that puts it more than s ahead.
+  EXPECT_LE(Get("ssp:s=3").max_staleness,
+            static_cast<uint64_t>(kSspStaleness + 1));
+}
+
+TEST_P(SuiteComparisonTest, OracleRoundsWaitExactlyAsPlanned) {
+  // Clairvoyant forecasts: what ZipLine predicted for a round is what
+  // happened, so the summed actual and predicted waits agree.
+  const SimMetrics& oracle = Get("oracle");
+  EXPECT_GT(oracle.rounds, 0u);
+  EXPECT_NEAR(oracle.round_wait_s_total, oracle.round_predicted_wait_s_total,
+              1e-6 * oracle.rounds);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    AllTraces, SuiteComparisonTest, ::testing::ValuesIn(kAllTraceKinds),
+    [](const ::testing::TestParamInfo<TraceKind>& info) {
+      return std::string(TraceKindName(info.param));
+    });
+
+TEST(StaticHeterogeneityTest, BspRunsAtTheSlowestWorkersPace) {
+  const std::map<std::string, SimMetrics>& results =
+      ResultsFor(TraceKind::kStatic);
+  ASSERT_EQ(results.count("bsp"), 1u);
+  ASSERT_EQ(results.count("asp"), 1u);
+  // 16 workers at 100/130/200 ms: one 200 ms round per BSP iteration.
+  EXPECT_EQ(results.at("bsp").iterations_total, 16u * 600u);
+  // ASP: 6 workers at 10/s, 5 at 1/0.13 s, 5 at 5/s, for 120 s.
+  EXPECT_NEAR(results.at("asp").iterations_total, (60 + 5 / 0.13 + 25) * 120, 16);
+}
+
+}  // namespace
+}  // namespace ebsp::sim
