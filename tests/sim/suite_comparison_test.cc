@@ -1,5 +1,6 @@
 // The policies compared on every suite trace with 16 workers: the claims the
 // simulator exists to check (DESIGN.md section 8).
+#include <cstdint>
 #include <map>
 #include <string>
 #include <utility>
@@ -130,6 +131,43 @@ TEST(StaticHeterogeneityTest, BspRunsAtTheSlowestWorkersPace) {
   EXPECT_EQ(results.at("bsp").iterations_total, 16u * 600u);
   // ASP: 6 workers at 10/s, 5 at 1/0.13 s, 5 at 5/s, for 120 s.
   EXPECT_NEAR(results.at("asp").iterations_total, (60 + 5 / 0.13 + 25) * 120, 16);
+}
+
+absl::StatusOr<SimMetrics> RunMix(uint64_t seed, const char* policy) {
+  SuiteOptions suite;
+  suite.workers = kWorkers;
+  suite.seed = seed;
+  suite.length = absl::Seconds(60);
+  absl::StatusOr<Trace> trace = MakeSuiteTrace(TraceKind::kMix, suite);
+  if (!trace.ok()) return trace.status();
+  SimOptions options;
+  options.policy = core::ParsePolicy(policy).value();
+  options.duration = suite.length;
+  return Simulate(*trace, options);
+}
+
+TEST(SuiteDeterminismTest, SameSeedGivesIdenticalMetrics) {
+  for (const char* policy : {"ebsp:R=15", "ssp:s=3"}) {
+    absl::StatusOr<SimMetrics> a = RunMix(5, policy);
+    absl::StatusOr<SimMetrics> b = RunMix(5, policy);
+    ASSERT_TRUE(a.ok() && b.ok()) << policy;
+    EXPECT_EQ(a->iterations_total, b->iterations_total) << policy;
+    EXPECT_EQ(a->idle_fraction, b->idle_fraction) << policy;
+    EXPECT_EQ(a->mean_wait_s, b->mean_wait_s) << policy;
+    EXPECT_EQ(a->max_staleness, b->max_staleness) << policy;
+    EXPECT_EQ(a->max_total_lead, b->max_total_lead) << policy;
+    EXPECT_EQ(a->rounds, b->rounds) << policy;
+    EXPECT_EQ(a->round_predicted_wait_s_total, b->round_predicted_wait_s_total)
+        << policy;
+    EXPECT_EQ(a->events, b->events) << policy;
+  }
+}
+
+TEST(SuiteDeterminismTest, AnotherSeedGivesAnotherRun) {
+  absl::StatusOr<SimMetrics> a = RunMix(5, "ebsp:R=15");
+  absl::StatusOr<SimMetrics> b = RunMix(6, "ebsp:R=15");
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_NE(a->idle_fraction, b->idle_fraction);
 }
 
 }  // namespace
