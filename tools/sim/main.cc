@@ -2,6 +2,7 @@
 // traces through the real coordinator core in virtual time. See
 // tools/sim/README.md for the trace suite, the timing model and results.
 #include <cstdio>
+#include <iterator>
 #include <string>
 #include <vector>
 

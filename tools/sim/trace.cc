@@ -41,8 +41,8 @@ constexpr double kMixTransientMeanGapSeconds = 8.0;
 
 // Shortest iteration a generated trace holds; keeps virtual time moving.
 constexpr absl::Duration kMinIteration = absl::Microseconds(1);
-// Memory bound: 16 workers at this size hold ~1 GiB of durations.
-constexpr size_t kMaxIterationsPerWorker = 8'000'000;
+// Memory bound on a generated trace (16 bytes per iteration): 400 MB.
+constexpr size_t kMaxTraceIterations = 25'000'000;
 
 // Derives independent streams from one seed (SplitMix64 finalizer).
 uint64_t StreamSeed(uint64_t seed, TraceKind kind, uint64_t stream) {
@@ -188,6 +188,7 @@ absl::StatusOr<Trace> MakeSuiteTrace(TraceKind kind,
   Trace trace;
   trace.name = std::string(TraceKindName(kind));
   trace.compute.resize(workers);
+  size_t generated = 0;
   for (int w = 0; w < workers; ++w) {
     // One noise stream per worker: worker w's trace does not depend on how
     // many workers come after it.
@@ -200,11 +201,12 @@ absl::StatusOr<Trace> MakeSuiteTrace(TraceKind kind,
       if (sigma > 0) seconds *= std::exp(sigma * noise_rng.Normal());
       const absl::Duration d = std::max(
           kMinIteration, absl::Nanoseconds(std::llround(seconds * 1e9)));
-      if (out.size() >= kMaxIterationsPerWorker) {
+      if (++generated > kMaxTraceIterations) {
         return absl::ResourceExhaustedError(absl::StrFormat(
-            "trace %s: worker %d would need more than %d iterations to cover "
-            "%s at base %s; shorten the length or raise the base iteration",
-            trace.name, w, kMaxIterationsPerWorker,
+            "trace %s would need more than %d iterations for %d workers to "
+            "cover %s at base %s; use fewer workers, a shorter length or a "
+            "longer base iteration",
+            trace.name, kMaxTraceIterations, workers,
             absl::FormatDuration(options.length),
             absl::FormatDuration(options.base_iteration)));
       }
