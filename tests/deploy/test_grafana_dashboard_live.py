@@ -1,0 +1,89 @@
+"""Every panel of the Grafana dashboard shows data for a real job: a real
+ebsp-coordinator on 127.0.0.1:0 runs a small ElasticBSP job (worker threads
+of load_driver.py, one of which flaps), a real Prometheus scrapes it every
+second with our recording rules, and each panel query (with $job,
+$__interval and $__rate_interval replaced as Grafana would) must return a
+number through /api/v1/query. Bounded: about 20 s of load, 60 s at most for
+the queries."""
+import json
+import time
+
+import pytest
+
+import deploy_testlib
+import load_driver
+import prometheus_runner
+
+JOB = "dashboard-live"
+LOAD_SECONDS = 20.0
+# What Grafana substitutes for a short time range with a 1 s scrape interval
+# ($__rate_interval is at least four scrape intervals).
+INTERVAL = "5s"
+RATE_INTERVAL = "10s"
+QUERY_DEADLINE_S = 60.0
+
+
+@pytest.fixture(scope="module")
+def stack():
+    # Short lease so the driver's flapping worker is evicted within seconds.
+    flags = ["--heartbeat_timeout=2s", "--tick_interval=100ms",
+             "--default_policy=ebsp:R=4"]
+    with deploy_testlib.coordinator(flags) as coordinator:
+        with prometheus_runner.prometheus(
+                [f"127.0.0.1:{coordinator.metrics_port}"],
+                [deploy_testlib.RULES]) as prom:
+            driver = load_driver.LoadDriver(coordinator.grpc_target, JOB, workers=4,
+                                            duration_s=LOAD_SECONDS)
+            driver.start()
+            try:
+                yield coordinator, prom, driver
+            finally:
+                stats = driver.stop()
+                print(f"driver: {stats}")
+
+
+def panel_queries():
+    dashboard = json.loads(deploy_testlib.DASHBOARD.read_text())
+    return [(q, deploy_testlib.substitute_grafana_variables(q.expr, JOB, INTERVAL, RATE_INTERVAL))
+            for q in deploy_testlib.dashboard_queries(dashboard)]
+
+
+def test_every_panel_query_returns_data(stack):
+    coordinator, prom, driver = stack
+    deploy_testlib.wait_for(
+        lambda: prometheus_runner.has_data(prom.query('up{job="ebsp-coordinator"} == 1')),
+        30.0, "Prometheus to scrape the coordinator", 0.5)
+    # The job template variable offers our job.
+    deploy_testlib.wait_for(
+        lambda: JOB in prom.get("/api/v1/label/job/values",
+                                **{"match[]": "ebsp_job_live_workers"}),
+        30.0, f"job {JOB} in label_values(ebsp_job_live_workers, job)", 0.5)
+
+    queries = panel_queries()
+    deadline = time.monotonic() + QUERY_DEADLINE_S
+    # Metrics appear as the job runs (evictions only after the flap), so ask
+    # again each second until one pass sees data everywhere, or time is up.
+    while True:
+        empty = [(q.panel, q.ref_id, expr) for q, expr in queries
+                 if not prometheus_runner.has_data(prom.query(expr))]
+        if not empty or time.monotonic() >= deadline:
+            break
+        time.sleep(1.0)  # One scrape/evaluation interval.
+    assert not empty, (
+        "panels without data:\n" + "\n".join(f"  {p} [{r}]: {e}" for p, r, e in empty)
+        + f"\ndriver: {driver.stats}\ncoordinator log:\n{coordinator.log()[-3000:]}")
+
+
+def test_the_job_really_ran_and_flapped(stack):
+    coordinator, prom, driver = stack
+    deploy_testlib.wait_for(driver.finished, LOAD_SECONDS + 5, "the load to finish", 0.5)
+    deploy_testlib.wait_for(
+        lambda: prometheus_runner.has_data(
+            prom.query(f'ebsp_evictions_total{{job="{JOB}"}} >= 1')),
+        15.0, "the flapping worker's eviction in Prometheus", 0.5)
+    stats = driver.stats
+    assert stats.errors == [], stats.errors
+    assert stats.barriers >= 10, stats
+    assert stats.flaps == 1 and stats.registrations >= 5, stats
+    rounds = prom.query(f'ebsp_job_rounds_total{{job="{JOB}"}}')
+    assert rounds and float(rounds[0]["value"][1]) >= 3, rounds
