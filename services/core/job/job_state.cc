@@ -358,7 +358,7 @@ class JobState::Impl {
       }
     }
     if (rounds) s.planned_sync_time = planned_sync_time_;
-    s.idle_fraction = lived > absl::ZeroDuration() ? waited / lived : 0.0;
+    s.idle_fraction = lived > absl::ZeroDuration() ? absl::FDivDuration(waited, lived) : 0.0;
     s.staleness = Staleness();
     return s;
   }

@@ -57,15 +57,9 @@ absl::Status FlatForecast::Assign(absl::Span<const WorkerForecast> workers) {
   for (size_t i = 0; i < workers.size(); ++i) {
     begin_[i] = static_cast<size_t>(out - points_.data());
     const std::vector<absl::Time>& ends = workers[i].ends;
-    absl::Time previous = absl::InfinitePast();
+    int64_t previous_ns = kMinNanos;
     for (size_t j = 0; j < ends.size(); ++j) {
       const absl::Time t = ends[j];
-      if (t < previous) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "worker ", i, "'s predicted ends decrease at index ", j, ": ",
-            TimeText(t), " after ", TimeText(previous)));
-      }
-      previous = t;
       // ToUnixNanos saturates outside about 1678..2262 (and for the infinite
       // times); a saturated value would silently merge distinct points.
       const int64_t ns = absl::ToUnixNanos(t);
@@ -74,6 +68,14 @@ absl::Status FlatForecast::Assign(absl::Span<const WorkerForecast> workers) {
             "worker ", i, "'s predicted end ", j, " (", TimeText(t),
             ") is outside the planner's range of int64 Unix nanoseconds"));
       }
+      // Flooring to nanoseconds keeps the order, so only equal nanoseconds
+      // need the exact (sub-nanosecond) comparison.
+      if (ns < previous_ns || (ns == previous_ns && t < ends[j - 1])) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "worker ", i, "'s predicted ends decrease at index ", j, ": ",
+            TimeText(t), " after ", TimeText(ends[j - 1])));
+      }
+      previous_ns = ns;
       *out++ = ns;
     }
     const int64_t first = points_[begin_[i]];
@@ -93,6 +95,8 @@ absl::Status FlatForecast::Assign(absl::Span<const WorkerForecast> workers) {
   }
   max_first_ = max_first;
   min_last_ = min_last;
+  min_first_ = min_first;
+  max_last_ = max_last;
   return absl::OkStatus();
 }
 

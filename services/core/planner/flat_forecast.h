@@ -39,12 +39,16 @@ class FlatForecast {
   int64_t max_first() const { return max_first_; }
   // After this time some worker can no longer move its point forward.
   int64_t min_last() const { return min_last_; }
+  int64_t min_first() const { return min_first_; }
+  int64_t max_last() const { return max_last_; }
 
  private:
   std::vector<int64_t> points_;
   std::vector<size_t> begin_;
   int64_t max_first_ = 0;
   int64_t min_last_ = 0;
+  int64_t min_first_ = 0;
+  int64_t max_last_ = 0;
 };
 
 }  // namespace ebsp::core::planner_internal

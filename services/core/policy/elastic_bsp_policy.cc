@@ -124,6 +124,12 @@ std::optional<RoundTargets> ElasticBspPolicy::AfterReport(
       } else {
         return std::nullopt;  // Unreachable: the reporter had a plan.
       }
+      // Its next report has not arrived by now, so it cannot end earlier:
+      // a forecast already in the past moves forward as a whole.
+      if (!f.ends.empty() && f.ends.front() < now) {
+        const absl::Duration late = now - f.ends.front();
+        for (absl::Time& end : f.ends) end += late;
+      }
     }
     if (f.done < 0 || f.ends.empty()) return std::nullopt;
     forecasts.push_back(std::move(f));

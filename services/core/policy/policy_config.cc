@@ -153,7 +153,7 @@ absl::StatusOr<PolicyConfig> ParsePolicy(std::string_view text) {
   if (trimmed.empty()) return absl::InvalidArgumentError("empty policy text");
   const size_t colon = trimmed.find(':');
   PolicyConfig config;
-  absl::StatusOr<PolicyKind> kind = ParseKind(trimmed.substr(0, colon));
+  absl::StatusOr<PolicyKind> kind = ParseKind(absl::StripAsciiWhitespace(trimmed.substr(0, colon)));
   if (!kind.ok()) return kind.status();
   config.kind = *kind;
   if (colon != absl::string_view::npos) {
