@@ -116,6 +116,14 @@ TEST_P(SuiteComparisonTest, OracleRoundsWaitExactlyAsPlanned) {
               1e-6 * oracle.rounds);
 }
 
+TEST_P(SuiteComparisonTest, OracleKeepsAtLeastWhatPredictionsGet) {
+  // Not a theorem (different plans lead to different later rounds), but the
+  // oracle plans every round on the true times, so losing more than noise to
+  // a forecasting predictor would mean its forecasts are off.
+  EXPECT_GE(Get("oracle").throughput_iters_per_s,
+            0.99 * Get("ebsp:R=15").throughput_iters_per_s);
+}
+
 INSTANTIATE_TEST_SUITE_P(
     AllTraces, SuiteComparisonTest, ::testing::ValuesIn(kAllTraceKinds),
     [](const ::testing::TestParamInfo<TraceKind>& info) {
@@ -161,6 +169,24 @@ TEST(SuiteDeterminismTest, SameSeedGivesIdenticalMetrics) {
         << policy;
     EXPECT_EQ(a->events, b->events) << policy;
   }
+}
+
+TEST(OracleSyncCostTest, OracleForecastsIncludeTheSyncCostAfterReleases) {
+  SuiteOptions suite;
+  suite.workers = kWorkers;
+  suite.length = absl::Seconds(60);
+  absl::StatusOr<Trace> trace = MakeSuiteTrace(TraceKind::kMix, suite);
+  ASSERT_TRUE(trace.ok());
+  SimOptions options;
+  options.policy = core::ParsePolicy("ebsp:R=15").value();
+  options.oracle = true;
+  options.duration = suite.length;
+  options.sync_cost = absl::Milliseconds(30);
+  absl::StatusOr<SimMetrics> m = Simulate(*trace, options);
+  ASSERT_TRUE(m.ok()) << m.status();
+  ASSERT_GT(m->rounds, 10u);
+  EXPECT_NEAR(m->round_wait_s_total, m->round_predicted_wait_s_total,
+              1e-6 * m->rounds);
 }
 
 TEST(SuiteDeterminismTest, AnotherSeedGivesAnotherRun) {
