@@ -1,0 +1,33 @@
+// Checks on request fields that the service makes before touching any state,
+// so a malformed request fails with INVALID_ARGUMENT and changes nothing.
+// Every message names the field and the offending value.
+#ifndef EBSP_SERVICES_SERVER_VALIDATION_H_
+#define EBSP_SERVICES_SERVER_VALIDATION_H_
+
+#include <cstdint>
+#include "absl/strings/string_view.h"
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace ebsp::server {
+
+inline constexpr size_t kMaxNameLength = 128;
+// Longest heartbeat timeout a job may ask for (proto: at most 3600 s).
+inline constexpr absl::Duration kMaxHeartbeatTimeout = absl::Hours(1);
+
+// 1..128 characters of [A-Za-z0-9._-].
+absl::Status ValidateJobName(absl::string_view name);
+// 1..128 characters of [A-Za-z0-9._:-].
+absl::Status ValidateWorkerName(absl::string_view name);
+// Worker ids are never 0 (0 is the proto default of an unset field).
+absl::Status ValidateWorkerId(uint64_t id);
+// A duration in seconds from the wire: finite and >= 0. `field` names it in
+// the error.
+absl::StatusOr<absl::Duration> ValidateSeconds(absl::string_view field,
+                                               double seconds);
+
+}  // namespace ebsp::server
+
+#endif  // EBSP_SERVICES_SERVER_VALIDATION_H_
