@@ -127,6 +127,35 @@ TEST(EngineTest, SameInputsGiveIdenticalResults) {
   }
 }
 
+// Policies that must coincide: one local step, or a lookahead of 1, is BSP.
+TEST(EngineTest, OneLocalStepAndLookaheadOneBehaveExactlyLikeBsp) {
+  SuiteOptions suite;
+  suite.workers = 8;
+  suite.length = absl::Seconds(30);
+  absl::StatusOr<Trace> trace = MakeSuiteTrace(TraceKind::kMix, suite);
+  ASSERT_TRUE(trace.ok());
+  absl::StatusOr<SimMetrics> bsp = Simulate(*trace, Options("bsp", suite.length));
+  ASSERT_TRUE(bsp.ok()) << bsp.status();
+  for (const char* same : {"local:H=1", "ebsp:R=1"}) {
+    absl::StatusOr<SimMetrics> m = Simulate(*trace, Options(same, suite.length));
+    ASSERT_TRUE(m.ok()) << same << ": " << m.status();
+    EXPECT_EQ(m->iterations_total, bsp->iterations_total) << same;
+    EXPECT_EQ(m->rounds, bsp->rounds) << same;
+    EXPECT_EQ(m->idle_fraction, bsp->idle_fraction) << same;
+    EXPECT_EQ(m->max_staleness, 1u) << same;
+  }
+}
+
+TEST(EngineTest, SspWithZeroStalenessIsLockstep) {
+  absl::StatusOr<SimMetrics> m =
+      Simulate(TwoSpeeds(), Options("ssp:s=0", absl::Seconds(10)));
+  ASSERT_TRUE(m.ok()) << m.status();
+  // The fast worker may never be ahead after an instant: like BSP, 5 + 5.
+  EXPECT_EQ(m->iterations_total, 10u);
+  EXPECT_EQ(m->max_staleness, 1u);
+  EXPECT_DOUBLE_EQ(m->idle_fraction, 5.0 / 20.0);
+}
+
 TEST(EngineTest, ReachingTheEventBoundIsAnError) {
   SimOptions options = Options("asp", absl::Seconds(10));
   options.max_events = 7;

@@ -28,7 +28,7 @@ using core::JobState;
 using core::WorkerId;
 
 // Virtual time zero. Any fixed instant works; the epoch reads well in logs.
-const absl::Time kStart = absl::UnixEpoch();
+constexpr absl::Time kStart = absl::UnixEpoch();
 // Worker w has id kFirstId + w (ids are the caller's choice in JobState).
 constexpr WorkerId kFirstId = 1;
 
