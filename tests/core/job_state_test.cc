@@ -368,3 +368,49 @@ TEST_F(JobStateTest, HeartbeatRefreshesLeaseAndReportsRoundAndEpoch) {
 
 }  // namespace
 }  // namespace ebsp::core
+
+namespace ebsp::core {
+namespace {
+
+// Ten thousand workers through full rounds: each event must stay O(1) or
+// O(log n) (this runs in well under a second; a scan per event would not).
+TEST_F(JobStateTest, TenThousandWorkersCompleteRoundsUnderEveryRoundPolicy) {
+  constexpr int kWorkers = 10000;
+  for (const std::string policy : {"bsp", "local:H=2", "ebsp:R=4"}) {
+    JobOptions options;
+    options.policy = *ParsePolicy(policy);
+    options.heartbeat_timeout = absl::Hours(1);
+    JobState job("big", options, clock_.Now());
+    for (WorkerId id = 1; id <= kWorkers; ++id) {
+      ASSERT_TRUE(job.Register(id, "w" + std::to_string(id), clock_.Now()).ok());
+    }
+    for (uint64_t round = 0; round < 3; ++round) {
+      size_t released = 0;
+      for (WorkerId id = 1; id <= kWorkers; ++id) {
+        // Worker id runs 1 + id % 3 ms per iteration, so ElasticBSP has
+        // three speed classes to plan.
+        const absl::Duration interval = absl::Milliseconds(1 + static_cast<int>(id % 3));
+        int iteration = 0;
+        SyncAction action = SyncAction::kContinue;
+        while (action == SyncAction::kContinue) {
+          ++iteration;
+          absl::StatusOr<ReportResult> r = job.ReportIteration(
+              id, round, iteration, interval, clock_.Now() + iteration * interval);
+          ASSERT_TRUE(r.ok()) << r.status();
+          ASSERT_LE(iteration, 4);
+          action = r->action;
+        }
+        absl::StatusOr<Effects> e =
+            job.ArriveAtBarrier(id, round, clock_.Now() + iteration * interval);
+        ASSERT_TRUE(e.ok()) << e.status();
+        released += e->releases.size();
+      }
+      clock_.Advance(absl::Milliseconds(20));
+      EXPECT_EQ(released, static_cast<size_t>(kWorkers)) << policy << " round " << round;
+    }
+    EXPECT_EQ(job.Snapshot(clock_.Now()).rounds_completed, 3u) << policy;
+  }
+}
+
+}  // namespace
+}  // namespace ebsp::core

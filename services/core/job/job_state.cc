@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <limits>
 #include <map>
+#include <set>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "services/core/job/departures.h"
@@ -44,7 +46,6 @@ class JobState::Impl {
       : name_(std::move(name)),
         options_(std::move(options)),
         policy_(Policy::Create(options_.policy)),
-        created_(now),
         round_began_(now) {}
 
   // ---- Events -------------------------------------------------------------
@@ -55,12 +56,10 @@ class JobState::Impl {
       return absl::AlreadyExistsError(absl::StrCat("worker id ", id, " is already registered in job \"",
                                                    name_, "\" as \"", it->second.name, "\""));
     }
-    for (const auto& [other_id, w] : workers_) {
-      if (w.name == name) {
-        return absl::AlreadyExistsError(absl::StrCat("worker name \"", ToAbsl(name),
-                                                     "\" is already live in job \"", name_,
-                                                     "\" as worker ", other_id));
-      }
+    if (auto it = ids_by_name_.find(std::string(name)); it != ids_by_name_.end()) {
+      return absl::AlreadyExistsError(absl::StrCat("worker name \"", ToAbsl(name),
+                                                   "\" is already live in job \"", name_,
+                                                   "\" as worker ", it->second));
     }
     if (static_cast<int64_t>(workers_.size()) >= options_.max_workers) {
       return absl::ResourceExhaustedError(absl::StrCat("job \"", name_, "\" already has ",
@@ -83,18 +82,28 @@ class JobState::Impl {
     w.last_seen = now;
     w.round_start = now;
     w.predictor = NewPredictor(id);
-    if (!options_.policy.HasRounds()) w.clock_base = SlowestClock().value_or(0);
+    if (!rounds) {
+      w.clock_base = SlowestClock().value_or(0);
+      ++clock_counts_[w.clock_base];
+    }
     w.phase = joins_next_round ? WorkerPhase::kPending : WorkerPhase::kRunning;
+    if (joins_next_round) ++pending_workers_;
     if (!joins_next_round) w.predictor->StartRound(now);
     departures_.Forget(id);
+    ids_by_name_.emplace(w.name, id);
     auto [it, inserted] = workers_.emplace(id, std::move(w));
     ++membership_epoch_;
     result.effects.membership_changed = true;
 
     if (rounds && !joins_next_round) {
-      // Nobody has done anything in this round yet, so the whole round can
-      // be planned again with the newcomer in it.
-      StartRoundTargets(now, result.effects);
+      if (std::optional<int> target = policy_->JoinTarget(View(it->second));
+          target.has_value()) {
+        it->second.target = *target;
+      } else {
+        // Nobody has done anything in this round yet, so the whole round
+        // can be planned again with the newcomer in it.
+        StartRoundTargets(now, result.effects);
+      }
     }
     const WorkerRecord& added = it->second;
     result.worker = id;
@@ -111,14 +120,15 @@ class JobState::Impl {
     absl::StatusOr<WorkerRecord*> found = Find(id);
     if (!found.ok()) return found.status();
     WorkerRecord& w = **found;
+    // absl::Seconds(NaN) is an infinite duration, so this also catches NaN.
+    if (compute == absl::InfiniteDuration() || compute == -absl::InfiniteDuration()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "worker ", id, " reported an infinite or NaN compute time for iteration ", iteration));
+    }
     if (compute < absl::ZeroDuration()) {
       return absl::InvalidArgumentError(absl::StrCat("worker ", id, " reported compute time ",
                                                      absl::FormatDuration(compute),
                                                      ", which is negative"));
-    }
-    if (compute == absl::InfiniteDuration()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "worker ", id, " reported an infinite or NaN compute time for iteration ", iteration));
     }
     if (iteration < 1) {
       return absl::InvalidArgumentError(absl::StrCat("worker ", id, " reported iteration ",
@@ -155,6 +165,11 @@ class JobState::Impl {
           " beyond its target ", w.target, "; it must call Barrier(", round, ")"));
     }
 
+    if (rounds) {
+      if (w.done == 0) ++members_with_progress_;
+    } else {
+      MoveClock(w.clock(), w.clock() + 1);
+    }
     w.done = iteration;
     ++w.iterations_total;
     w.last_compute = compute;
@@ -165,12 +180,15 @@ class JobState::Impl {
     ReportResult result;
     result.round = round_;
     if (rounds) {
-      std::vector<WorkerRecord*> members = RoundMembers();
-      std::vector<RoundMember> views = Views(members);
-      const size_t reporter = static_cast<size_t>(
-          std::find(members.begin(), members.end(), &w) - members.begin());
-      std::optional<RoundTargets> replanned = policy_->AfterReport(views, reporter, now);
-      if (replanned.has_value()) ApplyTargets(members, *replanned, result.effects);
+      // The full view of the round is built only when the policy asks for a
+      // re-plan: a report must stay O(1) for jobs of thousands of workers.
+      if (policy_->WantsReplan(View(w), now)) {
+        std::vector<WorkerRecord*> members = RoundMembers();
+        const size_t reporter = static_cast<size_t>(
+            std::find(members.begin(), members.end(), &w) - members.begin());
+        std::optional<RoundTargets> replanned = policy_->Replan(Views(members), reporter, now);
+        if (replanned.has_value()) ApplyTargets(members, *replanned, result.effects);
+      }
       result.action = Policy::AnswerRoundReport(w.done, w.target);
       result.target = w.target;
     } else {
@@ -225,6 +243,7 @@ class JobState::Impl {
     w.last_seen = now;
     w.phase = WorkerPhase::kAtBarrier;
     w.waiting_since = now;
+    ++arrived_members_;
     MaybeReleaseBarrier(now, effects);
     return effects;
   }
@@ -243,6 +262,7 @@ class JobState::Impl {
     if (w.phase == WorkerPhase::kWaitingClock) return effects;  // A retry.
     w.phase = WorkerPhase::kWaitingClock;
     w.waiting_since = now;
+    clock_waiters_.emplace(w.clock(), id);
     ReleaseClockWaiters(now, effects);
     return effects;
   }
@@ -387,19 +407,23 @@ class JobState::Impl {
 
   // A round is in progress once a live member has finished an iteration in
   // it (a member at the barrier has, since every target is at least 1).
-  bool RoundInProgress() const {
-    for (const auto& [id, w] : workers_) {
-      if (w.IsRoundMember() && (w.done > 0 || w.phase == WorkerPhase::kAtBarrier)) return true;
-    }
-    return false;
+  bool RoundInProgress() const { return members_with_progress_ > 0; }
+
+  // Roundless only: clocks are indexed so that a report costs O(log n).
+  std::optional<uint64_t> SlowestClock() const {
+    if (clock_counts_.empty()) return std::nullopt;
+    return clock_counts_.begin()->first;
   }
 
-  std::optional<uint64_t> SlowestClock() const {
-    std::optional<uint64_t> slowest;
-    for (const auto& [id, w] : workers_) {
-      if (!slowest.has_value() || w.clock() < *slowest) slowest = w.clock();
-    }
-    return slowest;
+  void MoveClockOut(uint64_t from) {
+    auto it = clock_counts_.find(from);
+    if (it != clock_counts_.end() && --it->second == 0) clock_counts_.erase(it);
+  }
+
+  void MoveClock(uint64_t from, uint64_t to) {
+    auto it = clock_counts_.find(from);
+    if (it != clock_counts_.end() && --it->second == 0) clock_counts_.erase(it);
+    ++clock_counts_[to];
   }
 
   // The lead of the fastest live worker over the slowest since their last
@@ -426,23 +450,25 @@ class JobState::Impl {
     return members;
   }
 
+  static RoundMember View(const WorkerRecord& w) {
+    RoundMember v;
+    v.id = w.id;
+    v.done = w.done;
+    v.target = w.target;
+    const bool at_barrier = w.phase == WorkerPhase::kAtBarrier;
+    v.pinned = at_barrier || (w.done > 0 && w.done >= w.target);
+    v.pinned_at = at_barrier ? w.waiting_since.value_or(w.round_start)
+                             : w.last_report_in_round.value_or(w.round_start);
+    v.round_start = w.round_start;
+    v.last_report = w.last_report_in_round;
+    v.predictor = w.predictor.get();
+    return v;
+  }
+
   static std::vector<RoundMember> Views(const std::vector<WorkerRecord*>& members) {
     std::vector<RoundMember> views;
     views.reserve(members.size());
-    for (const WorkerRecord* w : members) {
-      RoundMember v;
-      v.id = w->id;
-      v.done = w->done;
-      v.target = w->target;
-      const bool at_barrier = w->phase == WorkerPhase::kAtBarrier;
-      v.pinned = at_barrier || (w->done > 0 && w->done >= w->target);
-      v.pinned_at = at_barrier ? w->waiting_since.value_or(w->round_start)
-                               : w->last_report_in_round.value_or(w->round_start);
-      v.round_start = w->round_start;
-      v.last_report = w->last_report_in_round;
-      v.predictor = w->predictor.get();
-      views.push_back(v);
-    }
+    for (const WorkerRecord* w : members) views.push_back(View(*w));
     return views;
   }
 
@@ -488,6 +514,14 @@ class JobState::Impl {
     WorkerRecord& w = it->second;
     departed_live_time_ += now - w.joined;
     if (w.waiting_since.has_value()) wait_total_ += now - *w.waiting_since;
+    if (w.phase == WorkerPhase::kPending) --pending_workers_;
+    if (w.phase == WorkerPhase::kAtBarrier) --arrived_members_;
+    if (w.IsRoundMember() && w.done > 0 && options_.policy.HasRounds()) --members_with_progress_;
+    if (!options_.policy.HasRounds()) {
+      MoveClockOut(w.clock());
+      if (w.phase == WorkerPhase::kWaitingClock) clock_waiters_.erase({w.clock(), id});
+    }
+    ids_by_name_.erase(w.name);
     departures_.Record(id, w.name, std::move(why));
     workers_.erase(it);
     ++membership_epoch_;
@@ -505,9 +539,12 @@ class JobState::Impl {
   void ReleaseClockWaiters(absl::Time now, Effects& effects) {
     const std::optional<uint64_t> slowest = SlowestClock();
     if (!slowest.has_value()) return;
-    for (auto& [id, w] : workers_) {
-      if (w.phase != WorkerPhase::kWaitingClock) continue;
-      if (policy_->AnswerClock(w.clock(), *slowest) == SyncAction::kWait) continue;
+    // Waiters sorted by clock: the ones released are a prefix.
+    while (!clock_waiters_.empty()) {
+      const auto [clock, id] = *clock_waiters_.begin();
+      if (policy_->AnswerClock(clock, *slowest) == SyncAction::kWait) break;
+      clock_waiters_.erase(clock_waiters_.begin());
+      WorkerRecord& w = workers_.at(id);
       const absl::Duration waited = now - w.waiting_since.value_or(now);
       wait_total_ += waited;
       w.phase = WorkerPhase::kRunning;
@@ -519,17 +556,9 @@ class JobState::Impl {
   // Releases the barrier once every live member arrived; with no member
   // left, pending workers still move on so they are not stranded.
   void MaybeReleaseBarrier(absl::Time now, Effects& effects) {
-    bool any_member = false;
-    bool any_pending = false;
-    for (const auto& [id, w] : workers_) {
-      if (!w.IsRoundMember()) {
-        any_pending = true;
-      } else {
-        any_member = true;
-        if (w.phase != WorkerPhase::kAtBarrier) return;
-      }
-    }
-    if (!any_member && !any_pending) return;
+    if (workers_.empty()) return;
+    const size_t members = workers_.size() - pending_workers_;
+    if (arrived_members_ < members) return;
 
     RoundSummary summary;
     summary.round = round_;
@@ -555,10 +584,11 @@ class JobState::Impl {
     ++round_;
     ++rounds_completed_;
     round_began_ = now;
+    pending_workers_ = 0;
+    arrived_members_ = 0;
+    members_with_progress_ = 0;
     if (pending_policy_.has_value()) ApplyPolicy(*pending_policy_, now);
-    bool joined = false;
     for (auto& [id, w] : workers_) {
-      joined = joined || w.phase == WorkerPhase::kPending;
       w.phase = WorkerPhase::kRunning;
       w.done = 0;
       w.last_report_in_round.reset();
@@ -579,8 +609,15 @@ class JobState::Impl {
   std::optional<PolicyConfig> pending_policy_;
   std::unique_ptr<Policy> policy_;
   std::map<WorkerId, WorkerRecord> workers_;  // Ordered: snapshots sort by id.
+  absl::flat_hash_map<std::string, WorkerId> ids_by_name_;
+  // Rounds: counts that keep each event O(1) instead of a scan of workers_.
+  size_t pending_workers_ = 0;
+  size_t arrived_members_ = 0;        // Members at the barrier.
+  size_t members_with_progress_ = 0;  // Members with done > 0.
+  // Roundless: live workers per clock value, and waiters by (clock, id).
+  std::map<uint64_t, int> clock_counts_;
+  std::set<std::pair<uint64_t, WorkerId>> clock_waiters_;
   Departures departures_;
-  absl::Time created_;
   uint64_t round_ = 0;
   absl::Time round_began_;
   uint64_t membership_epoch_ = 0;

@@ -71,26 +71,28 @@ RoundTargets ElasticBspPolicy::StartRound(absl::Span<const RoundMember> members,
   return planned.has_value() ? *std::move(planned) : bsp;
 }
 
-std::optional<RoundTargets> ElasticBspPolicy::AfterReport(
-    absl::Span<const RoundMember> members, size_t reporter, absl::Time now) {
-  if (reporter >= members.size()) return std::nullopt;
-  const RoundMember& who = members[reporter];
+bool ElasticBspPolicy::WantsReplan(const RoundMember& who, absl::Time now) const {
+  if (replans_in_round_ >= kMaxReplansPerRound) return false;
   auto it = expected_.find(who.id);
-  if (it == expected_.end()) return std::nullopt;  // No plan this round.
+  if (it == expected_.end()) return false;  // No plan this round.
   const Expected& expected = it->second;
   const int index = who.done - expected.first_iteration;
-  if (index < 0 || index >= static_cast<int>(expected.ends.size())) return std::nullopt;
-
+  if (index < 0 || index >= static_cast<int>(expected.ends.size())) return false;
   // The drift scale: the worker's own interval, else the one it was planned with.
   absl::Duration scale = who.predictor->TypicalInterval();
   if (scale <= absl::ZeroDuration() && expected.ends.size() >= 2) {
     scale = expected.ends[1] - expected.ends[0];
   }
-  if (scale <= absl::ZeroDuration()) return std::nullopt;
+  if (scale <= absl::ZeroDuration()) return false;
   const absl::Duration drift = absl::AbsDuration(now - expected.ends[static_cast<size_t>(index)]);
-  if (drift <= kReplanDriftFraction * scale) return std::nullopt;
-  if (replans_in_round_ >= kMaxReplansPerRound) return std::nullopt;
+  return drift > kReplanDriftFraction * scale;
+}
 
+std::optional<RoundTargets> ElasticBspPolicy::Replan(absl::Span<const RoundMember> members,
+                                                     size_t reporter, absl::Time now) {
+  if (reporter >= members.size() || replans_in_round_ >= kMaxReplansPerRound) {
+    return std::nullopt;
+  }
   const int lookahead = config().lookahead;
   const std::optional<ColdModel> cold = SlowestWithHistory(members);
   std::vector<WorkerForecast> forecasts;

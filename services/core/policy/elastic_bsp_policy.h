@@ -38,8 +38,15 @@ class ElasticBspPolicy final : public Policy {
 
   RoundTargets StartRound(absl::Span<const RoundMember> members,
                           absl::Time now) override;
-  std::optional<RoundTargets> AfterReport(absl::Span<const RoundMember> members,
-                                          size_t reporter, absl::Time now) override;
+  // A newcomer without history joining a round without a plan (nobody had
+  // history) runs BSP's target like the others; anything else re-plans.
+  std::optional<int> JoinTarget(const RoundMember& newcomer) const override {
+    if (expected_.empty() && !newcomer.predictor->HasHistory()) return 1;
+    return std::nullopt;
+  }
+  bool WantsReplan(const RoundMember& reporter, absl::Time now) const override;
+  std::optional<RoundTargets> Replan(absl::Span<const RoundMember> members, size_t reporter,
+                                     absl::Time now) override;
 
  private:
   // What the current plan expects of one member.

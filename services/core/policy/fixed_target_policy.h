@@ -18,6 +18,7 @@ class FixedTargetPolicy final : public Policy {
     result.targets.assign(members.size(), target_);
     return result;
   }
+  std::optional<int> JoinTarget(const RoundMember&) const override { return target_; }
 
  private:
   int target_;

@@ -64,12 +64,25 @@ class Policy {
   virtual RoundTargets StartRound(absl::Span<const RoundMember> members,
                                   absl::Time now) = 0;
 
-  // Rounds: members[reporter] finished iteration `done` at `now` (its view
-  // already counts it). Returns new targets when the policy re-plans; each
-  // new target is above every unpinned member's done or equal to it for the
-  // reporter, and unchanged for pinned members.
-  virtual std::optional<RoundTargets> AfterReport(absl::Span<const RoundMember> members,
-                                                  size_t reporter, absl::Time now) {
+  // Rounds: the target of `newcomer`, joining a round that nobody has
+  // started, when the other members can keep theirs. nullopt: the policy
+  // must plan the whole round again (StartRound). Cheap: registrations of
+  // thousands of workers call it once each.
+  virtual std::optional<int> JoinTarget(const RoundMember& newcomer) const {
+    return std::nullopt;
+  }
+
+  // Rounds: `reporter` (its view already counts the iteration that just
+  // ended at `now`) calls for a re-plan of the round. Cheap: it runs on
+  // every report, so it looks at the reporter only.
+  virtual bool WantsReplan(const RoundMember& reporter, absl::Time now) const { return false; }
+
+  // Rounds: re-plans the round after WantsReplan(members[reporter]) said so.
+  // Returns the new targets, or nullopt to keep the current ones. Each new
+  // target is above an unpinned member's done (at least done for the
+  // reporter) and unchanged for pinned members.
+  virtual std::optional<RoundTargets> Replan(absl::Span<const RoundMember> members,
+                                             size_t reporter, absl::Time now) {
     return std::nullopt;
   }
 
