@@ -64,6 +64,9 @@ class LoadDriver:
             self._threads.append(thread)
 
     def stop(self, join_timeout_s: float = 30.0) -> DriverStats:
+        """Stops the workers (they Leave) and returns the totals; idempotent."""
+        if self._stop.is_set():
+            return self.stats
         self._stop.set()
         deadline = time.monotonic() + join_timeout_s
         for thread in self._threads:

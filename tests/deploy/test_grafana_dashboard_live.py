@@ -3,8 +3,8 @@ ebsp-coordinator on 127.0.0.1:0 runs a small ElasticBSP job (worker threads
 of load_driver.py, one of which flaps), a real Prometheus scrapes it every
 second with our recording rules, and each panel query (with $job,
 $__interval and $__rate_interval replaced as Grafana would) must return a
-number through /api/v1/query. Bounded: about 20 s of load, 60 s at most for
-the queries."""
+number through /api/v1/query while the job runs. Bounded: the load stops
+once the checks are done, after 60 s at most."""
 import json
 import time
 
@@ -15,12 +15,13 @@ import load_driver
 import prometheus_runner
 
 JOB = "dashboard-live"
-LOAD_SECONDS = 20.0
+# The job runs until the checks are done; this only bounds it.
+MAX_LOAD_SECONDS = 60.0
 # What Grafana substitutes for a short time range with a 1 s scrape interval
 # ($__rate_interval is at least four scrape intervals).
 INTERVAL = "5s"
 RATE_INTERVAL = "10s"
-QUERY_DEADLINE_S = 60.0
+QUERY_DEADLINE_S = 45.0
 
 
 @pytest.fixture(scope="module")
@@ -33,13 +34,12 @@ def stack():
                 [f"127.0.0.1:{coordinator.metrics_port}"],
                 [deploy_testlib.RULES]) as prom:
             driver = load_driver.LoadDriver(coordinator.grpc_target, JOB, workers=4,
-                                            duration_s=LOAD_SECONDS)
+                                            duration_s=MAX_LOAD_SECONDS)
             driver.start()
             try:
                 yield coordinator, prom, driver
             finally:
-                stats = driver.stop()
-                print(f"driver: {stats}")
+                print(f"driver: {driver.stop()}")
 
 
 def panel_queries():
@@ -76,14 +76,14 @@ def test_every_panel_query_returns_data(stack):
 
 def test_the_job_really_ran_and_flapped(stack):
     coordinator, prom, driver = stack
-    deploy_testlib.wait_for(driver.finished, LOAD_SECONDS + 5, "the load to finish", 0.5)
     deploy_testlib.wait_for(
         lambda: prometheus_runner.has_data(
             prom.query(f'ebsp_evictions_total{{job="{JOB}"}} >= 1')),
-        15.0, "the flapping worker's eviction in Prometheus", 0.5)
-    stats = driver.stats
-    assert stats.errors == [], stats.errors
-    assert stats.barriers >= 10, stats
-    assert stats.flaps == 1 and stats.registrations >= 5, stats
+        30.0, "the flapping worker's eviction in Prometheus", 0.5)
     rounds = prom.query(f'ebsp_job_rounds_total{{job="{JOB}"}}')
     assert rounds and float(rounds[0]["value"][1]) >= 3, rounds
+    stats = driver.stop()
+    assert stats.errors == [], stats.errors
+    assert stats.barriers >= 10, stats
+    # Four first registrations and the flapping worker's second one.
+    assert stats.flaps == 1 and stats.registrations >= 5, stats

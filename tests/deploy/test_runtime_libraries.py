@@ -29,22 +29,32 @@ def loaded_libraries(binary) -> Dict[str, str]:
     return libraries
 
 
-def owning_package(path: str) -> str:
-    """The Debian package that ships `path` (tries the usrmerge aliases)."""
-    real = os.path.realpath(path)
-    candidates = [path, real]
-    for p in (path, real):
-        if p.startswith("/usr/"):
-            candidates.append(p[len("/usr"):])
-        else:
-            candidates.append("/usr" + p)
-    for candidate in candidates:
-        result = subprocess.run(["dpkg", "-S", candidate], capture_output=True,
-                                text=True, timeout=30)
-        if result.returncode == 0:
-            package = result.stdout.split(":", 1)[0].strip()
-            return package.split(",")[0].strip()
-    raise AssertionError(f"no Debian package owns {path} (tried {candidates})")
+def usrmerge_aliases(path: str):
+    """The names dpkg may know a library by: as given, resolved, with and
+    without the /usr prefix (Debian 12 merges /lib into /usr/lib)."""
+    names = []
+    for p in (path, os.path.realpath(path)):
+        names += [p, p[len("/usr"):] if p.startswith("/usr/") else "/usr" + p]
+    return list(dict.fromkeys(names))
+
+
+def owning_packages(paths) -> Dict[str, str]:
+    """path -> the Debian package that ships it, with one dpkg -S call."""
+    aliases = {path: usrmerge_aliases(path) for path in paths}
+    query = sorted({alias for names in aliases.values() for alias in names})
+    # dpkg -S exits 1 when some alias is unknown; the known ones still print.
+    out = subprocess.run(["dpkg", "-S", *query], capture_output=True, text=True,
+                         timeout=60).stdout
+    owner = {}
+    for line in out.splitlines():
+        packages, _, owned = line.partition(": ")
+        owner[owned.strip()] = packages.split(",")[0].split(":")[0].strip()
+    result = {}
+    for path, names in aliases.items():
+        found = [owner[n] for n in names if n in owner]
+        assert found, f"no Debian package owns {path} (tried {names})"
+        result[path] = found[0]
+    return result
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +71,8 @@ def library_packages():
     binary = deploy_testlib.required_env_path("EBSP_COORDINATOR_BIN")
     libraries = loaded_libraries(binary)
     assert libraries, f"ldd lists no library for {binary}"
-    return {soname: owning_package(path) for soname, path in libraries.items()}
+    owners = owning_packages(libraries.values())
+    return {soname: owners[path] for soname, path in libraries.items()}
 
 
 def test_runtime_stage_is_debian_12_slim():
