@@ -3,13 +3,13 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <limits>
 
 namespace ebsp::core::planner_internal {
 namespace {
 
 constexpr int32_t kNotListed = -1;
-constexpr __int128 kNoValue = std::numeric_limits<__int128>::max();
+// The largest __int128 (numeric_limits need not know the type in strict mode).
+constexpr __int128 kNoValue = static_cast<__int128>(~static_cast<unsigned __int128>(0) >> 1);
 
 // Below this many workers the heap is as fast as slabs (log n is small).
 constexpr int kMinWorkersForSlabs = 32;
@@ -216,8 +216,7 @@ bool SyncTimeSweep::SlabSweep(const FlatForecast& forecast) {
       }
     }
     if (m == 0) continue;
-    events_used_ = m;
-    SortSlab(buckets);
+    SortSlab(m, buckets);
     for (size_t i = 0; i < m; ++i) {
       Advance(sorted_[i].worker, sorted_[i].value);
       Offer(sorted_[i].value);
@@ -228,8 +227,7 @@ bool SyncTimeSweep::SlabSweep(const FlatForecast& forecast) {
 
 // A counting sort by bucket, then insertion sort inside the buckets
 // (std::sort for a crowded one).
-void SyncTimeSweep::SortSlab(size_t buckets) {
-  const size_t m = events_used_;
+void SyncTimeSweep::SortSlab(size_t m, size_t buckets) {
   uint32_t largest = 0;
   for (size_t b = 1; b <= buckets; ++b) {
     largest = std::max(largest, bucket_start_[b]);

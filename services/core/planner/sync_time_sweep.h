@@ -8,7 +8,7 @@
 // least-recently-moved list, O(1) per point, and the sum is a running total.
 //
 // The time order comes from one of two sources, neither a global sort:
-// - slabs: time is cut into slabs of about n points; each slab gathers its
+// - slabs: time is cut into slabs of about 4n points; each slab gathers its
 //   points from the n sorted lists and orders them by a counting sort on
 //   their position in the slab (O(1) per point when the points are spread
 //   roughly evenly, as forecasts of iteration ends are);
@@ -58,8 +58,9 @@ class SyncTimeSweep {
   void HeapSweep(const FlatForecast& forecast);
   // Returns false, with the state unspecified, when a slab is too dense.
   bool SlabSweep(const FlatForecast& forecast);
-  // Orders events_ into sorted_ by bucket_start_ (counts per bucket).
-  void SortSlab(size_t buckets);
+  // Orders the first m events_ into sorted_, given bucket_start_[b + 1] =
+  // the number of them in bucket b.
+  void SortSlab(size_t m, size_t buckets);
   // The objective at t = max_first, computed directly: an upper bound on
   // the optimum that bounds how far the sweep can usefully go.
   __int128 ValueAtFirstCandidate(const FlatForecast& forecast) const;
@@ -84,7 +85,6 @@ class SyncTimeSweep {
   std::vector<Event> heap_;
   std::vector<int32_t> active_;  // Workers with points left, for slabs.
   std::vector<Event> events_;    // One slab's points, in gather order.
-  size_t events_used_ = 0;
   std::vector<Event> sorted_;    // The same, in time order.
   std::vector<uint32_t> bucket_start_;
 };
