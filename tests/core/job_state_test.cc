@@ -108,6 +108,7 @@ TEST_F(JobStateTest, SnapshotNamesArrivedAndMissingWorkers) {
   EXPECT_THAT(snap.missing, ElementsAre(1, 3));
   EXPECT_THAT(snap.missing_names, ElementsAre("w1", "w3"));
   EXPECT_EQ(snap.first_arrival, arrival);
+  EXPECT_EQ(snap.staleness, 1u);  // Worker 2 is one iteration ahead in total.
   ASSERT_EQ(snap.workers.size(), 3u);
   EXPECT_EQ(snap.workers[1].phase, WorkerPhase::kAtBarrier);
   EXPECT_EQ(snap.workers[1].iterations_in_round, 1);

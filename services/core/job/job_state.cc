@@ -426,17 +426,14 @@ class JobState::Impl {
     ++clock_counts_[to];
   }
 
-  // The lead of the fastest live worker over the slowest since their last
-  // common synchronization: iterations in the round (rounds; bounded by R
-  // under ElasticBSP) or SSP clocks (roundless; bounded by s + 1 under SSP).
+  // As job_state.h defines it: fastest minus slowest total iterations among
+  // live workers. Under ElasticBSP this grows with uneven targets; the lead
+  // inside a round (bounded by R) is iterations_in_round in the snapshot.
   uint64_t Staleness() const {
-    const bool rounds = options_.policy.HasRounds();
     std::optional<uint64_t> low, high;
     for (const auto& [id, w] : workers_) {
-      if (rounds && !w.IsRoundMember()) continue;
-      const uint64_t progress = rounds ? static_cast<uint64_t>(w.done) : w.clock();
-      low = low.has_value() ? std::min(*low, progress) : progress;
-      high = high.has_value() ? std::max(*high, progress) : progress;
+      low = low.has_value() ? std::min(*low, w.iterations_total) : w.iterations_total;
+      high = high.has_value() ? std::max(*high, w.iterations_total) : w.iterations_total;
     }
     return low.has_value() ? *high - *low : 0;
   }
