@@ -24,17 +24,20 @@ RUN apt-get update \
 
 WORKDIR /src
 COPY . .
-# The same build the project runs everywhere else (README, CI).
+# The same build the project runs everywhere else (README, CI). The image
+# ships the coordinator and the ebsp-status CLI (for `kubectl exec`).
 RUN BUILD_DIR=/src/build BUILD_TYPE=RelWithDebInfo scripts/build.sh \
  && mkdir -p /out \
- && objcopy --strip-debug build/services/server/ebsp-coordinator /out/ebsp-coordinator
+ && objcopy --strip-debug build/services/server/ebsp-coordinator /out/ebsp-coordinator \
+ && objcopy --strip-debug build/tools/status/ebsp-status /out/ebsp-status
 
 # ---------------------------------------------------------------------------
 FROM debian:12.11-slim AS runtime
 
 ARG DEBIAN_FRONTEND=noninteractive
-# Exactly the packages providing the shared libraries ebsp-coordinator loads
-# (libc6 aside); tests/deploy/test_runtime_libraries.py keeps this list honest.
+# Exactly the packages providing the shared libraries ebsp-coordinator and
+# ebsp-status load (libc6 aside); tests/deploy/test_runtime_libraries.py keeps
+# this list honest.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       libabsl20220623 \
@@ -54,7 +57,7 @@ RUN apt-get update \
  && useradd --system --uid 10001 --user-group --no-create-home \
       --home-dir /nonexistent --shell /usr/sbin/nologin ebsp
 
-COPY --from=build /out/ebsp-coordinator /usr/local/bin/ebsp-coordinator
+COPY --from=build /out/ebsp-coordinator /out/ebsp-status /usr/local/bin/
 COPY deploy/docker/healthcheck.sh /usr/local/bin/ebsp-healthcheck
 
 # Numeric so that Kubernetes' runAsNonRoot can verify it without /etc/passwd.

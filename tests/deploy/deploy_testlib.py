@@ -35,6 +35,19 @@ def required_env_path(name: str) -> pathlib.Path:
     return path
 
 
+def image_binaries() -> Dict[str, pathlib.Path]:
+    """name -> built path of each binary the image ships (EBSP_IMAGE_BINARIES,
+    "name=path,name=path")."""
+    value = os.environ.get("EBSP_IMAGE_BINARIES")
+    assert value, "EBSP_IMAGE_BINARIES is not set: run this test through ctest"
+    binaries = {}
+    for item in value.split(","):
+        name, _, path = item.partition("=")
+        binaries[name] = pathlib.Path(path)
+        assert binaries[name].exists(), f"{path} does not exist: build {name} first"
+    return binaries
+
+
 # ---------------------------------------------------------------------------
 # Dockerfile structure
 

@@ -2,6 +2,7 @@
 the compile-time part of scripts/setup.sh's package list, builds with
 scripts/build.sh, and takes the binary from where that build puts it."""
 import fnmatch
+import json
 import os
 import pathlib
 import re
@@ -82,26 +83,59 @@ def test_scripts_the_dockerfile_runs_exist_and_parse(build_stage):
         subprocess.run(["bash", "-n", str(path)], check=True, timeout=30)
 
 
-def test_binary_is_taken_from_where_the_build_puts_it(stages, build_stage):
-    binary = deploy_testlib.required_env_path("EBSP_COORDINATOR_BIN")
+def runtime_copies(stages, build_stage):
+    """(sources, destination) of each COPY --from=<build stage> in the runtime."""
+    copies = []
+    for instruction in stages[-1].instructions:
+        words = instruction.args.split()
+        if instruction.keyword == "COPY" and f"--from={build_stage.name}" in words:
+            paths = [w for w in words if not w.startswith("--")]
+            copies.append((paths[:-1], paths[-1]))
+    return copies
+
+
+def test_binaries_are_taken_from_where_the_build_puts_them(stages, build_stage):
+    binaries = deploy_testlib.image_binaries()
     build_dir = deploy_testlib.required_env_path("EBSP_BUILD_DIR")
-    relative = pathlib.PurePosixPath(os.path.relpath(binary, build_dir))
     runs = " ".join(build_runs(build_stage))
     match = re.search(r"BUILD_DIR=(\S+)", runs)
     assert match, "the build stage does not set BUILD_DIR for scripts/build.sh"
     image_build_dir = workdir(build_stage) / match.group(1)
-    expected = image_build_dir / relative
-    # The stage copies (or strips) the binary somewhere; find that command.
-    match = re.search(r"objcopy\s+\S+\s+(\S+)\s+(\S+)", runs)
-    assert match, "the build stage does not extract the binary with objcopy"
-    source = workdir(build_stage) / match.group(1)
-    assert os.path.normpath(source) == os.path.normpath(expected), (
-        f"the build stage takes {source}, the build puts the binary at {expected}")
-    stripped = match.group(2)
-    copies = [i.args for i in stages[-1].instructions
-              if i.keyword == "COPY" and f"--from={build_stage.name}" in i.args]
-    assert any(stripped in c.split() for c in copies), (
-        f"the runtime stage does not COPY {stripped} from stage {build_stage.name}: {copies}")
+    extracted = re.findall(r"objcopy\s+--strip-debug\s+(\S+)\s+(\S+)", runs)
+    assert sorted(pathlib.PurePosixPath(dst).name for _, dst in extracted) == sorted(binaries), (
+        f"the build stage extracts {extracted}, the image should ship {sorted(binaries)}")
+    copied = {source for sources, _ in runtime_copies(stages, build_stage) for source in sources}
+    for source, destination in extracted:
+        name = pathlib.PurePosixPath(destination).name
+        expected = image_build_dir / os.path.relpath(binaries[name], build_dir)
+        actual = workdir(build_stage) / source
+        assert os.path.normpath(actual) == os.path.normpath(expected), (
+            f"the build stage takes {actual}, the build puts {name} at {expected}")
+        assert destination in copied, f"the runtime stage does not COPY {destination}"
+
+
+def installed_paths(stages, build_stage):
+    """Absolute paths of the files the runtime stage copies in."""
+    paths = set()
+    for instruction in stages[-1].instructions:
+        if instruction.keyword != "COPY":
+            continue
+        words = [w for w in instruction.args.split() if not w.startswith("--")]
+        sources, destination = words[:-1], words[-1]
+        for source in sources:
+            if destination.endswith("/"):
+                paths.add(destination + pathlib.PurePosixPath(source).name)
+            else:
+                paths.add(destination)
+    return paths
+
+
+def test_entrypoint_and_healthcheck_run_files_the_image_contains(stages, build_stage):
+    paths = installed_paths(stages, build_stage)
+    for keyword in ("ENTRYPOINT", "HEALTHCHECK"):
+        instruction = [i for i in stages[-1].instructions if i.keyword == keyword][-1]
+        command = json.loads(instruction.args[instruction.args.index("["):])
+        assert command[0] in paths, f"{keyword} runs {command[0]}, not copied into the image"
 
 
 def test_local_files_copied_into_the_image_exist(stages):

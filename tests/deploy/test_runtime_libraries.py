@@ -1,7 +1,7 @@
 """The runtime stage of the Dockerfile installs exactly the Debian packages
-that provide the shared libraries a real ebsp-coordinator build loads:
-`ldd` lists them, `dpkg -S` names their packages (libc6 comes with the base
-image and is left out)."""
+that provide the shared libraries the real built binaries it ships
+(ebsp-coordinator, ebsp-status) load: `ldd` lists them, `dpkg -S` names their
+packages (libc6 comes with the base image and is left out)."""
 import os
 import re
 import subprocess
@@ -68,9 +68,11 @@ def runtime_packages():
 
 @pytest.fixture(scope="module")
 def library_packages():
-    binary = deploy_testlib.required_env_path("EBSP_COORDINATOR_BIN")
-    libraries = loaded_libraries(binary)
-    assert libraries, f"ldd lists no library for {binary}"
+    libraries = {}
+    for name, binary in deploy_testlib.image_binaries().items():
+        loaded = loaded_libraries(binary)
+        assert loaded, f"ldd lists no library for {binary}"
+        libraries.update(loaded)
     owners = owning_packages(libraries.values())
     return {soname: owners[path] for soname, path in libraries.items()}
 
