@@ -1,7 +1,8 @@
 """A small ElasticBSP training job against a real coordinator, to give the
 dashboard and the rules real data: worker threads with different iteration
 times register, report each iteration and pass barriers through the
-generated gRPC stubs; one worker goes silent once for longer than the
+generated gRPC stubs, and heartbeat in the background as the real clients
+do; one worker goes silent once (no calls, no heartbeats) for longer than the
 heartbeat timeout, is evicted, and registers again (a flap).
 
 Needs the generated stubs: EBSP_PYTHON_GEN_DIR (or PYTHONPATH) must hold
@@ -12,7 +13,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import List, Optional
+from typing import Dict, List, Optional
 
 sys.path.insert(0, os.environ.get("EBSP_PYTHON_GEN_DIR", ""))
 import grpc  # noqa: E402
@@ -23,6 +24,8 @@ CALL_TIMEOUT_S = 5.0
 # Barrier waits for the slowest worker, and for an eviction during the flap.
 BARRIER_TIMEOUT_S = 15.0
 MAX_REGISTRATIONS_PER_WORKER = 20
+# Well inside the 2 s lease the tests give the coordinator.
+HEARTBEAT_INTERVAL_S = 0.4
 
 
 @dataclass
@@ -53,6 +56,8 @@ class LoadDriver:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._threads: List[threading.Thread] = []
+        # worker index -> id its heartbeat thread keeps alive (absent: silent).
+        self._heartbeat_ids: Dict[int, int] = {}
         self.stats = DriverStats()
 
     def start(self) -> None:
@@ -86,7 +91,38 @@ class LoadDriver:
     def _running(self) -> bool:
         return not self._stop.is_set() and not self.finished()
 
+    def _set_heartbeat(self, index: int, worker_id: Optional[int]) -> None:
+        with self._lock:
+            if worker_id is None:
+                self._heartbeat_ids.pop(index, None)
+            else:
+                self._heartbeat_ids[index] = worker_id
+
+    def _heartbeat_loop(self, index: int, done: threading.Event) -> None:
+        # Keeps the lease while the worker blocks in Barrier behind a slower one.
+        while not done.wait(HEARTBEAT_INTERVAL_S):
+            with self._lock:
+                worker_id = self._heartbeat_ids.get(index)
+            if worker_id is None:
+                continue
+            try:
+                self._stub.Heartbeat(pb.HeartbeatRequest(job=self._job, worker_id=worker_id),
+                                     timeout=CALL_TIMEOUT_S)
+            except grpc.RpcError:
+                pass  # The worker's own next call sees the same error and acts.
+
     def _run_worker(self, index: int) -> None:
+        done = threading.Event()
+        heartbeat = threading.Thread(target=self._heartbeat_loop, args=(index, done),
+                                     name=f"ebsp-driver-hb{index}", daemon=True)
+        heartbeat.start()
+        try:
+            self._work(index)
+        finally:
+            done.set()
+            heartbeat.join(CALL_TIMEOUT_S + 1)
+
+    def _work(self, index: int) -> None:
         name = f"driver-w{index}"
         # Heterogeneous: worker i is (1 + 0.5 i) times slower than worker 0.
         iteration_s = self._base_iteration_s * (1 + 0.5 * index)
@@ -97,13 +133,14 @@ class LoadDriver:
                 break
             try:
                 worker_id = None
-                worker_id, round_, _ = self._register(name)
+                worker_id, round_, _ = self._register(index, name)
                 while self._running():
                     if flap_pending and time.monotonic() - self._started >= self._flap_after_s:
                         flap_pending = False
                         self._count("flaps")
                         # Silent past the lease: the coordinator evicts us and
                         # our next call fails with NOT_FOUND.
+                        self._set_heartbeat(index, None)
                         self._stop.wait(self._flap_silence_s)
                     round_ = self._run_round(worker_id, round_, iteration_s)
             except grpc.RpcError as error:
@@ -116,6 +153,7 @@ class LoadDriver:
                     self.stats.errors.append(f"{name}: {code.name}: {error.details()}")
                 self._leave(worker_id)  # Start clean: the name must be free.
                 worker_id = None
+        self._set_heartbeat(index, None)
         self._leave(worker_id)
 
     def _leave(self, worker_id: Optional[int]) -> None:
@@ -127,12 +165,13 @@ class LoadDriver:
         except grpc.RpcError:
             pass  # Already evicted or the coordinator is gone: nothing to undo.
 
-    def _register(self, name: str):
+    def _register(self, index: int, name: str):
         policy = pb.Policy(kind=pb.POLICY_KIND_ELASTIC_BSP, lookahead=self._lookahead)
         reply = self._stub.Register(
             pb.RegisterRequest(job=self._job, worker_name=name, policy_if_created=policy),
             timeout=CALL_TIMEOUT_S)
         self._count("registrations")
+        self._set_heartbeat(index, reply.worker_id)
         round_, target = reply.round, reply.target
         if reply.state == pb.WORKER_STATE_PENDING:
             # Joined mid-round: wait for the current round to end.
