@@ -6,6 +6,7 @@ import json
 import os
 import pathlib
 import re
+import shutil
 import shlex
 import subprocess
 
@@ -178,3 +179,47 @@ def test_dockerignore_keeps_sources(path):
                                   "client/python/ebsp/__pycache__/x.pyc"])
 def test_dockerignore_drops_build_trees_and_caches(path):
     assert dockerignore_excludes(path)
+
+
+def cmake_required_programs():
+    """Programs any CMakeLists.txt of the tree requires at configure time."""
+    programs = set()
+    for path in deploy_testlib.REPO_ROOT.rglob("CMakeLists.txt"):
+        if any(part.startswith("build") for part in path.relative_to(deploy_testlib.REPO_ROOT).parts):
+            continue
+        for call in re.findall(r"find_program\s*\(([^)]*)\)", path.read_text()):
+            words = call.split()
+            if "REQUIRED" in words:
+                names = [w for w in words[1:] if w not in ("REQUIRED", "NO_DEFAULT_PATH")]
+                programs.add((str(path.relative_to(deploy_testlib.REPO_ROOT)), names[0]))
+    return programs
+
+
+def package_of(program: str) -> str:
+    found = shutil.which(program)
+    assert found, f"{program} is not installed here"
+    for candidate in dict.fromkeys([found, os.path.realpath(found)]):
+        result = subprocess.run(["dpkg", "-S", candidate], capture_output=True, text=True,
+                                timeout=30)
+        if result.returncode == 0:
+            return result.stdout.split(":", 1)[0].strip()
+    raise AssertionError(f"no Debian package ships {found}")
+
+
+def direct_dependencies(package: str):
+    out = subprocess.run(["dpkg-query", "-W", "-f=${Depends},${Pre-Depends}", package],
+                         capture_output=True, text=True, timeout=30).stdout
+    return {alt.strip().split()[0].split(":")[0]
+            for item in out.split(",") if item.strip() for alt in item.split("|")}
+
+
+def test_build_stage_provides_every_program_cmake_requires(build_stage):
+    installed = set(deploy_testlib.apt_installed_packages(build_stage))
+    provided = installed | {d for p in installed for d in direct_dependencies(p)}
+    programs = cmake_required_programs()
+    assert programs, "found no find_program(... REQUIRED) at all"
+    for where, program in sorted(programs):
+        package = package_of(program)
+        assert package in provided, (
+            f"{where} requires {program} (Debian package {package}) at configure time, "
+            "but the image's build stage does not install it")
