@@ -150,6 +150,9 @@ def test_local_files_copied_into_the_image_exist(stages):
                     continue
                 path = deploy_testlib.REPO_ROOT / source
                 assert path.exists(), f"line {instruction.line}: COPY {source}: no such file"
+                if "/bin/" in instruction.args.split()[-1]:
+                    # COPY keeps the mode: a program must be executable here.
+                    assert os.access(path, os.X_OK), f"{source} is copied to a bin dir but not executable"
 
 
 def dockerignore_excludes(path: str) -> bool:
