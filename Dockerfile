@@ -1,9 +1,9 @@
-# syntax=docker/dockerfile:1
 # The ElasticBSP coordinator image: `docker build -t ebsp-coordinator .` at the
-# repository root. Two stages: the build stage compiles with the project's own
-# scripts/build.sh on the same Debian release the project develops on; the
-# runtime stage carries only the binary and the shared libraries it loads
-# (tests/deploy checks that list against `ldd` of a real build).
+# repository root (deploy/README.md). Two stages: the build stage compiles with
+# the project's own scripts/build.sh on the Debian release the project
+# develops on; the runtime stage carries only the binaries and the shared
+# libraries they load (tests/deploy checks that list against `ldd` of a real
+# build). Only BuildKit-free syntax, so no frontend image is pulled.
 
 # ---------------------------------------------------------------------------
 FROM debian:12.11 AS build
