@@ -74,7 +74,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument("--backend", choices=("gloo", "nccl"), default="gloo",
                    help="torch.distributed backend; nccl puts rank i on cuda:i")
     p.add_argument("--batch_size", type=int, default=16)
-    p.add_argument("--lr", type=float, default=0.05)
+    p.add_argument("--lr", type=float, default=0.2)
     p.add_argument("--hidden", type=int, default=64)
     p.add_argument("--simulated_step_seconds", type=float, default=0.01,
                    help="pad every iteration's compute to at least this long")

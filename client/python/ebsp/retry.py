@@ -1,8 +1,11 @@
 """Bounded exponential backoff with jitter for retrying UNAVAILABLE calls.
 
 UNAVAILABLE means the coordinator is shutting down, restarting or not up
-yet; the call changed no state, so repeating it is safe. Every other status
-is returned to the caller at once. Sleeps wait on an Event so that closing
+yet; the call changed no state, so repeating it is safe. CANCELLED is
+retried too: our clients never cancel their own calls, and a gRPC server in
+its shutdown grace period answers newly arriving calls with CANCELLED, so
+it means the same thing here. Every other status is returned to the caller
+at once. Sleeps wait on an Event so that closing
 the client interrupts them.
 """
 
@@ -15,12 +18,12 @@ import grpc
 
 T = TypeVar("T")
 
-RETRYABLE_CODES = frozenset({grpc.StatusCode.UNAVAILABLE})
+RETRYABLE_CODES = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED})
 
 
 @dataclasses.dataclass(frozen=True)
 class RetryPolicy:
-    """How often and how patiently to retry a call that got UNAVAILABLE."""
+    """How often and how patiently to retry a call that got UNAVAILABLE or CANCELLED."""
 
     max_attempts: int = 10          # Including the first; 1 disables retries.
     initial_backoff_seconds: float = 0.05

@@ -138,8 +138,12 @@ def test_errors_come_back_as_coordinator_errors_with_their_status(coordinator, j
 
 def test_waiting_barrier_gets_unavailable_when_the_coordinator_shuts_down(coordinator, job_name):
     admin = ebsp.AdminClient(coordinator.target)
-    a = ebsp.Client(coordinator.target, job_name, "a", policy="bsp", retry=QUICK_RETRY)
-    b = ebsp.Client(coordinator.target, job_name, "b", policy="bsp", retry=QUICK_RETRY)
+    # Enough retries to outlast the shutdown grace period (where gRPC answers
+    # new calls with CANCELLED): the last answer is from a closed port.
+    retry = ebsp.RetryPolicy(max_attempts=8, initial_backoff_seconds=0.05,
+                             max_backoff_seconds=0.5)
+    a = ebsp.Client(coordinator.target, job_name, "a", policy="bsp", retry=retry)
+    b = ebsp.Client(coordinator.target, job_name, "b", policy="bsp", retry=retry)
     try:
         assert a.step_done(0.005)
         with ThreadPoolExecutor(1) as pool:

@@ -91,6 +91,21 @@ def test_retry_gives_up_after_max_attempts():
     assert len(calls) == 4
 
 
+def test_retry_repeats_cancelled_from_a_server_in_shutdown():
+    calls = []
+
+    def shutting_down():
+        calls.append(1)
+        if len(calls) < 2:
+            raise _Unavailable(grpc.StatusCode.CANCELLED)
+        return "ok"
+
+    policy = ebsp.RetryPolicy(max_attempts=3, initial_backoff_seconds=0.001,
+                              max_backoff_seconds=0.002)
+    assert call_with_retry(shutting_down, policy) == "ok"
+    assert len(calls) == 2
+
+
 def test_retry_does_not_repeat_other_codes():
     calls = []
 
