@@ -179,7 +179,9 @@ bool SyncTimeSweep::SlabSweep(const FlatForecast& forecast) {
   // monotone in the offset, so buckets come out in time order.
   const uint64_t multiplier =
       static_cast<uint64_t>((static_cast<unsigned __int128>(buckets) << 32) / width);
-  const size_t capacity = kDenseSlabFactor * planned;
+  // No slab can hold more than the points in range; beyond that, only
+  // dense slabs reach the limit.
+  const size_t capacity = std::min(kDenseSlabFactor * planned, in_range);
   events_.resize(capacity);
   bucket_start_.resize(buckets + 1);
 

@@ -1,4 +1,5 @@
 // Named examples for PlanTargets, small enough to check by hand.
+#include <algorithm>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -159,6 +160,29 @@ TEST(ZipLineInvalidInput, EndsSpanningMoreThanTheNanosecondRangeAreRejected) {
   ExpectInvalid({WorkerForecast{0, {absl::FromUnixSeconds(-8'000'000'000)}},
                  WorkerForecast{0, {absl::FromUnixSeconds(8'000'000'000)}}},
                 "more than the planner's range of int64 nanoseconds");
+}
+
+TEST(ZipLineLarge, ManyPinnedWorkersSyncAtTheLastArrival) {
+  // Every worker is already waiting: one point each, the barrier is the last.
+  std::vector<WorkerForecast> workers;
+  for (int i = 0; i < 5000; ++i) workers.push_back(Forecast(3, {(i * 7919) % 5000}));
+  for (const PlanObjective objective : {PlanObjective::kSpread, PlanObjective::kTotalWait}) {
+    const absl::StatusOr<Plan> plan = PlanTargets(workers, objective);
+    ASSERT_TRUE(plan.ok()) << plan.status();
+    EXPECT_EQ(plan->sync_time, Ms(4999));
+    EXPECT_EQ(plan->spread, absl::Milliseconds(4999));
+    EXPECT_EQ(plan->total_wait, absl::Milliseconds(int64_t{5000} * 4999 / 2));
+    EXPECT_EQ(std::count(plan->targets.begin(), plan->targets.end(), 4), 5000);
+  }
+}
+
+TEST(ZipLineLarge, OneWorkerWithALongLookaheadSyncsAfterOneIteration) {
+  std::vector<int64_t> ends;
+  for (int j = 1; j <= 1000; ++j) ends.push_back(j);
+  const absl::StatusOr<Plan> plan = PlanTargets({Forecast(0, ends)}, PlanObjective::kSpread);
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  EXPECT_THAT(plan->targets, ElementsAre(1));
+  EXPECT_EQ(plan->sync_time, Ms(1));
 }
 
 TEST(ZipLineLarge, ThousandWorkersSyncAtTheirFirstCommonEnd) {
