@@ -39,6 +39,9 @@ struct BarrierRoundResult {
   absl::Duration release_latency;
   // From the same send until the first response arrived.
   absl::Duration first_response;
+  // The send, in seconds of CLOCK_MONOTONIC (what steady_clock reads on
+  // Linux), to line a round up with `perf record -k CLOCK_MONOTONIC`.
+  double sent_monotonic_seconds = 0;
 };
 
 struct BarrierBenchResult {

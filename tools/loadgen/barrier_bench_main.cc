@@ -11,6 +11,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
+#include "tools/loadgen/grpc_util.h"
 #include "tools/loadgen/barrier_bench.h"
 
 ABSL_FLAG(std::string, target, "127.0.0.1:50051", "ebsp-coordinator host:port");
@@ -22,6 +23,7 @@ ABSL_FLAG(absl::Duration, rpc_timeout, absl::Seconds(60), "deadline of each call
 ABSL_FLAG(bool, json, false, "print one JSON object instead of the summary");
 
 int main(int argc, char** argv) {
+  ebsp::loadgen::DisableMutexDeadlockDetection();
   absl::ParseCommandLine(argc, argv);
   ebsp::loadgen::BarrierBenchOptions options;
   options.target = absl::GetFlag(FLAGS_target);

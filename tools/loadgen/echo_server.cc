@@ -17,12 +17,16 @@
 #include "absl/flags/parse.h"
 #include "echo.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
+#include "tools/loadgen/grpc_util.h"
 #include "tools/loadgen/ready_file.h"
 
 ABSL_FLAG(std::string, listen_address, "0.0.0.0:50052",
           "host:port to serve on; port 0 lets the kernel pick one");
 ABSL_FLAG(std::string, ready_file, "",
           "once serving, atomically write {\"grpc_port\": N} to this file");
+ABSL_FLAG(bool, mutex_deadlock_detection, false,
+          "keep libabsl's debug-build deadlock detection on (gRPC's mutexes "
+          "are absl::Mutex), to compare with a coordinator that keeps it");
 
 namespace ebsp::loadgen {
 namespace {
@@ -87,5 +91,8 @@ int Run() {
 
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
+  if (!absl::GetFlag(FLAGS_mutex_deadlock_detection)) {
+    ebsp::loadgen::DisableMutexDeadlockDetection();
+  }
   return ebsp::loadgen::Run();
 }

@@ -59,19 +59,20 @@ std::chrono::system_clock::time_point DeadlineAfter(absl::Duration timeout) {
 }
 
 void CountdownLatch::CountDown() {
-  absl::MutexLock lock(&mu_);
-  --remaining_;
+  if (remaining_.fetch_sub(1) == 1) {
+    absl::MutexLock lock(&mu_);
+    reached_zero_ = true;
+  }
 }
 
 bool CountdownLatch::WaitWithTimeout(absl::Duration timeout) {
   absl::MutexLock lock(&mu_);
-  auto reached_zero = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return remaining_ <= 0; };
-  return mu_.AwaitWithTimeout(absl::Condition(&reached_zero), timeout);
+  if (remaining_.load() <= 0) return true;
+  return mu_.AwaitWithTimeout(absl::Condition(&reached_zero_), timeout);
 }
 
-int64_t CountdownLatch::remaining() const {
-  absl::MutexLock lock(&mu_);
-  return remaining_;
+void DisableMutexDeadlockDetection() {
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
 }
 
 }  // namespace ebsp::loadgen

@@ -5,6 +5,7 @@
 #ifndef EBSP_TOOLS_LOADGEN_GRPC_UTIL_H_
 #define EBSP_TOOLS_LOADGEN_GRPC_UTIL_H_
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -36,18 +37,25 @@ absl::StatusOr<std::vector<std::shared_ptr<grpc::Channel>>> ConnectChannels(
 std::chrono::system_clock::time_point DeadlineAfter(absl::Duration timeout);
 
 // Counts down from `count`; Wait returns true once it reached zero, false at
-// the deadline. Thread-safe.
+// the deadline. Thread-safe. CountDown is one atomic decrement except for the
+// last one, which wakes the waiter: thousands of callbacks count down at once.
 class CountdownLatch {
  public:
   explicit CountdownLatch(int64_t count) : remaining_(count) {}
   void CountDown();
   bool WaitWithTimeout(absl::Duration timeout);
-  int64_t remaining() const;
+  int64_t remaining() const { return remaining_.load(); }
 
  private:
-  mutable absl::Mutex mu_;
-  int64_t remaining_ ABSL_GUARDED_BY(mu_);
+  std::atomic<int64_t> remaining_;
+  absl::Mutex mu_;
+  bool reached_zero_ ABSL_GUARDED_BY(mu_) = false;
 };
+
+// Debian's libabsl is built without NDEBUG, so every absl::Mutex operation
+// also maintains a deadlock-detection graph (GraphCycles). That is a large
+// part of a load tool's CPU; the tools call this first thing in main.
+void DisableMutexDeadlockDetection();
 
 // Elapsed time on the monotonic clock (absl::Now() is wall time, which may
 // jump; these tools only ever subtract).

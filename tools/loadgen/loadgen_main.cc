@@ -11,6 +11,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
+#include "tools/loadgen/grpc_util.h"
 #include "tools/loadgen/policy_text.h"
 #include "tools/loadgen/report_load.h"
 
@@ -34,6 +35,7 @@ ABSL_FLAG(bool, leave, true, "Leave every worker at the end");
 ABSL_FLAG(bool, json, false, "print one JSON object instead of the summary");
 
 int main(int argc, char** argv) {
+  ebsp::loadgen::DisableMutexDeadlockDetection();
   absl::ParseCommandLine(argc, argv);
   ebsp::loadgen::LoadOptions options;
   options.target = absl::GetFlag(FLAGS_target);
