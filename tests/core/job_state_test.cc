@@ -7,6 +7,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/core/round_driver.h"
 #include "tests/core/test_support.h"
 
 namespace ebsp::core {
@@ -355,6 +356,25 @@ TEST_F(JobStateTest, IdleFractionIsWaitOverLiveWorkerTime) {
   EXPECT_DOUBLE_EQ(job->Snapshot(clock_.Now()).idle_fraction, 2.0 / 8.0);
 }
 
+TEST_F(JobStateTest, EventsOutOfTimeOrderRunAtTheLatestTimeAndNeverWaitNegatively) {
+  // The shell reads its clock before taking the job's lock, so a later
+  // event can carry an earlier time.
+  auto job = MakeJob("bsp");
+  MustRegister(*job, 1);
+  MustRegister(*job, 2);
+  const absl::Time t0 = clock_.Now();
+  ASSERT_TRUE(job->ReportIteration(1, 0, 1, absl::Seconds(1), t0 + absl::Seconds(5)).ok());
+  ASSERT_TRUE(job->ArriveAtBarrier(1, 0, t0 + absl::Seconds(5)).ok());
+  ASSERT_TRUE(job->ReportIteration(2, 0, 1, absl::Seconds(1), t0 + absl::Seconds(3)).ok());
+  absl::StatusOr<Effects> last = job->ArriveAtBarrier(2, 0, t0 + absl::Seconds(3));
+  ASSERT_TRUE(last.ok()) << last.status();
+  ASSERT_EQ(last->releases.size(), 2u);
+  for (const Release& r : last->releases) EXPECT_EQ(r.waited, absl::ZeroDuration());
+  ASSERT_EQ(last->rounds_completed.size(), 1u);
+  EXPECT_EQ(last->rounds_completed[0].released, t0 + absl::Seconds(5));
+  EXPECT_EQ(job->Snapshot(t0).round_began, t0 + absl::Seconds(5));
+}
+
 TEST_F(JobStateTest, HeartbeatRefreshesLeaseAndReportsRoundAndEpoch) {
   auto job = MakeJob("bsp", absl::Seconds(10));
   MustRegister(*job, 1);
@@ -377,39 +397,29 @@ namespace {
 // O(log n) (this runs in well under a second; a scan per event would not).
 TEST_F(JobStateTest, TenThousandWorkersCompleteRoundsUnderEveryRoundPolicy) {
   constexpr int kWorkers = 10000;
-  for (const std::string policy : {"bsp", "local:H=2", "ebsp:R=4"}) {
+  // Three speed classes (1, 2 and 3 ms per iteration), so ElasticBSP plans.
+  std::vector<testing::IterationTime> speeds;
+  for (int i = 0; i < kWorkers; ++i) {
+    speeds.push_back([i](uint64_t, int) { return absl::Milliseconds(1 + i % 3); });
+  }
+  for (const std::string policy : {"bsp", "local:H=2", "ebsp:R=6"}) {
     JobOptions options;
     options.policy = *ParsePolicy(policy);
     options.heartbeat_timeout = absl::Hours(1);
     JobState job("big", options, clock_.Now());
-    for (WorkerId id = 1; id <= kWorkers; ++id) {
-      ASSERT_TRUE(job.Register(id, "w" + std::to_string(id), clock_.Now()).ok());
+    testing::RoundDriver driver(job, clock_.Now(), speeds, absl::Milliseconds(1));
+    ASSERT_TRUE(driver.RunRounds(4)) << policy << ": " << driver.error();
+    EXPECT_EQ(job.Snapshot(driver.now()).rounds_completed, 4u) << policy;
+    for (const RoundSummary& summary : driver.summaries()) {
+      EXPECT_EQ(summary.members.size(), static_cast<size_t>(kWorkers)) << policy;
     }
-    for (uint64_t round = 0; round < 3; ++round) {
-      size_t released = 0;
-      for (WorkerId id = 1; id <= kWorkers; ++id) {
-        // Worker id runs 1 + id % 3 ms per iteration, so ElasticBSP has
-        // three speed classes to plan.
-        const absl::Duration interval = absl::Milliseconds(1 + static_cast<int>(id % 3));
-        int iteration = 0;
-        SyncAction action = SyncAction::kContinue;
-        while (action == SyncAction::kContinue) {
-          ++iteration;
-          absl::StatusOr<ReportResult> r = job.ReportIteration(
-              id, round, iteration, interval, clock_.Now() + iteration * interval);
-          ASSERT_TRUE(r.ok()) << r.status();
-          ASSERT_LE(iteration, 4);
-          action = r->action;
-        }
-        absl::StatusOr<Effects> e =
-            job.ArriveAtBarrier(id, round, clock_.Now() + iteration * interval);
-        ASSERT_TRUE(e.ok()) << e.status();
-        released += e->releases.size();
-      }
-      clock_.Advance(absl::Milliseconds(20));
-      EXPECT_EQ(released, static_cast<size_t>(kWorkers)) << policy << " round " << round;
+    if (policy == "ebsp:R=6") {
+      // After the 1 ms sync: 6 x 1 ms = 3 x 2 ms = 2 x 3 ms.
+      const auto& last = driver.targets_by_round().at(3);
+      EXPECT_EQ(last.at(1), 6);
+      EXPECT_EQ(last.at(2), 3);
+      EXPECT_EQ(last.at(3), 2);
     }
-    EXPECT_EQ(job.Snapshot(clock_.Now()).rounds_completed, 3u) << policy;
   }
 }
 

@@ -1,6 +1,7 @@
 // PolicyConfig: parsing, printing, validation.
 #include "services/core/policy/policy_config.h"
 
+#include <ostream>
 #include <string>
 
 #include "gmock/gmock.h"
@@ -61,6 +62,8 @@ struct BadPolicy {
   std::string text;
   std::string message_part;
 };
+
+void PrintTo(const BadPolicy& bad, std::ostream* os) { *os << '"' << bad.text << '"'; }
 
 class ParsePolicyErrorTest : public ::testing::TestWithParam<BadPolicy> {};
 

@@ -20,19 +20,25 @@ RoundDriver::RoundDriver(JobState& job, absl::Time start, std::vector<IterationT
     }
     sim.round = reg->round;
     sim.next_end = start + sim.iteration_time(sim.round, 1);
+    running_.emplace(sim.next_end, sims_.size());
     sims_.push_back(std::move(sim));
   }
 }
 
+RoundDriver::Sim* RoundDriver::FindSim(WorkerId id) {
+  if (id < 1 || id > sims_.size()) return nullptr;
+  return &sims_[id - 1];
+}
+
 void RoundDriver::Apply(const Effects& effects) {
   for (const Release& release : effects.releases) {
-    for (Sim& sim : sims_) {
-      if (sim.id != release.worker) continue;
-      sim.waiting = false;
-      sim.round = release.round;
-      sim.done = 0;
-      sim.next_end = now_ + overhead_ + sim.iteration_time(sim.round, 1);
-    }
+    Sim* sim = FindSim(release.worker);
+    if (sim == nullptr || !sim->waiting) continue;
+    sim->waiting = false;
+    sim->round = release.round;
+    sim->done = 0;
+    sim->next_end = now_ + overhead_ + sim->iteration_time(sim->round, 1);
+    running_.emplace(sim->next_end, release.worker - 1);
   }
   for (const RoundSummary& summary : effects.rounds_completed) {
     for (const RoundSummary::Member& m : summary.members) {
@@ -52,14 +58,12 @@ bool RoundDriver::RunRounds(int rounds, const std::function<void(absl::Time)>& a
       error_ = "event budget exhausted";
       return false;
     }
-    Sim* next = nullptr;
-    for (Sim& sim : sims_) {
-      if (!sim.waiting && (next == nullptr || sim.next_end < next->next_end)) next = &sim;
-    }
-    if (next == nullptr) {
+    if (running_.empty()) {
       error_ = "every worker waits and no barrier released";
       return false;
     }
+    Sim* next = &sims_[running_.begin()->second];
+    running_.erase(running_.begin());
     now_ = next->next_end;
     absl::StatusOr<ReportResult> report =
         job_.ReportIteration(next->id, next->round, next->done + 1,
@@ -74,6 +78,7 @@ bool RoundDriver::RunRounds(int rounds, const std::function<void(absl::Time)>& a
     if (after_event) after_event(now_);
     if (report->action == SyncAction::kContinue) {
       next->next_end = now_ + next->iteration_time(next->round, next->done + 1);
+      running_.emplace(next->next_end, next->id - 1);
       continue;
     }
     next->waiting = true;

@@ -9,6 +9,9 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <set>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/time/time.h"
@@ -49,11 +52,15 @@ class RoundDriver {
     absl::Time next_end;
   };
   void Apply(const Effects& effects);
+  Sim* FindSim(WorkerId id);
 
   JobState& job_;
   absl::Duration overhead_;
   absl::Time now_;
-  std::vector<Sim> sims_;
+  std::vector<Sim> sims_;  // sims_[i] has id i + 1.
+  // Running workers by the end of their current iteration (then by index),
+  // so each event costs O(log n) even for thousands of workers.
+  std::set<std::pair<absl::Time, size_t>> running_;
   std::map<uint64_t, std::map<WorkerId, int>> targets_by_round_;
   std::vector<RoundSummary> summaries_;
   int replans_ = 0;

@@ -45,6 +45,7 @@ class JobState::Impl {
   Impl(std::string name, JobOptions options, absl::Time now)
       : name_(std::move(name)),
         options_(std::move(options)),
+        latest_event_time_(now),
         policy_(Policy::Create(options_.policy)),
         round_began_(now) {}
 
@@ -385,6 +386,20 @@ class JobState::Impl {
 
   const std::string& name() const { return name_; }
   const PolicyConfig& policy() const { return options_.policy; }
+  absl::Time latest_event_time() const { return latest_event_time_; }
+  void set_latest_event_time(absl::Time t) { latest_event_time_ = t; }
+
+  // Runs `event` at max(now, the latest time of an accepted event): the
+  // shell may read its clock before it takes the job's lock, so two events
+  // can come in the other order, and a time that went back would make
+  // negative waits and intervals. A rejected event does not move the time.
+  template <typename Result, typename Event>
+  Result At(absl::Time now, Event&& event) {
+    const absl::Time t = std::max(now, latest_event_time_);
+    Result result = event(t);
+    if (result.ok()) latest_event_time_ = t;
+    return result;
+  }
   int live_workers() const { return static_cast<int>(workers_.size()); }
   bool IsMember(WorkerId id) const { return workers_.count(id) > 0; }
 
@@ -603,6 +618,7 @@ class JobState::Impl {
 
   std::string name_;
   JobOptions options_;
+  absl::Time latest_event_time_;  // See At().
   std::optional<PolicyConfig> pending_policy_;
   std::unique_ptr<Policy> policy_;
   std::map<WorkerId, WorkerRecord> workers_;  // Ordered: snapshots sort by id.
@@ -634,31 +650,44 @@ JobState::~JobState() = default;
 
 absl::StatusOr<RegisterResult> JobState::Register(WorkerId id, std::string_view name,
                                                   absl::Time now) {
-  return impl_->Register(id, name, now);
+  return impl_->At<absl::StatusOr<RegisterResult>>(
+      now, [&](absl::Time t) { return impl_->Register(id, name, t); });
 }
 absl::StatusOr<ReportResult> JobState::ReportIteration(WorkerId id, uint64_t round,
                                                        int iteration, absl::Duration compute,
                                                        absl::Time now) {
-  return impl_->ReportIteration(id, round, iteration, compute, now);
+  return impl_->At<absl::StatusOr<ReportResult>>(now, [&](absl::Time t) {
+    return impl_->ReportIteration(id, round, iteration, compute, t);
+  });
 }
 absl::StatusOr<Effects> JobState::ArriveAtBarrier(WorkerId id, uint64_t round, absl::Time now) {
-  return impl_->ArriveAtBarrier(id, round, now);
+  return impl_->At<absl::StatusOr<Effects>>(
+      now, [&](absl::Time t) { return impl_->ArriveAtBarrier(id, round, t); });
 }
 absl::StatusOr<Effects> JobState::WaitForClock(WorkerId id, absl::Time now) {
-  return impl_->WaitForClock(id, now);
+  return impl_->At<absl::StatusOr<Effects>>(
+      now, [&](absl::Time t) { return impl_->WaitForClock(id, t); });
 }
 absl::StatusOr<HeartbeatResult> JobState::Heartbeat(WorkerId id, absl::Time now) {
-  return impl_->Heartbeat(id, now);
+  return impl_->At<absl::StatusOr<HeartbeatResult>>(
+      now, [&](absl::Time t) { return impl_->Heartbeat(id, t); });
 }
 absl::StatusOr<Effects> JobState::Leave(WorkerId id, absl::Time now) {
-  return impl_->Leave(id, now);
+  return impl_->At<absl::StatusOr<Effects>>(now,
+                                        [&](absl::Time t) { return impl_->Leave(id, t); });
 }
-Effects JobState::Tick(absl::Time now) { return impl_->Tick(now); }
+Effects JobState::Tick(absl::Time now) {
+  const absl::Time t = std::max(now, impl_->latest_event_time());
+  impl_->set_latest_event_time(t);
+  return impl_->Tick(t);
+}
 std::optional<absl::Time> JobState::NextLeaseExpiry() const { return impl_->NextLeaseExpiry(); }
 absl::Status JobState::UpdatePolicy(const PolicyConfig& policy, absl::Time now) {
-  return impl_->UpdatePolicy(policy, now);
+  return impl_->At<absl::Status>(now, [&](absl::Time t) { return impl_->UpdatePolicy(policy, t); });
 }
-JobSnapshot JobState::Snapshot(absl::Time now) const { return impl_->Snapshot(now); }
+JobSnapshot JobState::Snapshot(absl::Time now) const {
+  return impl_->Snapshot(std::max(now, impl_->latest_event_time()));
+}
 const std::string& JobState::name() const { return impl_->name(); }
 const PolicyConfig& JobState::policy() const { return impl_->policy(); }
 int JobState::live_workers() const { return impl_->live_workers(); }
