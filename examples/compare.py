@@ -112,8 +112,8 @@ def write_results(path: str, args, policies: List[str], results: Dict[str, List[
         f"**{args.target_accuracy:.2f}**; median of {args.runs} runs per policy "
         "(seed = run number, same seeds for both policies).",
         "",
-        "| policy | time to target (median) | runs (s) | iterations to target (median, all workers) "
-        "| syncs to target (median) | coordinator idle fraction (median) |",
+        "| policy | time to target (median) | runs (s) | iterations at stop (all workers, median) "
+        "| syncs at stop (median) | coordinator idle fraction (median) |",
         "|---|---|---|---|---|---|",
     ]
     medians = {}
@@ -144,7 +144,10 @@ def write_results(path: str, args, policies: List[str], results: Dict[str, List[
         "```",
         "",
         f"Measured on {platform.node() or 'localhost'}, {os.cpu_count()} cores, "
-        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.",
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; 1-minute load average "
+        f"{args.load_before:.1f} before and {os.getloadavg()[0]:.1f} after the runs "
+        "(the machine was shared with other builds). A run stops one sync after the "
+        "first evaluation at the target, so the counts include that last round.",
         "",
     ]
     text = "\n".join(lines)
@@ -158,6 +161,7 @@ def main(argv=None) -> int:
     policies = split_policies(args.policies)
     os.makedirs(args.out_dir, exist_ok=True)
     results: Dict[str, List[Dict]] = {p: [] for p in policies}
+    args.load_before = os.getloadavg()[0]
     with train_digits.LocalCoordinator(args.coordinator_binary) as coordinator, \
             tempfile.TemporaryDirectory(prefix="ebsp-compare-") as tmp:
         for run in range(args.runs):

@@ -173,7 +173,9 @@ class Client:
         Call it exactly when step_done() returned True; afterwards do the
         training stack's own synchronization. If this worker had to register
         again (coordinator restart, eviction) and joined a fresh round, it
-        returns without a barrier and with membership_changed=True.
+        returns without a barrier and with membership_changed=True. After a
+        DEADLINE_EXCEEDED (the message names the workers still missing) the
+        sync is still due: calling sync() again re-joins the same barrier.
         """
         self._check_open()
         if not self._sync_due:
