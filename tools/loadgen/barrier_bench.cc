@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
+#include "echo.grpc.pb.h"
 #include "elasticbsp/v1/coordinator.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "tools/loadgen/grpc_util.h"
@@ -21,6 +22,7 @@ namespace ebsp::loadgen {
 namespace {
 
 namespace v1 = ::elasticbsp::v1;
+namespace echo = ::elasticbsp::loadgen::v1;
 using SteadyTime = std::chrono::steady_clock::time_point;
 
 // The worker lease must outlast a whole round of 10,000 workers on a busy
@@ -42,6 +44,7 @@ struct Worker {
   v1::ReportIterationRequest report_req;
   v1::ReportIterationResponse report_resp;
   v1::BarrierRequest barrier_req;
+  echo::ParkRequest park_req;
   v1::BarrierResponse barrier_resp;
   v1::LeaveRequest leave_req;
   v1::LeaveResponse leave_resp;
@@ -118,6 +121,10 @@ class BarrierBench {
   v1::Coordinator::Stub& StubFor(const Worker& w) {
     return *stubs_[static_cast<size_t>(w.index) % stubs_.size()];
   }
+  echo::Echo::Stub& EchoStubFor(const Worker& w) {
+    return *echo_stubs_[static_cast<size_t>(w.index) % echo_stubs_.size()];
+  }
+  bool echo_mode() const { return options_.mode == LoadMode::kEcho; }
   grpc::ClientContext* NewContext(Worker* w) {
     w->ctx = std::make_unique<grpc::ClientContext>();
     w->ctx->set_deadline(DeadlineAfter(options_.rpc_timeout));
@@ -142,6 +149,7 @@ class BarrierBench {
 
   const BarrierBenchOptions options_;
   std::vector<std::unique_ptr<v1::Coordinator::Stub>> stubs_;
+  std::vector<std::unique_ptr<echo::Echo::Stub>> echo_stubs_;
   std::vector<std::unique_ptr<Worker>> workers_;
 };
 
@@ -225,19 +233,30 @@ absl::Status BarrierBench::AwaitArrivals(uint64_t round, size_t arrived) {
   Stopwatch waited;
   size_t seen = 0;
   while (waited.Elapsed() < options_.arrival_timeout) {
-    v1::GetJobRequest request;
-    request.set_job(options_.job);
-    v1::Job job;
     grpc::ClientContext ctx;
     ctx.set_deadline(DeadlineAfter(options_.rpc_timeout));
-    grpc::Status status = stubs_[0]->GetJob(&ctx, request, &job);
-    if (!status.ok()) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("GetJob ", options_.job, ": ", DescribeStatus(status)));
+    if (echo_mode()) {
+      echo::ParkedRequest request;
+      request.set_round(round);
+      echo::ParkedResponse response;
+      grpc::Status status = echo_stubs_[0]->Parked(&ctx, request, &response);
+      if (!status.ok()) {
+        return absl::FailedPreconditionError(absl::StrCat("Parked: ", DescribeStatus(status)));
+      }
+      seen = response.parked();
+    } else {
+      v1::GetJobRequest request;
+      request.set_job(options_.job);
+      v1::Job job;
+      grpc::Status status = stubs_[0]->GetJob(&ctx, request, &job);
+      if (!status.ok()) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("GetJob ", options_.job, ": ", DescribeStatus(status)));
+      }
+      seen = job.barrier().round() == round
+                 ? static_cast<size_t>(job.barrier().arrived_worker_ids_size())
+                 : 0;
     }
-    seen = job.barrier().round() == round
-               ? static_cast<size_t>(job.barrier().arrived_worker_ids_size())
-               : 0;
     if (seen >= arrived) return absl::OkStatus();
     // A poll, not a sleep-and-hope: the loop ends as soon as GetJob shows
     // the arrivals, and the interval only spares the server.
@@ -249,18 +268,29 @@ absl::Status BarrierBench::AwaitArrivals(uint64_t round, size_t arrived) {
 }
 
 absl::StatusOr<BarrierRoundResult> BarrierBench::RunRound(uint64_t round) {
-  if (absl::Status s = ReportAll(round); !s.ok()) return s;
+  if (!echo_mode()) {
+    if (absl::Status s = ReportAll(round); !s.ok()) return s;
+  }
 
   std::vector<Worker*> early = All();
   Worker* last = early.back();
   early.pop_back();
   auto issue_barrier = [this, round](Worker* w,
                                      std::function<void(const grpc::Status&)> done) {
+    auto on_done = [done = std::move(done)](grpc::Status s) { done(s); };
+    if (echo_mode()) {
+      w->park_req.set_round(round);
+      w->park_req.set_parties(static_cast<uint32_t>(options_.workers));
+      w->park_req.set_worker_id(w->id);
+      EchoStubFor(*w).async()->Park(NewContext(w), &w->park_req, &w->barrier_resp,
+                                    std::move(on_done));
+      return;
+    }
     w->barrier_req.set_job(options_.job);
     w->barrier_req.set_worker_id(w->id);
     w->barrier_req.set_round(round);
     StubFor(*w).async()->Barrier(NewContext(w), &w->barrier_req, &w->barrier_resp,
-                                 [done = std::move(done)](grpc::Status s) { done(s); });
+                                 std::move(on_done));
   };
   // All N-1 in flight at once: the window is the whole batch.
   auto early_batch = std::make_shared<Batch>(early, static_cast<int>(early.size()) + 1,
@@ -306,6 +336,7 @@ absl::StatusOr<BarrierRoundResult> BarrierBench::RunRound(uint64_t round) {
 }
 
 void BarrierBench::Cleanup() {
+  if (echo_mode()) return;
   // Best effort: the job is deleted either way; Leave first so its workers'
   // departure is visible in the coordinator's metrics like a real job's.
   (void)RunBatch(
@@ -338,19 +369,26 @@ absl::StatusOr<BarrierBenchResult> BarrierBench::Run() {
   absl::StatusOr<std::vector<std::shared_ptr<grpc::Channel>>> channels =
       ConnectChannels(options_.target, options_.channels, options_.connect_timeout);
   if (!channels.ok()) return channels.status();
-  for (const auto& channel : *channels) stubs_.push_back(v1::Coordinator::NewStub(channel));
+  for (const auto& channel : *channels) {
+    stubs_.push_back(v1::Coordinator::NewStub(channel));
+    echo_stubs_.push_back(echo::Echo::NewStub(channel));
+  }
   for (int i = 0; i < options_.workers; ++i) {
     auto w = std::make_unique<Worker>();
     w->index = i;
     w->name = absl::StrCat("bb-", i);
+    w->id = static_cast<uint64_t>(i) + 1;  // Echo mode; Register replaces it.
     workers_.push_back(std::move(w));
   }
 
-  if (absl::Status s = CreateJob(); !s.ok()) return s;
   BarrierBenchResult result;
-  Stopwatch register_watch;
-  absl::Status status = RegisterAll();
-  result.register_elapsed = register_watch.Elapsed();
+  absl::Status status;
+  if (!echo_mode()) {
+    if (absl::Status s = CreateJob(); !s.ok()) return s;
+    Stopwatch register_watch;
+    status = RegisterAll();
+    result.register_elapsed = register_watch.Elapsed();
+  }
   uint64_t round = workers_[0]->round;
   for (int r = 0; status.ok() && r < options_.rounds; ++r) {
     absl::StatusOr<BarrierRoundResult> one = RunRound(round);
@@ -397,18 +435,24 @@ std::string FormatBarrierBenchResult(const BarrierBenchOptions& options,
                                       Millis(r.first_response), r.sent_monotonic_seconds));
     }
     return absl::StrFormat(
-        "{\"target\": \"%s\", \"job\": \"%s\", \"workers\": %d, \"channels\": %d, "
+        "{\"mode\": \"%s\", \"target\": \"%s\", \"job\": \"%s\", \"workers\": %d, "
+        "\"channels\": %d, "
         "\"register_seconds\": %.6f, \"median_release_ms\": %s, \"max_release_ms\": %s, "
         "\"rounds\": [%s]}",
-        options.target, options.job, options.workers, options.channels,
+        LoadModeName(options.mode), options.target,
+        options.mode == LoadMode::kEcho ? "" : options.job, options.workers, options.channels,
         absl::ToDoubleSeconds(result.register_elapsed), Millis(result.median_release),
         Millis(result.max_release), rounds);
   }
-  std::string out = absl::StrFormat(
-      "ebsp-barrier-bench: %d workers in BSP job %s at %s (%d channels), registered in "
-      "%.3f s\n",
-      options.workers, options.job, options.target, options.channels,
-      absl::ToDoubleSeconds(result.register_elapsed));
+  std::string out =
+      options.mode == LoadMode::kEcho
+          ? absl::StrFormat("ebsp-barrier-bench: %d parties on the echo server's Park at %s "
+                            "(%d channels)\n",
+                            options.workers, options.target, options.channels)
+          : absl::StrFormat("ebsp-barrier-bench: %d workers in BSP job %s at %s (%d "
+                            "channels), registered in %.3f s\n",
+                            options.workers, options.job, options.target, options.channels,
+                            absl::ToDoubleSeconds(result.register_elapsed));
   for (const auto& r : result.rounds) {
     absl::StrAppendFormat(&out,
                           "  round %d: all %d released %s ms after the last arrival was "

@@ -9,6 +9,9 @@
 // is the release latency: the last arrival's trip to the server, the
 // release of N waiting calls, and their responses back to the client.
 // Everything is bounded by deadlines; the job is deleted at the end.
+//
+// Echo mode runs the same rounds against ebsp-echo-server's Park, a bare
+// barrier with no coordinator logic: the floor this machine and gRPC set.
 #ifndef EBSP_TOOLS_LOADGEN_BARRIER_BENCH_H_
 #define EBSP_TOOLS_LOADGEN_BARRIER_BENCH_H_
 
@@ -18,11 +21,13 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "tools/loadgen/report_load.h"
 
 namespace ebsp::loadgen {
 
 struct BarrierBenchOptions {
-  std::string target;  // host:port of ebsp-coordinator
+  std::string target;  // host:port of ebsp-coordinator (or ebsp-echo-server)
+  LoadMode mode = LoadMode::kCoordinator;
   int workers = 1000;
   int rounds = 5;
   std::string job = "barrier-bench";

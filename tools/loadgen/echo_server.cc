@@ -1,20 +1,28 @@
-// ebsp-echo-server: the baseline for ebsp-loadgen. A bare gRPC callback
-// server whose Echo answers a ReportIterationRequest with a constant
-// ReportIterationResponse, on the same transport settings as the
-// coordinator, so the load generator's echo figure is the ceiling the
-// coordinator's ReportIteration throughput is compared against.
+// ebsp-echo-server: the baselines for the load tools. A bare gRPC callback
+// server on the same transport settings as the coordinator:
+//  - Echo answers a ReportIterationRequest with a constant
+//    ReportIterationResponse: the ceiling of ebsp-loadgen's ReportIteration
+//    throughput;
+//  - Park holds calls like a barrier and finishes them all when the last
+//    party arrives: the floor of ebsp-barrier-bench's release latency.
 //
 //   ebsp-echo-server --listen_address=127.0.0.1:0 --ready_file=/tmp/echo.ready
 #include <pthread.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
 #include "echo.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "tools/loadgen/grpc_util.h"
@@ -31,7 +39,66 @@ ABSL_FLAG(bool, mutex_deadlock_detection, false,
 namespace ebsp::loadgen {
 namespace {
 
+// Thread-safe: gRPC calls the handlers from many threads.
 class EchoService final : public elasticbsp::loadgen::v1::Echo::CallbackService {
+ public:
+  // Fails every parked call (the server is stopping).
+  void ReleaseAllParked(const grpc::Status& status) {
+    absl::flat_hash_map<uint64_t, std::vector<ParkedCall>> parked;
+    {
+      absl::MutexLock lock(&mu_);
+      parked.swap(parked_);
+    }
+    for (auto& [round, calls] : parked) {
+      for (const ParkedCall& call : calls) call.reactor->Finish(status);
+    }
+  }
+
+ private:
+  struct ParkedCall {
+    grpc::ServerUnaryReactor* reactor;
+    elasticbsp::v1::BarrierResponse* response;
+  };
+
+  grpc::ServerUnaryReactor* Park(grpc::CallbackServerContext* context,
+                                 const elasticbsp::loadgen::v1::ParkRequest* request,
+                                 elasticbsp::v1::BarrierResponse* response) override {
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    std::vector<ParkedCall> release;
+    {
+      absl::MutexLock lock(&mu_);
+      std::vector<ParkedCall>& calls = parked_[request->round()];
+      calls.push_back(ParkedCall{reactor, response});
+      if (calls.size() >= std::max<uint32_t>(1, request->parties())) {
+        release.swap(calls);
+        parked_.erase(request->round());
+      }
+    }
+    // Like the coordinator: responses are filled and calls finished outside
+    // the lock, by the thread whose arrival released the barrier.
+    for (const ParkedCall& call : release) {
+      call.response->set_round(request->round() + 1);
+      call.response->set_target(1);
+      call.response->set_membership_epoch(1);
+      call.response->set_live_workers(request->parties());
+      call.reactor->Finish(grpc::Status::OK);
+    }
+    return reactor;
+  }
+
+  grpc::ServerUnaryReactor* Parked(grpc::CallbackServerContext* context,
+                                   const elasticbsp::loadgen::v1::ParkedRequest* request,
+                                   elasticbsp::loadgen::v1::ParkedResponse* response) override {
+    {
+      absl::MutexLock lock(&mu_);
+      auto it = parked_.find(request->round());
+      response->set_parked(it == parked_.end() ? 0 : static_cast<uint32_t>(it->second.size()));
+    }
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
+  }
+
   grpc::ServerUnaryReactor* Echo(grpc::CallbackServerContext* context,
                                  const elasticbsp::v1::ReportIterationRequest* request,
                                  elasticbsp::v1::ReportIterationResponse* response) override {
@@ -43,6 +110,9 @@ class EchoService final : public elasticbsp::loadgen::v1::Echo::CallbackService 
     reactor->Finish(grpc::Status::OK);
     return reactor;
   }
+
+  absl::Mutex mu_;
+  absl::flat_hash_map<uint64_t, std::vector<ParkedCall>> parked_ ABSL_GUARDED_BY(mu_);
 };
 
 // SIGTERM and SIGINT are blocked in every thread (gRPC's threads inherit the
@@ -81,6 +151,7 @@ int Run() {
   }
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
+  service.ReleaseAllParked(grpc::Status(grpc::StatusCode::UNAVAILABLE, "echo server stopping"));
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   std::fprintf(stderr, "ebsp-echo-server: stopped\n");
   return 0;

@@ -3,7 +3,8 @@
 #   1. ReportIteration throughput and latency with N workers (ASP, nobody
 #      waits) against ebsp-coordinator, and the same load against the bare
 #      ebsp-echo-server; the ratio coordinator / echo; server CPU per request.
-#   2. Barrier release latency at 1,000 and 10,000 waiting workers.
+#   2. Barrier release latency at 1,000 and 10,000 waiting workers, and the
+#      same on the echo server's bare Park barrier (the floor).
 #   3. The coordinator's VmRSS at idle and with 10,000 registered workers.
 # Servers run on 127.0.0.1 with kernel-picked ports; everything is bounded by
 # `timeout` and every server is stopped on exit.
@@ -79,7 +80,7 @@ json_field() {  # json_field FILE EXPR (python expression over `r`)
   $py -c 'import json,sys; r=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"
 }
 
-echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
+echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "== 1. ReportIteration: $workers workers, $duration each, $channels channels"
 
 start_server echo "$echo_server"
@@ -116,11 +117,22 @@ echo "== 2. Barrier release latency (BSP, N-1 waiting, time from last arrival to
 for n in $barrier_sizes; do
   timeout 600 "$barrier_bench" --target=127.0.0.1:"$coord_port" --workers="$n" \
     --rounds="$rounds" --job="measure-barrier-$n" --json >"$tmp/barrier-$n.json"
-  echo "  N=$n: median $(json_field "$tmp/barrier-$n.json" 'r["median_release_ms"]') ms," \
+  echo "  coordinator N=$n: median $(json_field "$tmp/barrier-$n.json" 'r["median_release_ms"]') ms," \
        "max $(json_field "$tmp/barrier-$n.json" 'r["max_release_ms"]') ms over $rounds rounds" \
        "(registration $(json_field "$tmp/barrier-$n.json" 'round(r["register_seconds"], 2)') s)"
 done
 stop_server "$coord_pid"
+
+# The floor: the same rounds on a bare callback server that parks the calls
+# and finishes them all when the last arrives.
+start_server echo-park "$echo_server"
+for n in $barrier_sizes; do
+  timeout 600 "$barrier_bench" --mode=echo --target=127.0.0.1:"$port" --workers="$n" \
+    --rounds="$rounds" --json >"$tmp/park-$n.json"
+  echo "  echo Park   N=$n: median $(json_field "$tmp/park-$n.json" 'r["median_release_ms"]') ms," \
+       "max $(json_field "$tmp/park-$n.json" 'r["max_release_ms"]') ms over $rounds rounds"
+done
+stop_server "$pid"
 
 echo "== 3. Memory: VmRSS of a fresh coordinator"
 start_server rss "$coordinator" --metrics_address=127.0.0.1:0 \

@@ -70,6 +70,16 @@ def test_loadgen_reports_unreachable_target_and_exits_nonzero():
     assert time.monotonic() - started < 30
 
 
+def test_echo_barrier_bench_releases_100_parked_calls():
+    with running_server(ECHO_SERVER) as (port, _):
+        result = run_json([BARRIER_BENCH, f"--target=127.0.0.1:{port}", "--mode=echo",
+                           "--workers=100", "--rounds=3", "--json"])
+    assert result["mode"] == "echo"
+    assert [r["round"] for r in result["rounds"]] == [0, 1, 2]
+    for r in result["rounds"]:
+        assert 0 < r["first_response_ms"] <= r["release_ms"], result
+
+
 def test_coordinator_asp_load_has_throughput_and_no_errors():
     with running_server(coordinator(), metrics=True) as (port, _):
         result = run_json([LOADGEN, f"--target=127.0.0.1:{port}", "--mode=coordinator",
