@@ -1,10 +1,10 @@
 #include "tools/demo/policy_phase.h"
 
+#include <grpcpp/client_context.h>
+
 #include <algorithm>
 #include <memory>
 #include <utility>
-
-#include <grpcpp/client_context.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -81,7 +81,8 @@ absl::StatusOr<PhaseResult> RunPhase(const PhaseOptions& options, std::ostream& 
   int64_t last_iterations = 0;
   absl::Time last_print = start;
   const absl::Time end = start + options.duration;
-  for (absl::Time next = start + options.print_interval;; next += options.print_interval) {
+  for (absl::Time next = start + options.print_interval;;
+       next += options.print_interval) {
     const absl::Time wake = std::min(next, end);
     absl::SleepFor(wake - absl::Now());  // The pace of the live display.
     const absl::Time now = absl::Now();
@@ -92,13 +93,14 @@ absl::StatusOr<PhaseResult> RunPhase(const PhaseOptions& options, std::ostream& 
       break;
     }
     std::vector<std::pair<std::string, uint32_t>> targets;
-    for (const v1::WorkerStatus& w : job->workers()) targets.emplace_back(w.name(), w.target());
+    for (const v1::WorkerStatus& w : job->workers())
+      targets.emplace_back(w.name(), w.target());
     const double rate = (iterations - last_iterations) /
                         std::max(1e-9, absl::ToDoubleSeconds(now - last_print));
-    out << absl::StrFormat("[%-10s] %5.1fs  round %6d  it/s %7.1f  idle %.3f  targets %s\n",
-                           options.policy_text, absl::ToDoubleSeconds(now - start),
-                           job->round(), rate, job->idle_fraction(),
-                           FormatTargets(names, targets))
+    out << absl::StrFormat(
+               "[%-10s] %5.1fs  round %6d  it/s %7.1f  idle %.3f  targets %s\n",
+               options.policy_text, absl::ToDoubleSeconds(now - start), job->round(),
+               rate, job->idle_fraction(), FormatTargets(names, targets))
         << std::flush;
     last_iterations = iterations;
     last_print = now;
@@ -121,9 +123,9 @@ absl::StatusOr<PhaseResult> RunPhase(const PhaseOptions& options, std::ostream& 
       // Destroying a worker whose thread still runs would block on it, so
       // they are left alive; the caller ends the process on this error.
       for (auto& worker : workers) (void)worker.release();
-      return absl::DeadlineExceededError(absl::StrCat(
-          "worker ", names[i], " did not stop within ",
-          absl::FormatDuration(options.stop_timeout)));
+      return absl::DeadlineExceededError(
+          absl::StrCat("worker ", names[i], " did not stop within ",
+                       absl::FormatDuration(options.stop_timeout)));
     }
     if (absl::Status status = workers[i]->status(); !status.ok() && failure.ok()) {
       failure = absl::Status(status.code(),

@@ -69,8 +69,9 @@ std::string FormatSummary(const std::vector<PhaseResult>& results) {
   if (bsp == results.end() || bsp->iterations_per_second <= 0) return out;
   for (const PhaseResult& r : results) {
     if (!absl::StartsWith(r.policy_text, "ebsp")) continue;
-    absl::StrAppendFormat(&out, "speedup of ElasticBSP (%s) over BSP: %.2fx iterations/s\n",
-                          r.policy_text, r.iterations_per_second / bsp->iterations_per_second);
+    absl::StrAppendFormat(
+        &out, "speedup of ElasticBSP (%s) over BSP: %.2fx iterations/s\n", r.policy_text,
+        r.iterations_per_second / bsp->iterations_per_second);
   }
   return out;
 }

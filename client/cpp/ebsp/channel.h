@@ -4,10 +4,10 @@
 #ifndef EBSP_CLIENT_CPP_EBSP_CHANNEL_H_
 #define EBSP_CLIENT_CPP_EBSP_CHANNEL_H_
 
+#include <grpcpp/channel.h>
+
 #include <memory>
 #include <string>
-
-#include <grpcpp/channel.h>
 
 namespace ebsp::client {
 

@@ -5,7 +5,6 @@
 
 #include "absl/memory/memory.h"
 #include "absl/strings/str_cat.h"
-#include "client/cpp/ebsp/channel.h"
 #include "client/cpp/ebsp/policy_text.h"
 
 namespace ebsp::client {
@@ -26,8 +25,7 @@ absl::Duration Seconds(double seconds) { return absl::Seconds(seconds); }
 
 absl::StatusOr<std::unique_ptr<Client>> Client::Connect(ClientOptions options) {
   if (options.target.empty() && options.channel == nullptr) {
-    return absl::InvalidArgumentError(
-        "ClientOptions: neither target nor channel is set");
+    return absl::InvalidArgumentError("ClientOptions: neither target nor channel is set");
   }
   if (options.job.empty()) {
     return absl::InvalidArgumentError("ClientOptions: job is empty");
@@ -35,9 +33,7 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Connect(ClientOptions options) {
   if (options.worker_name.empty()) {
     return absl::InvalidArgumentError("ClientOptions: worker_name is empty");
   }
-  std::shared_ptr<grpc::Channel> channel =
-      options.channel != nullptr ? options.channel : MakeChannel(options.target);
-  std::unique_ptr<Client> client(new Client(std::move(options), std::move(channel)));
+  std::unique_ptr<Client> client(new Client(std::move(options)));
   if (client->options_.heartbeats) {
     // Started before Join: a PENDING worker may wait a whole round at the
     // barrier inside Join and must keep its lease meanwhile.
@@ -47,11 +43,10 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Connect(ClientOptions options) {
   return client;
 }
 
-Client::Client(ClientOptions options, std::shared_ptr<grpc::Channel> channel)
+Client::Client(ClientOptions options)
     : options_(std::move(options)),
-      channel_(std::move(channel)),
-      stub_(v1::Coordinator::NewStub(channel_)),
-      runner_(channel_, options_.retry, options_.on_retry) {}
+      connection_(options_.target, options_.channel),
+      runner_(connection_, options_.retry, options_.on_retry) {}
 
 Client::~Client() {
   StopHeartbeats();
@@ -71,7 +66,7 @@ Client::~Client() {
   context.set_deadline(absl::ToChronoTime(
       absl::Now() + std::min(options_.call_deadline, kDestructorLeaveDeadline)));
   // Nothing to do about a failure here: the lease will expire instead.
-  (void)stub_->Leave(&context, request, &response);
+  (void)connection_.stub()->Leave(&context, request, &response);
 }
 
 uint64_t Client::worker_id() const {
@@ -105,9 +100,10 @@ absl::Status Client::JoinOnce(bool* retry_join) {
   *request.mutable_policy_if_created() = options_.policy_if_created;
   v1::RegisterResponse response;
   absl::Status status =
-      runner_.Run("Register", options_.call_deadline, [&](grpc::ClientContext* c) {
-        return stub_->Register(c, request, &response);
-      });
+      runner_.Run("Register", options_.call_deadline,
+                  [&](v1::Coordinator::Stub& stub, grpc::ClientContext* c) {
+                    return stub.Register(c, request, &response);
+                  });
   if (!status.ok()) return status;
   ++registrations_;
   policy_ = response.policy();
@@ -125,10 +121,9 @@ absl::Status Client::JoinOnce(bool* retry_join) {
     absl::MutexLock lock(&mu_);
     worker_id_ = response.worker_id();
     registered_ = true;
-    heartbeat_interval_ =
-        options_.heartbeat_interval > absl::ZeroDuration()
-            ? options_.heartbeat_interval
-            : Seconds(response.heartbeat_timeout_seconds()) / 3;
+    heartbeat_interval_ = options_.heartbeat_interval > absl::ZeroDuration()
+                              ? options_.heartbeat_interval
+                              : Seconds(response.heartbeat_timeout_seconds()) / 3;
     heartbeat_interval_ = std::max(heartbeat_interval_, kMinHeartbeatInterval);
   }
   if (response.state() != v1::WORKER_STATE_PENDING) return absl::OkStatus();
@@ -139,9 +134,10 @@ absl::Status Client::JoinOnce(bool* retry_join) {
   barrier.set_worker_id(response.worker_id());
   barrier.set_round(response.round() - 1);
   v1::BarrierResponse released;
-  status = runner_.Run("Barrier", WaitDeadline(), [&](grpc::ClientContext* c) {
-    return stub_->Barrier(c, barrier, &released);
-  });
+  status = runner_.Run("Barrier", WaitDeadline(),
+                       [&](v1::Coordinator::Stub& stub, grpc::ClientContext* c) {
+                         return stub.Barrier(c, barrier, &released);
+                       });
   if (absl::IsNotFound(status)) *retry_join = true;
   if (!status.ok()) return status;
   round_ = released.round();
@@ -161,9 +157,9 @@ absl::Status Client::Rejoin(const absl::Status& cause) {
 absl::StatusOr<StepResult> Client::IterationDone(absl::Duration compute) {
   if (left_) return absl::FailedPreconditionError("IterationDone after Leave");
   if (sync_pending_) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "IterationDone after reaching target ", target_, " in round ", round_,
-        ": call Sync() first"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("IterationDone after reaching target ", target_, " in round ",
+                     round_, ": call Sync() first"));
   }
   v1::ReportIterationRequest request;
   request.set_job(options_.job);
@@ -172,10 +168,11 @@ absl::StatusOr<StepResult> Client::IterationDone(absl::Duration compute) {
   request.set_iteration(static_cast<uint32_t>(iteration_ + 1));
   request.set_compute_seconds(absl::ToDoubleSeconds(compute));
   v1::ReportIterationResponse response;
-  absl::Status status = runner_.Run(
-      "ReportIteration", options_.call_deadline, [&](grpc::ClientContext* c) {
-        return stub_->ReportIteration(c, request, &response);
-      });
+  absl::Status status =
+      runner_.Run("ReportIteration", options_.call_deadline,
+                  [&](v1::Coordinator::Stub& stub, grpc::ClientContext* c) {
+                    return stub.ReportIteration(c, request, &response);
+                  });
   StepResult result;
   if (absl::IsNotFound(status)) {
     if (absl::Status joined = Rejoin(status); !joined.ok()) return joined;
@@ -224,9 +221,10 @@ absl::StatusOr<absl::Duration> Client::WaitForClock() {
   request.set_worker_id(worker_id());
   v1::WaitForClockResponse response;
   absl::Status status =
-      runner_.Run("WaitForClock", WaitDeadline(), [&](grpc::ClientContext* c) {
-        return stub_->WaitForClock(c, request, &response);
-      });
+      runner_.Run("WaitForClock", WaitDeadline(),
+                  [&](v1::Coordinator::Stub& stub, grpc::ClientContext* c) {
+                    return stub.WaitForClock(c, request, &response);
+                  });
   if (!status.ok()) return status;
   return Seconds(response.waited_seconds());
 }
@@ -234,18 +232,20 @@ absl::StatusOr<absl::Duration> Client::WaitForClock() {
 absl::StatusOr<SyncResult> Client::Sync() {
   if (left_) return absl::FailedPreconditionError("Sync after Leave");
   if (!sync_pending_) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "Sync before the target: ", iteration_, " of ", target_,
-        " iterations done in round ", round_));
+    return absl::FailedPreconditionError(
+        absl::StrCat("Sync before the target: ", iteration_, " of ", target_,
+                     " iterations done in round ", round_));
   }
   v1::BarrierRequest request;
   request.set_job(options_.job);
   request.set_worker_id(worker_id());
   request.set_round(round_);
   v1::BarrierResponse response;
-  absl::Status status = runner_.Run("Barrier", WaitDeadline(), [&](grpc::ClientContext* c) {
-    return stub_->Barrier(c, request, &response);
-  });
+  absl::Status status =
+      runner_.Run("Barrier", WaitDeadline(),
+                  [&](v1::Coordinator::Stub& stub, grpc::ClientContext* c) {
+                    return stub.Barrier(c, request, &response);
+                  });
   SyncResult result;
   if (absl::IsNotFound(status)) {
     if (absl::Status joined = Rejoin(status); !joined.ok()) return joined;
@@ -275,9 +275,11 @@ absl::Status Client::Leave() {
   request.set_job(options_.job);
   request.set_worker_id(worker_id());
   v1::LeaveResponse response;
-  absl::Status status = runner_.Run("Leave", options_.call_deadline, [&](grpc::ClientContext* c) {
-    return stub_->Leave(c, request, &response);
-  });
+  absl::Status status =
+      runner_.Run("Leave", options_.call_deadline,
+                  [&](v1::Coordinator::Stub& stub, grpc::ClientContext* c) {
+                    return stub.Leave(c, request, &response);
+                  });
   if (!status.ok() && !absl::IsNotFound(status)) return status;
   left_ = true;
   absl::MutexLock lock(&mu_);
@@ -302,7 +304,7 @@ void Client::HeartbeatLoop() {
     // A failed beat is not retried: the next one follows after an interval
     // and the lease outlasts two missed ones. A NOT_FOUND is left to the
     // training thread, which registers again on its next call.
-    (void)stub_->Heartbeat(&context, request, &response);
+    (void)connection_.stub()->Heartbeat(&context, request, &response);
     mu_.Lock();
     heartbeat_call_ = nullptr;
   }

@@ -36,19 +36,20 @@
 #ifndef EBSP_CLIENT_CPP_EBSP_CLIENT_H_
 #define EBSP_CLIENT_CPP_EBSP_CLIENT_H_
 
+#include <grpcpp/channel.h>
+#include <grpcpp/client_context.h>
+
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <thread>
-
-#include <grpcpp/channel.h>
-#include <grpcpp/client_context.h>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "client/cpp/ebsp/connection.h"
 #include "client/cpp/ebsp/retry.h"
 #include "client/cpp/ebsp/rpc_runner.h"
 #include "elasticbsp/v1/coordinator.grpc.pb.h"
@@ -83,9 +84,9 @@ struct ClientOptions {
 struct StepResult {
   // The worker reached its target: call Sync() before the next iteration.
   bool sync_now = false;
-  uint64_t round = 0;   // The current round.
-  int target = 0;       // Target in `round` (may move up when re-planned).
-  int iteration = 0;    // Iterations counted in `round` (roundless: in total).
+  uint64_t round = 0;  // The current round.
+  int target = 0;      // Target in `round` (may move up when re-planned).
+  int iteration = 0;   // Iterations counted in `round` (roundless: in total).
   // SSP: time blocked in WaitForClock before this returned.
   absl::Duration clock_wait = absl::ZeroDuration();
   // The worker had to register again (NOT_FOUND); the reported iteration
@@ -146,7 +147,7 @@ class Client {
   int registrations() const { return registrations_; }
 
  private:
-  Client(ClientOptions options, std::shared_ptr<grpc::Channel> channel);
+  explicit Client(ClientOptions options);
 
   // Register, then (PENDING) wait at the barrier of the running round.
   absl::Status Join();
@@ -160,8 +161,7 @@ class Client {
   void StopHeartbeats();
 
   const ClientOptions options_;
-  std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<elasticbsp::v1::Coordinator::Stub> stub_;  // Thread-safe.
+  Connection connection_;  // Thread-safe.
 
   // Training-thread state.
   RpcRunner runner_;

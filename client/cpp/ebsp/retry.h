@@ -11,10 +11,10 @@
 #define EBSP_CLIENT_CPP_EBSP_RETRY_H_
 
 #include <functional>
-#include "absl/strings/string_view.h"
 
 #include "absl/random/bit_gen_ref.h"
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
 namespace ebsp::client {
@@ -35,9 +35,9 @@ struct RetryPolicy {
 // Told to the ClientOptions::on_retry observer before each backoff wait.
 struct RetryEvent {
   absl::string_view method;  // "Register", "Barrier", ...
-  int failed_attempt = 0;   // 1 for the first attempt.
-  absl::Status status;      // Why that attempt failed.
-  absl::Duration backoff;   // How long the client waits before the next one.
+  int failed_attempt = 0;    // 1 for the first attempt.
+  absl::Status status;       // Why that attempt failed.
+  absl::Duration backoff;    // How long the client waits before the next one.
 };
 using RetryObserver = std::function<void(const RetryEvent&)>;
 

@@ -7,24 +7,22 @@
 
 namespace ebsp::client {
 
-RpcRunner::RpcRunner(std::shared_ptr<grpc::Channel> channel, RetryPolicy policy,
-                     RetryObserver observer)
-    : channel_(std::move(channel)),
-      policy_(policy),
-      observer_(std::move(observer)) {}
+RpcRunner::RpcRunner(Connection& connection, RetryPolicy policy, RetryObserver observer)
+    : connection_(connection), policy_(policy), observer_(std::move(observer)) {}
 
-absl::Status RpcRunner::Run(
-    absl::string_view method, absl::Duration attempt_deadline,
-    absl::FunctionRef<grpc::Status(grpc::ClientContext*)> attempt) {
+absl::Status RpcRunner::Run(absl::string_view method, absl::Duration attempt_deadline,
+                            absl::FunctionRef<grpc::Status(
+                                elasticbsp::v1::Coordinator::Stub&, grpc::ClientContext*)>
+                                attempt) {
   const absl::Time give_up_at = absl::Now() + policy_.max_elapsed;
   Backoff backoff(policy_, gen_);
   for (int attempt_number = 1;; ++attempt_number) {
     grpc::ClientContext context;
     context.set_deadline(absl::ToChronoTime(absl::Now() + attempt_deadline));
-    const absl::Status status = FromGrpcStatus(method, attempt(&context));
+    const absl::Status status =
+        FromGrpcStatus(method, attempt(*connection_.stub(), &context));
     if (status.ok()) return status;
-    const bool connected =
-        channel_->GetState(/*try_to_connect=*/false) == GRPC_CHANNEL_READY;
+    const bool connected = connection_.connected();
     if (!policy_.enabled || !IsRetryable(status, connected)) return status;
     const absl::Duration left = give_up_at - absl::Now();
     if (left <= absl::ZeroDuration()) return status;
@@ -32,6 +30,7 @@ absl::Status RpcRunner::Run(
     if (observer_) observer_(RetryEvent{method, attempt_number, status, wait});
     // The caller's thread has nothing else to do until the next attempt.
     absl::SleepFor(wait);
+    if (!connected) connection_.Reconnect();
   }
 }
 

@@ -5,35 +5,35 @@
 #ifndef EBSP_CLIENT_CPP_EBSP_RPC_RUNNER_H_
 #define EBSP_CLIENT_CPP_EBSP_RPC_RUNNER_H_
 
-#include <memory>
-#include "absl/strings/string_view.h"
-
-#include <grpcpp/channel.h>
 #include <grpcpp/client_context.h>
 #include <grpcpp/support/status.h>
 
 #include "absl/functional/function_ref.h"
 #include "absl/random/random.h"
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "client/cpp/ebsp/connection.h"
 #include "client/cpp/ebsp/retry.h"
 
 namespace ebsp::client {
 
 class RpcRunner {
  public:
-  RpcRunner(std::shared_ptr<grpc::Channel> channel, RetryPolicy policy,
-            RetryObserver observer);
+  // `connection` must outlive the runner.
+  RpcRunner(Connection& connection, RetryPolicy policy, RetryObserver observer);
 
-  // Calls `attempt` with a context whose deadline is `attempt_deadline` from
-  // the start of that attempt, until it succeeds, fails with a status that
-  // IsRetryable rejects, or the budget is spent (then the last failure is
+  // Calls `attempt` with the current stub and a context whose deadline is
+  // `attempt_deadline` from the start of that attempt, until it succeeds, fails with a
+  // status that IsRetryable rejects, or the budget is spent (then the last failure is
   // returned). `method` names the call in statuses and RetryEvents.
   absl::Status Run(absl::string_view method, absl::Duration attempt_deadline,
-                   absl::FunctionRef<grpc::Status(grpc::ClientContext*)> attempt);
+                   absl::FunctionRef<grpc::Status(elasticbsp::v1::Coordinator::Stub&,
+                                                  grpc::ClientContext*)>
+                       attempt);
 
  private:
-  std::shared_ptr<grpc::Channel> channel_;
+  Connection& connection_;
   RetryPolicy policy_;
   RetryObserver observer_;
   absl::BitGen gen_;

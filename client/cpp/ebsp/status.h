@@ -3,11 +3,10 @@
 #ifndef EBSP_CLIENT_CPP_EBSP_STATUS_H_
 #define EBSP_CLIENT_CPP_EBSP_STATUS_H_
 
-#include "absl/strings/string_view.h"
-
 #include <grpcpp/support/status.h>
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 
 namespace ebsp::client {
 

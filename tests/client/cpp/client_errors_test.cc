@@ -64,7 +64,8 @@ TEST_F(ClientErrorsTest, SyncBeforeTheTargetIsFailedPreconditionAndChangesNothin
   ASSERT_NE(client, nullptr);
   absl::StatusOr<ebsp::client::SyncResult> sync = client->Sync();
   EXPECT_EQ(sync.status().code(), absl::StatusCode::kFailedPrecondition) << sync.status();
-  absl::StatusOr<ebsp::client::StepResult> step = client->IterationDone(absl::Milliseconds(1));
+  absl::StatusOr<ebsp::client::StepResult> step =
+      client->IterationDone(absl::Milliseconds(1));
   ASSERT_TRUE(step.ok()) << step.status();
   EXPECT_EQ(step->iteration, 1);
   EXPECT_FALSE(step->sync_now);
@@ -91,7 +92,8 @@ TEST_F(ClientErrorsTest, NegativeComputeTimeIsInvalidArgumentWithoutRetry) {
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(retries, 0);
   // The failed report changed nothing: the next one is still iteration 1.
-  absl::StatusOr<ebsp::client::StepResult> step = client->IterationDone(absl::Milliseconds(1));
+  absl::StatusOr<ebsp::client::StepResult> step =
+      client->IterationDone(absl::Milliseconds(1));
   ASSERT_TRUE(step.ok()) << step.status();
   EXPECT_EQ(step->iteration, 1);
 }

@@ -98,12 +98,15 @@ TEST_F(ClientRecoveryTest, WorkersRegisterAgainByThemselvesAfterTheCoordinatorRe
   }
   {
     absl::MutexLock lock(&mu);
-    const bool warmed_up = mu.AwaitWithTimeout(
-        absl::Condition(+[](std::vector<int>* s) {
-          for (int n : *s) if (n < kRoundsBefore) return false;
-          return true;
-        }, &syncs),
-        absl::Seconds(30));
+    const bool warmed_up = mu.AwaitWithTimeout(absl::Condition(
+                                                   +[](std::vector<int>* s) {
+                                                     for (int n : *s)
+                                                       if (n < kRoundsBefore)
+                                                         return false;
+                                                     return true;
+                                                   },
+                                                   &syncs),
+                                               absl::Seconds(30));
     EXPECT_TRUE(warmed_up);
   }
   ASSERT_TRUE(coordinator_->Kill().ok());
@@ -119,7 +122,8 @@ TEST_F(ClientRecoveryTest, WorkersRegisterAgainByThemselvesAfterTheCoordinatorRe
   }
 }
 
-TEST_F(ClientRecoveryTest, WorkerWhoseLeaseExpiredRegistersAgainAndIsToldMembershipChanged) {
+TEST_F(ClientRecoveryTest,
+       WorkerWhoseLeaseExpiredRegistersAgainAndIsToldMembershipChanged) {
   StartCoordinator({"--heartbeat_timeout=1s", "--tick_interval=50ms"});
   ClientOptions silent_options = Options("lease", "silent");
   silent_options.heartbeats = false;
@@ -141,7 +145,8 @@ TEST_F(ClientRecoveryTest, WorkerWhoseLeaseExpiredRegistersAgainAndIsToldMembers
   ASSERT_EQ(job->workers_size(), 1);
   EXPECT_EQ(job->workers(0).name(), "beating");
 
-  absl::StatusOr<ebsp::client::StepResult> step = silent->IterationDone(absl::Milliseconds(1));
+  absl::StatusOr<ebsp::client::StepResult> step =
+      silent->IterationDone(absl::Milliseconds(1));
   ASSERT_TRUE(step.ok()) << step.status();
   EXPECT_TRUE(step->reregistered);
   EXPECT_TRUE(step->membership_changed);

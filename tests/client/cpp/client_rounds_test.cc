@@ -59,7 +59,8 @@ TEST_F(ClientRoundsTest, BspWorkersSyncAfterEveryIterationForTheSameRounds) {
     EXPECT_EQ(r.target_mismatches, 0);
     for (int target : r.targets) EXPECT_EQ(target, 1);
     // Released together: every worker saw rounds 1, 2, ..., kRounds.
-    for (int i = 0; i < kRounds; ++i) EXPECT_EQ(r.rounds[i], static_cast<uint64_t>(i + 1));
+    for (int i = 0; i < kRounds; ++i)
+      EXPECT_EQ(r.rounds[i], static_cast<uint64_t>(i + 1));
   }
 }
 
@@ -67,10 +68,9 @@ TEST_F(ClientRoundsTest, ElasticBspWorkersFollowTheirTargetsAndFastOnesRunMore) 
   StartCoordinator();
   constexpr int kRounds = 15;
   constexpr int kLookahead = 4;
-  const std::vector<WorkerRecord> records =
-      RunJob("ebsp-rounds", "ebsp:R=4",
-             {absl::Milliseconds(2), absl::Milliseconds(2), absl::Milliseconds(10)},
-             kRounds);
+  const std::vector<WorkerRecord> records = RunJob(
+      "ebsp-rounds", "ebsp:R=4",
+      {absl::Milliseconds(2), absl::Milliseconds(2), absl::Milliseconds(10)}, kRounds);
   ASSERT_EQ(records.size(), 3u);
   for (const WorkerRecord& r : records) {
     ASSERT_TRUE(r.error.ok()) << r.error;
@@ -80,7 +80,8 @@ TEST_F(ClientRoundsTest, ElasticBspWorkersFollowTheirTargetsAndFastOnesRunMore) 
       EXPECT_GE(target, 1);
       EXPECT_LE(target, kLookahead);
     }
-    for (int i = 0; i < kRounds; ++i) EXPECT_EQ(r.rounds[i], static_cast<uint64_t>(i + 1));
+    for (int i = 0; i < kRounds; ++i)
+      EXPECT_EQ(r.rounds[i], static_cast<uint64_t>(i + 1));
   }
   // Under BSP all three would run exactly kRounds iterations; ZipLine lets
   // the 5x faster workers run more per round than the slow one.
@@ -98,9 +99,8 @@ TEST_F(ClientRoundsTest, SspMakesTheFastWorkerWaitForTheSlowOne) {
   const absl::Time deadline = absl::Now() + kRunLimit;
   auto enough = [](const WorkerRecord& r) { return r.iterations >= kIterations; };
   WorkerRecord fast_record, slow_record;
-  std::thread slow_thread([&] {
-    slow_record = RunWorker(*slow, absl::Milliseconds(8), enough, deadline);
-  });
+  std::thread slow_thread(
+      [&] { slow_record = RunWorker(*slow, absl::Milliseconds(8), enough, deadline); });
   fast_record = RunWorker(*fast, absl::Milliseconds(1), enough, deadline);
   slow_thread.join();
   ASSERT_TRUE(fast_record.error.ok()) << fast_record.error;

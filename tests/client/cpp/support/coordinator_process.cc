@@ -106,7 +106,8 @@ absl::Status CoordinatorProcess::Launch() {
 
   // Watch before spawning so that the rename into place cannot be missed.
   const int watch = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-  if (watch < 0) return absl::InternalError(absl::StrCat("inotify: ", std::strerror(errno)));
+  if (watch < 0)
+    return absl::InternalError(absl::StrCat("inotify: ", std::strerror(errno)));
   inotify_add_watch(watch, dir_.c_str(), IN_CLOSE_WRITE | IN_MOVED_TO);
 
   absl::StatusOr<std::unique_ptr<Subprocess>> spawned =
@@ -127,18 +128,18 @@ absl::Status CoordinatorProcess::Launch() {
     }
     const absl::Duration left = deadline - absl::Now();
     if (left <= absl::ZeroDuration()) {
-      result = absl::DeadlineExceededError(absl::StrCat(
-          "coordinator wrote no ready file within ",
-          absl::FormatDuration(options_.ready_timeout), "; log:\n", log()));
+      result = absl::DeadlineExceededError(
+          absl::StrCat("coordinator wrote no ready file within ",
+                       absl::FormatDuration(options_.ready_timeout), "; log:\n", log()));
       break;
     }
     pollfd fds[2] = {{watch, POLLIN, 0}, {process_->pidfd(), POLLIN, 0}};
     poll(fds, 2, static_cast<int>(absl::ToInt64Milliseconds(left)) + 1);
     if (fds[1].revents & POLLIN) {
       absl::StatusOr<int> code = process_->Wait(absl::ZeroDuration());
-      result = absl::InternalError(absl::StrCat(
-          "coordinator exited with ", code.ok() ? *code : -1, " before serving; log:\n",
-          log()));
+      result = absl::InternalError(absl::StrCat("coordinator exited with ",
+                                                code.ok() ? *code : -1,
+                                                " before serving; log:\n", log()));
       break;
     }
     char events[4096];

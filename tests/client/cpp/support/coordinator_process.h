@@ -23,7 +23,7 @@ absl::StatusOr<int> PickFreePort();
 class CoordinatorProcess {
  public:
   struct Options {
-    int grpc_port = 0;  // 0: the kernel picks one.
+    int grpc_port = 0;               // 0: the kernel picks one.
     std::vector<std::string> flags;  // Extra flags, e.g. "--heartbeat_timeout=1s".
     absl::Duration ready_timeout = absl::Seconds(30);
   };

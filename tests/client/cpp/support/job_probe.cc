@@ -1,8 +1,8 @@
 #include "tests/client/cpp/support/job_probe.h"
 
-#include <algorithm>
-
 #include <grpcpp/client_context.h>
+
+#include <algorithm>
 
 #include "client/cpp/ebsp/channel.h"
 #include "client/cpp/ebsp/status.h"

@@ -22,9 +22,7 @@ extern char** environ;
 namespace ebsp::testing {
 namespace {
 
-int PidfdOpen(pid_t pid) {
-  return static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
-}
+int PidfdOpen(pid_t pid) { return static_cast<int>(syscall(SYS_pidfd_open, pid, 0)); }
 
 }  // namespace
 
@@ -80,15 +78,15 @@ bool Subprocess::HasExited() const {
 absl::StatusOr<int> Subprocess::Wait(absl::Duration timeout) {
   if (reaped_) return exit_code_;
   pollfd fd{pidfd_, POLLIN, 0};
-  const int ready =
-      poll(&fd, 1, static_cast<int>(absl::ToInt64Milliseconds(timeout)));
+  const int ready = poll(&fd, 1, static_cast<int>(absl::ToInt64Milliseconds(timeout)));
   if (ready == 0) {
     return absl::DeadlineExceededError(
         absl::StrCat("pid ", pid_, " still runs after ", absl::FormatDuration(timeout)));
   }
   int status = 0;
   if (waitpid(pid_, &status, 0) != pid_) {
-    return absl::InternalError(absl::StrCat("waitpid ", pid_, ": ", std::strerror(errno)));
+    return absl::InternalError(
+        absl::StrCat("waitpid ", pid_, ": ", std::strerror(errno)));
   }
   reaped_ = true;
   exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
@@ -104,8 +102,8 @@ std::string ReadFileOrEmpty(const std::string& path) {
 
 std::string MakeTempDir(const std::string& prefix) {
   const char* base = std::getenv("TMPDIR");
-  std::string pattern = absl::StrCat(base != nullptr && *base ? base : "/tmp", "/",
-                                     prefix, "-XXXXXX");
+  std::string pattern =
+      absl::StrCat(base != nullptr && *base ? base : "/tmp", "/", prefix, "-XXXXXX");
   if (mkdtemp(pattern.data()) == nullptr) return "/tmp";
   return pattern;
 }

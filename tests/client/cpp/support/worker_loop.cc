@@ -46,6 +46,9 @@ WorkerRecord RunWorker(ebsp::client::Client& client, absl::Duration compute,
     record.rounds.push_back(sync->round);
     if (on_sync) on_sync(record);
   }
+  if (absl::Status left = client.Leave(); record.error.ok() && !left.ok()) {
+    record.error = left;
+  }
   return record;
 }
 

@@ -19,7 +19,7 @@ struct WorkerRecord {
   int syncs = 0;               // Barriers passed.
   int syncs_since_rejoin = 0;  // Barriers passed since the last re-registration.
   int reregistrations = 0;
-  int64_t iterations = 0;      // Iterations counted by the coordinator.
+  int64_t iterations = 0;        // Iterations counted by the coordinator.
   std::vector<uint64_t> rounds;  // The round each Sync returned.
   std::vector<int> targets;      // Target of each round when sync_now came.
   // Rounds whose iteration count differed from the target then in force.
@@ -27,7 +27,8 @@ struct WorkerRecord {
   absl::Duration clock_wait = absl::ZeroDuration();
 };
 
-// Runs until `done(record)` holds, an error, or `deadline`; then returns.
+// Runs until `done(record)` holds, an error, or `deadline`; then leaves the
+// job (so that the others' barriers stop waiting for it) and returns.
 // `on_sync` (may be empty) is told after every barrier.
 WorkerRecord RunWorker(ebsp::client::Client& client, absl::Duration compute,
                        const std::function<bool(const WorkerRecord&)>& done,
