@@ -48,7 +48,6 @@ import tempfile
 import time
 from typing import List, Optional
 
-HERE = os.path.dirname(os.path.abspath(__file__))
 ROUND_POLICIES = ("bsp", "ebsp", "local")
 
 

@@ -14,10 +14,10 @@ FAST = 0.004   # Simulated compute time of one iteration, seconds.
 SLOW = 0.016
 
 
-def run_worker(target, job, name, rounds, compute_seconds, start_gate=None, policy=None):
+def run_worker(target, job, name, rounds, compute_seconds, start_gate=None):
     """Runs `rounds` rounds; returns per-round (round, iterations, target)."""
     history = []
-    with ebsp.Client(target, job, name, policy=policy) as coord:
+    with ebsp.Client(target, job, name) as coord:
         if start_gate is not None:
             start_gate.wait(timeout=10)
         iterations = 0
