@@ -136,6 +136,26 @@ def test_errors_come_back_as_coordinator_errors_with_their_status(coordinator, j
     admin.close()
 
 
+def test_barrier_deadline_names_the_missing_worker_and_sync_can_be_retried(
+        start_coordinator, job_name):
+    coordinator = start_coordinator("--barrier_deadline=0.3s")
+    with ebsp.Client(coordinator.target, job_name, "punctual", policy="bsp") as punctual, \
+            ebsp.Client(coordinator.target, job_name, "straggler", policy="bsp") as straggler:
+        assert punctual.step_done(0.005)
+        started = time.monotonic()
+        with pytest.raises(ebsp.CoordinatorError) as caught:
+            punctual.sync()
+        assert caught.value.code == grpc.StatusCode.DEADLINE_EXCEEDED
+        assert "straggler" in caught.value.details
+        assert time.monotonic() - started < 5
+        # The sync is still due; the next attempt re-joins the same barrier.
+        with ThreadPoolExecutor(1) as pool:
+            again = pool.submit(punctual.sync)
+            assert straggler.step_done(0.005)
+            straggler_result = straggler.sync()
+            assert again.result(timeout=10).round == straggler_result.round == 1
+
+
 def test_waiting_barrier_gets_unavailable_when_the_coordinator_shuts_down(coordinator, job_name):
     admin = ebsp.AdminClient(coordinator.target)
     # Enough retries to outlast the shutdown grace period (where gRPC answers
