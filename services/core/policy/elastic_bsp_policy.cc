@@ -52,6 +52,9 @@ RoundTargets ElasticBspPolicy::StartRound(absl::Span<const RoundMember> members,
   expected_.clear();
   replans_in_round_ = 0;
   const int lookahead = config().lookahead;
+  const int64_t points = std::max<int64_t>(1, static_cast<int64_t>(members.size()) * lookahead);
+  replans_allowed_ = static_cast<int>(std::clamp<int64_t>(
+      kReplanPointBudget / points, kMinReplansPerRound, kMaxReplansPerRound));
   const std::optional<ColdModel> cold = SlowestWithHistory(members);
   RoundTargets bsp;
   bsp.targets.assign(members.size(), 1);
@@ -72,7 +75,7 @@ RoundTargets ElasticBspPolicy::StartRound(absl::Span<const RoundMember> members,
 }
 
 bool ElasticBspPolicy::WantsReplan(const RoundMember& who, absl::Time now) const {
-  if (replans_in_round_ >= kMaxReplansPerRound) return false;
+  if (replans_in_round_ >= replans_allowed_) return false;
   auto it = expected_.find(who.id);
   if (it == expected_.end()) return false;  // No plan this round.
   const Expected& expected = it->second;
@@ -90,7 +93,7 @@ bool ElasticBspPolicy::WantsReplan(const RoundMember& who, absl::Time now) const
 
 std::optional<RoundTargets> ElasticBspPolicy::Replan(absl::Span<const RoundMember> members,
                                                      size_t reporter, absl::Time now) {
-  if (reporter >= members.size() || replans_in_round_ >= kMaxReplansPerRound) {
+  if (reporter >= members.size() || replans_in_round_ >= replans_allowed_) {
     return std::nullopt;
   }
   const int lookahead = config().lookahead;
