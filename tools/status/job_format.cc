@@ -79,7 +79,7 @@ std::string FormatJobText(const v1::Job& job, const TextOptions& options) {
   if (RoundPolicy(job.spec().policy())) AppendBarrier(job, options, out);
   if (job.workers_size() == 0) return out;
 
-  absl::StrAppendFormat(&out, "  %-8s %-24s %-13s %9s %10s %10s %10s %9s %9s\n", "ID", "NAME",
+  absl::StrAppendFormat(&out, "  %-20s %-24s %-13s %9s %10s %10s %10s %9s %9s\n", "ID", "NAME",
                         "STATE", "ITER/TGT", "TOTAL", "LAST_ITER", "INTERVAL", "SEEN_AGO",
                         "LEASE");
   const int shown = options.max_workers > 0
@@ -87,7 +87,7 @@ std::string FormatJobText(const v1::Job& job, const TextOptions& options) {
                         : job.workers_size();
   for (int i = 0; i < shown; ++i) {
     const v1::WorkerStatus& w = job.workers(i);
-    absl::StrAppendFormat(&out, "  %-8d %-24s %-13s %9s %10d %10s %10s %9s %9s\n",
+    absl::StrAppendFormat(&out, "  %-20d %-24s %-13s %9s %10d %10s %10s %9s %9s\n",
                           w.worker_id(), w.name(), StateName(w.state()),
                           absl::StrCat(w.iterations_in_round(), "/", w.target()),
                           w.iterations_total(), Seconds(w.last_compute_seconds()),
