@@ -327,9 +327,6 @@ grpc::ServerUnaryReactor* CoordinatorService::Barrier(
       immediate.emplace().status = JobDeleted(job);
     } else if (shutting_down_.load()) {
       immediate.emplace().status = Unavailable();
-    } else if (std::optional<WaitOutcome> kept =
-                   job.TakeUndelivered(worker, request->round())) {
-      immediate = std::move(kept);
     } else {
       const absl::Time now = clock_->Now();
       absl::StatusOr<core::Effects> effects =

@@ -70,7 +70,6 @@ void JobEntry::ApplyEffects(const core::Effects& effects, absl::Time now,
   }
 
   for (const core::Eviction& eviction : effects.evictions) {
-    undelivered_.erase(eviction.worker);
     FreeSlot(eviction.worker);
     if (metrics_ != nullptr) {
       switch (eviction.reason) {
@@ -119,14 +118,9 @@ void JobEntry::ApplyEffects(const core::Effects& effects, absl::Time now,
         SetTarget(release.worker, release.target);
       }
       auto it = waiting_.find(release.worker);
-      if (it == waiting_.end()) {
-        // The call went away (client deadline) after the arrival counted;
-        // keep the reply for the retry.
-        if (release.kind == core::WaitKind::kBarrier) {
-          undelivered_[release.worker] = std::move(outcome);
-        }
-        continue;
-      }
+      // No parked call: the client gave up after its arrival counted. Its
+      // retry of Barrier(round - 1) is answered again by the core.
+      if (it == waiting_.end()) continue;
       out->Add(it->second, std::move(outcome));
       waiting_.erase(it);
     }
@@ -173,16 +167,6 @@ bool JobEntry::Unpark(WaitingCall* call) {
   return true;
 }
 
-std::optional<WaitOutcome> JobEntry::TakeUndelivered(core::WorkerId worker,
-                                                     uint64_t barrier_round) {
-  auto it = undelivered_.find(worker);
-  if (it == undelivered_.end()) return std::nullopt;
-  if (it->second.release.round != barrier_round + 1) return std::nullopt;
-  WaitOutcome outcome = std::move(it->second);
-  undelivered_.erase(it);
-  return outcome;
-}
-
 void JobEntry::OnRegistered(const core::RegisterResult& result) {
   AssignSlot(result.worker, result.target);
   if (metrics_ != nullptr) {
@@ -193,17 +177,13 @@ void JobEntry::OnRegistered(const core::RegisterResult& result) {
 
 void JobEntry::OnReported(core::WorkerId worker, int target,
                           absl::Duration compute) {
-  ForgetUndelivered(worker);
   if (metrics_ == nullptr) return;
   metrics_->iterations_total().Increment();
   metrics_->iteration_seconds().Observe(absl::ToDoubleSeconds(compute));
   SetTarget(worker, target);
 }
 
-void JobEntry::OnLeft(core::WorkerId worker) {
-  ForgetUndelivered(worker);
-  FreeSlot(worker);
-}
+void JobEntry::OnLeft(core::WorkerId worker) { FreeSlot(worker); }
 
 void JobEntry::ExpireWaits(absl::Time now, absl::Duration deadline,
                            Completions* out) {
@@ -291,7 +271,6 @@ void JobEntry::DrainWaits(const grpc::Status& status, Completions* out) {
     out->Add(call, std::move(outcome));
   }
   waiting_.clear();
-  undelivered_.clear();
   UpdateWaitingGauge();
 }
 

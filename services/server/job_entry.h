@@ -76,16 +76,6 @@ class JobEntry {
   // finishing it.
   bool Unpark(WaitingCall* call) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
 
-  // A release whose call had gone (cancelled by the client before the last
-  // worker arrived). A retried Barrier of the released round takes it here.
-  std::optional<WaitOutcome> TakeUndelivered(core::WorkerId worker,
-                                             uint64_t barrier_round)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
-  // The worker moved on (reported, left): a kept release is stale.
-  void ForgetUndelivered(core::WorkerId worker) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
-    if (!undelivered_.empty()) undelivered_.erase(worker);
-  }
-
   // Bookkeeping after a successful Register.
   void OnRegistered(const core::RegisterResult& result)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
@@ -131,7 +121,6 @@ class JobEntry {
   bool deleted_ ABSL_GUARDED_BY(mu) = false;
   std::unique_ptr<JobMetrics> metrics_ ABSL_GUARDED_BY(mu);
   absl::flat_hash_map<core::WorkerId, WaitingCall*> waiting_ ABSL_GUARDED_BY(mu);
-  absl::flat_hash_map<core::WorkerId, WaitOutcome> undelivered_ ABSL_GUARDED_BY(mu);
   // Worker -> metric slot (w0..w{max-1}); slot_used_[i] marks taken slots.
   absl::flat_hash_map<core::WorkerId, int> slot_of_ ABSL_GUARDED_BY(mu);
   std::vector<bool> slot_used_ ABSL_GUARDED_BY(mu);

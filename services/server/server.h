@@ -47,6 +47,7 @@ class CoordinatorServer {
 
  private:
   CoordinatorServer() = default;
+  void StopExposer();
 
   std::unique_ptr<MonotonicClock> owned_clock_;
   std::unique_ptr<Metrics> metrics_;

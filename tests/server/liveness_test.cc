@@ -1,0 +1,197 @@
+// Leases, deadlines, deletion, cancellation and shutdown as seen by a worker
+// parked at a barrier.
+#include <future>
+#include <utility>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "tests/server/server_fixture.h"
+
+namespace ebsp::server::testing {
+namespace {
+
+using ::testing::HasSubstr;
+
+class LivenessTest : public ServerTest {
+ protected:
+  // Registers a (BSP) and b, then parks a at the barrier of round 0 in the
+  // background. Returns the future of a's Barrier call.
+  std::future<std::pair<grpc::Status, v1::BarrierResponse>> ParkFirstWorker(
+      const std::string& job, v1::RegisterResponse* a, v1::RegisterResponse* b,
+      absl::Duration deadline = kRpcDeadline) {
+    *a = MustRegister(job, "a", Bsp());
+    *b = MustRegister(job, "b");
+    v1::ReportIterationResponse reply;
+    EXPECT_TRUE(Report(job, a->worker_id(), 0, 1, &reply).ok());
+    const uint64_t id = a->worker_id();
+    auto call = std::async(std::launch::async, [this, job, id, deadline] {
+      v1::BarrierResponse r;
+      grpc::Status s = Barrier(job, id, 0, &r, deadline);
+      return std::make_pair(s, r);
+    });
+    EXPECT_TRUE(WaitUntil([&] { return Arrived(job, id); }));
+    return call;
+  }
+
+  grpc::Status Heartbeat(const std::string& job, uint64_t worker) {
+    v1::HeartbeatRequest request;
+    request.set_job(job);
+    request.set_worker_id(worker);
+    v1::HeartbeatResponse reply;
+    return stub_->Heartbeat(Context().get(), request, &reply);
+  }
+};
+
+TEST_F(LivenessTest, GetJobShowsArrivedAndMissingWhileTheBarrierWaits) {
+  v1::RegisterResponse a, b;
+  auto call = ParkFirstWorker("j", &a, &b);
+  const v1::Job job = MustGetJob("j");
+  ASSERT_EQ(job.barrier().arrived_worker_ids_size(), 1);
+  EXPECT_EQ(job.barrier().arrived_worker_ids(0), a.worker_id());
+  ASSERT_EQ(job.barrier().missing_worker_ids_size(), 1);
+  EXPECT_EQ(job.barrier().missing_worker_ids(0), b.worker_id());
+  EXPECT_EQ(job.barrier().missing_worker_names(0), "b");
+  // b finishes its iteration and arrives: both are released into round 1.
+  v1::ReportIterationResponse reply;
+  ASSERT_TRUE(Report("j", b.worker_id(), 0, 1, &reply).ok());
+  v1::BarrierResponse released;
+  ASSERT_TRUE(Barrier("j", b.worker_id(), 0, &released).ok());
+  auto [status, a_reply] = call.get();
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(a_reply.round(), 1u);
+  EXPECT_EQ(released.round(), 1u);
+}
+
+TEST_F(LivenessTest, EvictionOfASilentWorkerReleasesTheBarrier) {
+  ServerOptions options = TestOptions();
+  options.heartbeat_timeout = absl::Milliseconds(300);
+  Restart(options);
+  v1::RegisterResponse a, b;
+  auto call = ParkFirstWorker("j", &a, &b);
+  // a keeps its lease while b stays silent; a's call returns once b is gone.
+  std::pair<grpc::Status, v1::BarrierResponse> result;
+  ASSERT_TRUE(WaitUntil([&] {
+    if (call.wait_for(std::chrono::milliseconds(0)) == std::future_status::ready) {
+      return true;
+    }
+    EXPECT_TRUE(Heartbeat("j", a.worker_id()).ok());
+    return false;
+  }));
+  result = call.get();
+  ASSERT_TRUE(result.first.ok()) << result.first.error_message();
+  EXPECT_EQ(result.second.round(), 1u);
+  EXPECT_EQ(result.second.live_workers(), 1u);
+  const v1::Job job = MustGetJob("j");
+  EXPECT_EQ(job.evictions_total(), 1u);
+  v1::ReportIterationResponse reply;
+  const grpc::Status late = Report("j", b.worker_id(), 0, 1, &reply);
+  EXPECT_EQ(late.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_THAT(late.error_message(), HasSubstr("register again"));
+}
+
+TEST_F(LivenessTest, EvictedWaitingWorkerGetsNotFoundTellingItToRegisterAgain) {
+  ServerOptions options = TestOptions();
+  options.heartbeat_timeout = absl::Milliseconds(300);
+  Restart(options);
+  v1::RegisterResponse a, b;
+  auto call = ParkFirstWorker("j", &a, &b);
+  // b heartbeats (alive but slow); a, parked, stays silent and expires.
+  ASSERT_TRUE(WaitUntil([&] {
+    if (call.wait_for(std::chrono::milliseconds(0)) == std::future_status::ready) {
+      return true;
+    }
+    EXPECT_TRUE(Heartbeat("j", b.worker_id()).ok());
+    return false;
+  }));
+  auto [status, reply] = call.get();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_THAT(status.error_message(), HasSubstr("evicted: lease expired after 300ms"));
+  EXPECT_THAT(status.error_message(), HasSubstr("register again"));
+}
+
+TEST_F(LivenessTest, BarrierDeadlineNamesTheMissingWorker) {
+  ServerOptions options = TestOptions();
+  options.barrier_deadline = absl::Milliseconds(300);
+  Restart(options);
+  v1::RegisterResponse a, b;
+  auto call = ParkFirstWorker("j", &a, &b);
+  auto [status, reply] = call.get();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  EXPECT_THAT(status.error_message(), HasSubstr("round 0"));
+  EXPECT_THAT(status.error_message(),
+              HasSubstr("missing workers: b (" + std::to_string(b.worker_id()) + ")"));
+  // The arrival still counts: when b arrives, a's retry is answered.
+  v1::ReportIterationResponse rep;
+  ASSERT_TRUE(Report("j", b.worker_id(), 0, 1, &rep).ok());
+  v1::BarrierResponse released;
+  ASSERT_TRUE(Barrier("j", b.worker_id(), 0, &released).ok());
+  v1::BarrierResponse retried;
+  ASSERT_TRUE(Barrier("j", a.worker_id(), 0, &retried).ok());
+  EXPECT_EQ(retried.round(), 1u);
+}
+
+TEST_F(LivenessTest, ClientDeadlineCancelsTheWaitAndARetryIsAccepted) {
+  v1::RegisterResponse a, b;
+  auto call = ParkFirstWorker("j", &a, &b, absl::Milliseconds(200));
+  auto [status, reply] = call.get();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  // The server dropped the parked call but kept the arrival.
+  EXPECT_EQ(MustGetJob("j").barrier().arrived_worker_ids_size(), 1);
+  auto retry = std::async(std::launch::async, [&] {
+    v1::BarrierResponse r;
+    grpc::Status s = Barrier("j", a.worker_id(), 0, &r);
+    return std::make_pair(s, r);
+  });
+  v1::ReportIterationResponse rep;
+  ASSERT_TRUE(Report("j", b.worker_id(), 0, 1, &rep).ok());
+  v1::BarrierResponse released;
+  ASSERT_TRUE(Barrier("j", b.worker_id(), 0, &released).ok());
+  auto [retry_status, retry_reply] = retry.get();
+  ASSERT_TRUE(retry_status.ok()) << retry_status.error_message();
+  EXPECT_EQ(retry_reply.round(), 1u);
+}
+
+TEST_F(LivenessTest, DeleteJobEndsWaitingCallsWithNotFound) {
+  v1::RegisterResponse a, b;
+  auto call = ParkFirstWorker("j", &a, &b);
+  v1::DeleteJobRequest request;
+  request.set_job("j");
+  v1::DeleteJobResponse reply;
+  ASSERT_TRUE(stub_->DeleteJob(Context().get(), request, &reply).ok());
+  auto [status, barrier] = call.get();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_THAT(status.error_message(), HasSubstr("\"j\" was deleted"));
+  v1::GetJobRequest get;
+  get.set_job("j");
+  v1::Job job;
+  EXPECT_EQ(stub_->GetJob(Context().get(), get, &job).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  // The name is free again.
+  EXPECT_EQ(MustRegister("j", "a").live_workers(), 1u);
+}
+
+TEST_F(LivenessTest, ShutdownEndsWaitingCallsWithUnavailable) {
+  v1::RegisterResponse a, b;
+  auto call = ParkFirstWorker("j", &a, &b);
+  server_->Shutdown();
+  auto [status, reply] = call.get();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
+}
+
+TEST_F(LivenessTest, HeartbeatReportsTheRemainingLease) {
+  const v1::RegisterResponse w = MustRegister("j", "w");
+  EXPECT_DOUBLE_EQ(w.heartbeat_timeout_seconds(), 10.0);
+  EXPECT_DOUBLE_EQ(w.barrier_deadline_seconds(), 600.0);
+  v1::HeartbeatRequest request;
+  request.set_job("j");
+  request.set_worker_id(w.worker_id());
+  v1::HeartbeatResponse reply;
+  ASSERT_TRUE(stub_->Heartbeat(Context().get(), request, &reply).ok());
+  EXPECT_GT(reply.lease_remaining_seconds(), 9.0);
+  EXPECT_LE(reply.lease_remaining_seconds(), 10.0);
+  EXPECT_EQ(reply.membership_epoch(), w.membership_epoch());
+}
+
+}  // namespace
+}  // namespace ebsp::server::testing

@@ -1,0 +1,129 @@
+// What operators and tooling rely on: gRPC health checking, server
+// reflection, and every series of docs/metrics.md on /metrics.
+#include <fstream>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "tests/server/server_fixture.h"
+
+namespace ebsp::server::testing {
+namespace {
+
+using ::testing::HasSubstr;
+
+using OpsTest = ServerTest;
+
+// grpc.health.v1.HealthCheckRequest{service} on the wire: field 1, a string.
+std::string HealthRequest(const std::string& service) {
+  if (service.empty()) return "";
+  return std::string("\x0a", 1) + static_cast<char>(service.size()) + service;
+}
+// HealthCheckResponse{status: SERVING (1)}.
+const std::string kServing("\x08\x01", 2);
+
+TEST_F(OpsTest, HealthCheckSaysServingForTheServerAndTheService) {
+  auto channel = Channel(server_->grpc_port());
+  absl::StatusOr<std::string> overall =
+      RawUnary(channel, "/grpc.health.v1.Health/Check", HealthRequest(""));
+  ASSERT_TRUE(overall.ok()) << overall.status();
+  EXPECT_EQ(*overall, kServing);
+  absl::StatusOr<std::string> service = RawUnary(
+      channel, "/grpc.health.v1.Health/Check", HealthRequest("elasticbsp.v1.Coordinator"));
+  ASSERT_TRUE(service.ok()) << service.status();
+  EXPECT_EQ(*service, kServing);
+}
+
+TEST_F(OpsTest, ReflectionListsTheCoordinatorService) {
+  // ServerReflectionRequest{list_services: ""}: field 7, an empty string.
+  const std::string list_services("\x3a\x00", 2);
+  absl::StatusOr<std::string> reply = RawBidiFirstReply(
+      Channel(server_->grpc_port()),
+      "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", list_services);
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  EXPECT_THAT(*reply, HasSubstr("elasticbsp.v1.Coordinator"));
+  EXPECT_THAT(*reply, HasSubstr("grpc.health.v1.Health"));
+}
+
+// Metric names and types from the table in docs/metrics.md.
+std::vector<std::pair<std::string, std::string>> DocumentedMetrics() {
+  std::vector<std::pair<std::string, std::string>> metrics;
+  std::ifstream doc(EBSP_METRICS_DOC);
+  const std::regex row(R"(^\| `(ebsp_[a-z_]+)` \| (counter|gauge|histogram) \|)");
+  std::string line;
+  while (std::getline(doc, line)) {
+    std::smatch m;
+    if (std::regex_search(line, m, row)) metrics.emplace_back(m[1], m[2]);
+  }
+  return metrics;
+}
+
+TEST_F(OpsTest, MetricsServesEveryDocumentedSeries) {
+  const auto documented = DocumentedMetrics();
+  ASSERT_GE(documented.size(), 20u) << "cannot read the table of " << EBSP_METRICS_DOC;
+  // One full round so that every per-job series has a sample.
+  const v1::RegisterResponse w = MustRegister("m", "w", Ebsp(4));
+  v1::ReportIterationResponse reply;
+  uint32_t it = 0;
+  do {
+    ASSERT_TRUE(Report("m", w.worker_id(), 0, ++it, &reply).ok());
+  } while (reply.directive() == v1::DIRECTIVE_CONTINUE && it < 5);
+  v1::BarrierResponse released;
+  ASSERT_TRUE(Barrier("m", w.worker_id(), 0, &released).ok());
+
+  absl::StatusOr<std::string> body = HttpGet(server_->metrics_port(), "/metrics");
+  ASSERT_TRUE(body.ok()) << body.status();
+  for (const auto& [name, type] : documented) {
+    EXPECT_THAT(*body, HasSubstr("# TYPE " + name + " " + type)) << name;
+    const std::string sample = type == "histogram" ? name + "_count" : name;
+    const bool labeled = body->find("\n" + sample + "{") != std::string::npos;
+    const bool bare = body->find("\n" + sample + " ") != std::string::npos;
+    EXPECT_TRUE(labeled || bare) << "no sample of " << sample;
+  }
+  EXPECT_THAT(*body, HasSubstr("ebsp_build_info{version=\""));
+  EXPECT_THAT(*body, HasSubstr("ebsp_jobs 1"));
+  EXPECT_THAT(*body, HasSubstr("ebsp_job_rounds_total{job=\"m\"} 1"));
+  EXPECT_THAT(*body, HasSubstr("ebsp_iterations_total{job=\"m\"} " + std::to_string(it)));
+  EXPECT_THAT(*body, HasSubstr("ebsp_worker_target{job=\"m\",worker=\"w0\"}"));
+  EXPECT_THAT(*body, HasSubstr("ebsp_evictions_total{job=\"m\",reason=\"lease_expired\"} 0"));
+  EXPECT_THAT(*body, HasSubstr("ebsp_rpc_total{code=\"OK\",method=\"Barrier\"} 1"));
+}
+
+TEST_F(OpsTest, JobSeriesExistFromCreationAndGoAwayWithTheJob) {
+  v1::CreateJobRequest create;
+  create.mutable_spec()->set_job("fresh");
+  v1::Job job;
+  ASSERT_TRUE(stub_->CreateJob(Context().get(), create, &job).ok());
+  absl::StatusOr<std::string> body = HttpGet(server_->metrics_port(), "/metrics");
+  ASSERT_TRUE(body.ok()) << body.status();
+  EXPECT_THAT(*body, HasSubstr("ebsp_job_live_workers{job=\"fresh\"} 0"));
+  EXPECT_THAT(*body, HasSubstr("ebsp_job_rounds_total{job=\"fresh\"} 0"));
+  EXPECT_THAT(*body, HasSubstr("ebsp_barrier_waiting_calls{job=\"fresh\"} 0"));
+
+  v1::DeleteJobRequest del;
+  del.set_job("fresh");
+  v1::DeleteJobResponse deleted;
+  ASSERT_TRUE(stub_->DeleteJob(Context().get(), del, &deleted).ok());
+  body = HttpGet(server_->metrics_port(), "/metrics");
+  ASSERT_TRUE(body.ok()) << body.status();
+  EXPECT_THAT(*body, ::testing::Not(HasSubstr("job=\"fresh\"")));
+  EXPECT_THAT(*body, HasSubstr("ebsp_jobs 0"));
+}
+
+TEST_F(OpsTest, WorkerTargetSeriesStopAtMaxWorkerSeries) {
+  ServerOptions options = TestOptions();
+  options.max_worker_series = 2;
+  Restart(options);
+  for (const char* name : {"a", "b", "c"}) MustRegister("cap", name, LocalSteps(2));
+  absl::StatusOr<std::string> body = HttpGet(server_->metrics_port(), "/metrics");
+  ASSERT_TRUE(body.ok()) << body.status();
+  EXPECT_THAT(*body, HasSubstr("ebsp_worker_target{job=\"cap\",worker=\"w0\"} 2"));
+  EXPECT_THAT(*body, HasSubstr("ebsp_worker_target{job=\"cap\",worker=\"w1\"} 2"));
+  EXPECT_THAT(*body, ::testing::Not(HasSubstr("worker=\"w2\"")));
+}
+
+}  // namespace
+}  // namespace ebsp::server::testing

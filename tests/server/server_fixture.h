@@ -1,0 +1,90 @@
+// A fixture with an in-process coordinator on 127.0.0.1:0 and a stub to it.
+// Tests that need other settings call Restart(options) first.
+#ifndef EBSP_TESTS_SERVER_SERVER_FIXTURE_H_
+#define EBSP_TESTS_SERVER_SERVER_FIXTURE_H_
+
+#include <memory>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "tests/server/harness.h"
+
+namespace ebsp::server::testing {
+
+class ServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Restart(TestOptions()); }
+  void TearDown() override {
+    if (server_ != nullptr) server_->Shutdown();
+  }
+
+  void Restart(const ServerOptions& options) {
+    if (server_ != nullptr) server_->Shutdown();
+    server_.reset();
+    absl::StatusOr<std::unique_ptr<CoordinatorServer>> server =
+        CoordinatorServer::Start(options);
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = *std::move(server);
+    stub_ = Connect(server_->grpc_port());
+  }
+
+  v1::RegisterResponse MustRegister(const std::string& job, const std::string& name,
+                                    const v1::Policy& policy = v1::Policy()) {
+    v1::RegisterRequest request;
+    request.set_job(job);
+    request.set_worker_name(name);
+    *request.mutable_policy_if_created() = policy;
+    v1::RegisterResponse reply;
+    grpc::Status status = stub_->Register(Context().get(), request, &reply);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return reply;
+  }
+
+  grpc::Status Report(const std::string& job, uint64_t worker, uint64_t round,
+                      uint32_t iteration, v1::ReportIterationResponse* reply,
+                      double compute_seconds = 0.01) {
+    v1::ReportIterationRequest request;
+    request.set_job(job);
+    request.set_worker_id(worker);
+    request.set_round(round);
+    request.set_iteration(iteration);
+    request.set_compute_seconds(compute_seconds);
+    return stub_->ReportIteration(Context().get(), request, reply);
+  }
+
+  grpc::Status Barrier(const std::string& job, uint64_t worker, uint64_t round,
+                       v1::BarrierResponse* reply,
+                       absl::Duration deadline = kRpcDeadline) {
+    v1::BarrierRequest request;
+    request.set_job(job);
+    request.set_worker_id(worker);
+    request.set_round(round);
+    return stub_->Barrier(Context(deadline).get(), request, reply);
+  }
+
+  v1::Job MustGetJob(const std::string& job) {
+    v1::GetJobRequest request;
+    request.set_job(job);
+    v1::Job reply;
+    grpc::Status status = stub_->GetJob(Context().get(), request, &reply);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return reply;
+  }
+
+  // Whether `worker` is counted as arrived at the job's current barrier.
+  bool Arrived(const std::string& job, uint64_t worker) {
+    const v1::Job snapshot = MustGetJob(job);  // Outlives the loop.
+    for (uint64_t id : snapshot.barrier().arrived_worker_ids()) {
+      if (id == worker) return true;
+    }
+    return false;
+  }
+
+  std::unique_ptr<CoordinatorServer> server_;
+  std::unique_ptr<v1::Coordinator::Stub> stub_;
+};
+
+}  // namespace ebsp::server::testing
+
+#endif  // EBSP_TESTS_SERVER_SERVER_FIXTURE_H_
