@@ -231,6 +231,11 @@ absl::StatusOr<absl::Duration> Client::WaitForClock() {
 
 absl::StatusOr<SyncResult> Client::Sync() {
   if (left_) return absl::FailedPreconditionError("Sync after Leave");
+  if (!has_rounds_) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "Sync under policy ", elasticbsp::v1::PolicyKind_Name(policy_.kind()),
+        ", which has no rounds"));
+  }
   if (!sync_pending_) {
     return absl::FailedPreconditionError(
         absl::StrCat("Sync before the target: ", iteration_, " of ", target_,

@@ -95,6 +95,10 @@ TEST_F(ClientRoundsTest, SspMakesTheFastWorkerWaitForTheSlowOne) {
   std::unique_ptr<Client> slow = MustConnect(Options("ssp-clock", "slow", "ssp:s=1"));
   ASSERT_NE(fast, nullptr);
   ASSERT_NE(slow, nullptr);
+  // No rounds, so no barrier to wait at.
+  const absl::Status sync = fast->Sync().status();
+  EXPECT_EQ(sync.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(sync.message().find("no rounds"), absl::string_view::npos) << sync;
   constexpr int kIterations = 12;
   const absl::Time deadline = absl::Now() + kRunLimit;
   auto enough = [](const WorkerRecord& r) { return r.iterations >= kIterations; };
