@@ -1,4 +1,5 @@
 // ElasticBSP through JobState: targets from ZipLine, cold start, re-planning.
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -63,6 +64,22 @@ TEST_F(ElasticBspTest, ElasticBspGivesFasterWorkersMoreIterations) {
     EXPECT_EQ(last.predicted_wait, absl::ZeroDuration()) << policy;
     EXPECT_EQ(driver.replans(), 0) << policy;
   }
+}
+
+TEST_F(ElasticBspTest, StalenessCountsIterationsSinceTheLastBarrierNotTotals) {
+  auto job = MakeJob("ebsp:R=8");
+  RoundDriver driver(*job, clock_.Now(), {Constant(1), Constant(3)}, absl::ZeroDuration());
+  uint64_t most_stale = 0;
+  ASSERT_TRUE(driver.RunRounds(8, [&](absl::Time now) {
+    most_stale = std::max(most_stale, job->Snapshot(now).staleness);
+  })) << driver.error();
+  // The fast worker runs three iterations a round from round 2 on, so the
+  // gap between totals keeps growing; what it ran unsynchronized never
+  // exceeded its target.
+  const JobSnapshot snap = job->Snapshot(driver.now());
+  EXPECT_GE(snap.workers[0].iterations_total, snap.workers[1].iterations_total + 10);
+  EXPECT_EQ(most_stale, 3u);
+  EXPECT_EQ(snap.staleness, 0u);  // Everyone was just released.
 }
 
 TEST_F(ElasticBspTest, PlansFromTheReleaseWithTheRoundOverhead) {

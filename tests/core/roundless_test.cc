@@ -104,8 +104,9 @@ TEST_F(RoundlessTest, SspNewWorkerStartsAtTheSlowestLiveClock) {
   // The newcomer sits at clock 4: neither stalls worker 1 nor must wait.
   EXPECT_EQ(Report(*job, 1, 6), SyncAction::kWait);  // 6 > 4 + 1.
   EXPECT_EQ(Report(*job, 3, 1), SyncAction::kContinue);
-  // Staleness counts total iterations: 6 (worker 1) minus 1 (the newcomer).
-  EXPECT_EQ(job->Snapshot(clock_.Now()).staleness, 5u);
+  // Staleness compares clocks, not totals: 6 (worker 1) minus 4 (worker 2);
+  // the newcomer's single iteration put it at clock 5.
+  EXPECT_EQ(job->Snapshot(clock_.Now()).staleness, 2u);
 }
 
 TEST_F(RoundlessTest, AspNeverWaits) {

@@ -445,10 +445,17 @@ class JobState::Impl {
   // live workers. Under ElasticBSP this grows with uneven targets; the lead
   // inside a round (bounded by R) is iterations_in_round in the snapshot.
   uint64_t Staleness() const {
+    if (options_.policy.HasRounds()) {
+      uint64_t most_done = 0;
+      for (const auto& [id, w] : workers_) {
+        if (w.IsRoundMember()) most_done = std::max(most_done, static_cast<uint64_t>(w.done));
+      }
+      return most_done;
+    }
     std::optional<uint64_t> low, high;
     for (const auto& [id, w] : workers_) {
-      low = low.has_value() ? std::min(*low, w.iterations_total) : w.iterations_total;
-      high = high.has_value() ? std::max(*high, w.iterations_total) : w.iterations_total;
+      low = low.has_value() ? std::min(*low, w.clock()) : w.clock();
+      high = high.has_value() ? std::max(*high, w.clock()) : w.clock();
     }
     return low.has_value() ? *high - *low : 0;
   }

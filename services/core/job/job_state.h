@@ -146,7 +146,12 @@ struct JobSnapshot {
   uint64_t rounds_completed = 0;
   uint64_t evictions_total = 0;
   double idle_fraction = 0;  // Wait time / (live worker time) since creation.
-  // Fastest minus slowest total iterations among live workers.
+  // How many iterations a live worker has run since the last point all live
+  // workers shared: with rounds, the most iterations any round member has done
+  // since the last barrier (at most R under ElasticBSP, 1 under BSP); without
+  // rounds (ASP, SSP), the fastest clock minus the slowest. Totals are not
+  // used: under ElasticBSP fast workers run more iterations by design, so the
+  // gap between totals grows without bound and bounds nothing.
   uint64_t staleness = 0;
 };
 
