@@ -20,7 +20,8 @@ ABSL_FLAG(std::string, mode, "coordinator",
           "coordinator (ReportIteration on ebsp-coordinator) or echo "
           "(Echo on ebsp-echo-server)");
 ABSL_FLAG(int, workers, 1000, "simulated workers, each with one call in flight");
-ABSL_FLAG(absl::Duration, duration, absl::Seconds(10), "length of the measured phase");
+ABSL_FLAG(absl::Duration, duration, absl::Seconds(10),
+          "length of the measured phase; 0 only registers the workers");
 ABSL_FLAG(int64_t, max_requests, 0, "stop after this many reports (0: no limit)");
 ABSL_FLAG(std::string, job, "", "job name (default: loadgen-<pid>)");
 ABSL_FLAG(std::string, policy, "asp",
@@ -31,6 +32,8 @@ ABSL_FLAG(int, channels, 4, "gRPC channels (TCP connections) the workers share")
 ABSL_FLAG(absl::Duration, compute, absl::Milliseconds(1),
           "compute time each simulated iteration reports");
 ABSL_FLAG(absl::Duration, rpc_timeout, absl::Seconds(10), "deadline of each call");
+ABSL_FLAG(absl::Duration, connect_timeout, absl::Seconds(5),
+          "give up when the target does not accept connections within this");
 ABSL_FLAG(bool, leave, true, "Leave every worker at the end");
 ABSL_FLAG(bool, json, false, "print one JSON object instead of the summary");
 
@@ -66,6 +69,7 @@ int main(int argc, char** argv) {
   options.channels = absl::GetFlag(FLAGS_channels);
   options.compute = absl::GetFlag(FLAGS_compute);
   options.rpc_timeout = absl::GetFlag(FLAGS_rpc_timeout);
+  options.connect_timeout = absl::GetFlag(FLAGS_connect_timeout);
   options.leave_at_end = absl::GetFlag(FLAGS_leave);
 
   absl::StatusOr<ebsp::loadgen::LoadResult> result = ebsp::loadgen::RunReportLoad(options);

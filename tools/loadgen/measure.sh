@@ -5,7 +5,8 @@
 #      ebsp-echo-server; the ratio coordinator / echo; server CPU per request.
 #   2. Barrier release latency at 1,000 and 10,000 waiting workers, and the
 #      same on the echo server's bare Park barrier (the floor).
-#   3. The coordinator's VmRSS at idle and with 10,000 registered workers.
+#   3. The coordinator's VmRSS at idle and with 10,000 registered workers
+#      (and its peak with 10,000 more reporting at once).
 # Servers run on 127.0.0.1 with kernel-picked ports; everything is bounded by
 # `timeout` and every server is stopped on exit.
 #
@@ -75,6 +76,7 @@ cpu_seconds() {
 }
 
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+hwm_kib() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"; }
 
 json_field() {  # json_field FILE EXPR (python expression over `r`)
   $py -c 'import json,sys; r=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"
@@ -119,7 +121,8 @@ for n in $barrier_sizes; do
     --rounds="$rounds" --job="measure-barrier-$n" --json >"$tmp/barrier-$n.json"
   echo "  coordinator N=$n: median $(json_field "$tmp/barrier-$n.json" 'r["median_release_ms"]') ms," \
        "max $(json_field "$tmp/barrier-$n.json" 'r["max_release_ms"]') ms over $rounds rounds" \
-       "(registration $(json_field "$tmp/barrier-$n.json" 'round(r["register_seconds"], 2)') s)"
+       "(registration $(json_field "$tmp/barrier-$n.json" 'round(r["register_seconds"], 2)') s;" \
+       "coordinator peak VmHWM so far $(( $(hwm_kib "$coord_pid") / 1024 )) MiB)"
 done
 stop_server "$coord_pid"
 
@@ -138,12 +141,19 @@ echo "== 3. Memory: VmRSS of a fresh coordinator"
 start_server rss "$coordinator" --metrics_address=127.0.0.1:0 \
   --max_workers_per_job=20000 --heartbeat_timeout=600s
 idle=$(rss_kib "$pid")
-# Register the workers, let each report for a moment, and keep them (no Leave).
+# Register the workers (256 Register calls in flight) and keep them: no
+# reports, no Leave, 600 s lease. What remains is the per-worker state.
 timeout 300 "$loadgen" --target=127.0.0.1:"$port" --mode=coordinator --policy=asp \
-  --job=measure-rss --workers="$rss_workers" --duration=2s --leave=false \
+  --job=measure-rss --workers="$rss_workers" --duration=0s --leave=false \
   --json >"$tmp/rss.json"
-loaded=$(rss_kib "$pid")
+registered=$(rss_kib "$pid")
 echo "  idle: $((idle / 1024)) MiB ($idle KiB)"
-echo "  with $rss_workers registered workers: $((loaded / 1024)) MiB ($loaded KiB)," \
-     "$(( (loaded - idle) * 1024 / rss_workers )) bytes per worker above idle"
+echo "  with $rss_workers registered workers: $((registered / 1024)) MiB ($registered KiB)," \
+     "$(( (registered - idle) * 1024 / rss_workers )) bytes per worker above idle"
+# The same workers all reporting at once (one call each in flight).
+timeout 300 "$loadgen" --target=127.0.0.1:"$port" --mode=coordinator --policy=asp \
+  --job=measure-rss-load --workers="$rss_workers" --duration=3s --leave=false \
+  --channels="$channels" --json >"$tmp/rss-load.json"
+echo "  plus $rss_workers more workers reporting for 3 s: peak VmHWM" \
+     "$(( $(hwm_kib "$pid") / 1024 )) MiB, VmRSS after $(( $(rss_kib "$pid") / 1024 )) MiB"
 stop_server "$pid"

@@ -420,6 +420,11 @@ absl::StatusOr<LoadResult> ReportLoad::Run() {
     free_slots_ = options_.concurrency;
   }
 
+  if (options_.duration <= absl::ZeroDuration() && options_.max_requests <= 0) {
+    // Registration only (e.g. to measure the memory of idle members).
+    if (options_.mode == LoadMode::kCoordinator && options_.leave_at_end) LeaveAll(result);
+    return result;
+  }
   Stopwatch measured;
   for (auto& w : workers_) {
     Worker* worker = w.get();

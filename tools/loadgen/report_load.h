@@ -31,6 +31,7 @@ struct LoadOptions {
   std::string target;  // host:port
   LoadMode mode = LoadMode::kCoordinator;
   int workers = 1000;
+  // Zero (with no max_requests): register, then stop without reporting.
   absl::Duration duration = absl::Seconds(10);
   int64_t max_requests = 0;  // Reports; 0 means only `duration` bounds.
   std::string job = "loadgen";

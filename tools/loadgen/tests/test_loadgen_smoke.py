@@ -63,7 +63,7 @@ def test_loadgen_reports_unreachable_target_and_exits_nonzero():
     port = closed_port()
     started = time.monotonic()
     proc = subprocess.run([LOADGEN, f"--target=127.0.0.1:{port}", "--mode=echo",
-                           "--workers=5", "--duration=1s"],
+                           "--workers=5", "--duration=1s", "--connect_timeout=1s"],
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode != 0
     assert f"cannot connect to 127.0.0.1:{port}" in proc.stderr, proc.stderr
@@ -98,6 +98,16 @@ def test_coordinator_bsp_load_goes_through_barriers_without_errors():
     assert_clean_load(result)
     # Every BSP report says SYNC_NOW, so workers keep meeting at barriers.
     assert result["blocking_ok"] > 0, result
+
+
+def test_coordinator_registration_only_run_reports_nothing_and_leaves():
+    with running_server(coordinator(), metrics=True) as (port, _):
+        result = run_json([LOADGEN, f"--target=127.0.0.1:{port}", "--mode=coordinator",
+                           "--workers=30", "--duration=0s", "--job=smoke-register", "--json"])
+    assert result["reports_ok"] == 0, result
+    assert result["drained"] == 0, result
+    assert result["errors_total"] == 0, result
+    assert result["leave_errors"] == 0, result
 
 
 def test_barrier_bench_releases_200_waiting_workers():
