@@ -20,11 +20,11 @@
 // Connect itself waits at the barrier of that round, so when it returns the
 // worker is always RUNNING in a round, with a target.
 //
-// Failures: UNAVAILABLE (and DEADLINE_EXCEEDED before the channel ever
-// connected) are retried with exponential backoff and jitter, within a bounded
-// time per operation (RetryPolicy). NOT_FOUND (the coordinator restarted, or
-// evicted this worker after its lease expired) makes the client register
-// again by itself and report it (`reregistered`, `membership_changed`) so the
+// Failures: UNAVAILABLE, CANCELLED by a coordinator that is stopping, and
+// DEADLINE_EXCEEDED before the channel ever connected are retried with exponential
+// backoff and jitter, within a bounded time per operation (RetryPolicy). NOT_FOUND (the
+// coordinator restarted, or evicted this worker after its lease expired) makes the client
+// register again by itself and report it (`reregistered`, `membership_changed`) so the
 // caller can rebuild its process group; the iteration being reported is then
 // not counted, the worker starts afresh in the round it joined. Any other
 // error surfaces at once, unchanged, and changes nothing on either side.

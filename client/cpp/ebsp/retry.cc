@@ -21,6 +21,7 @@ absl::Duration Backoff::Next() {
 bool IsRetryable(const absl::Status& status, bool channel_connected) {
   switch (status.code()) {
     case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kCancelled:
       return true;
     case absl::StatusCode::kDeadlineExceeded:
       return !channel_connected;

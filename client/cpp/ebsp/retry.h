@@ -3,8 +3,10 @@
 // a bound on the total time one operation may take).
 //
 // Only transport-level failures are retried: UNAVAILABLE (no coordinator,
-// or one that is shutting down) and DEADLINE_EXCEEDED while the channel never
-// got connected. Everything else (INVALID_ARGUMENT, PERMISSION_DENIED,
+// or one that is shutting down), CANCELLED (the client never cancels the
+// calls it retries, so this is a coordinator cancelling in-flight calls as
+// it shuts down) and DEADLINE_EXCEEDED while the channel never got
+// connected. Everything else (INVALID_ARGUMENT, PERMISSION_DENIED,
 // FAILED_PRECONDITION, ...) describes the request, so repeating it cannot
 // help and the caller sees it at once.
 #ifndef EBSP_CLIENT_CPP_EBSP_RETRY_H_

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
@@ -21,7 +22,75 @@ using ebsp::client::Client;
 using ebsp::client::ClientOptions;
 using ebsp::client::RetryEvent;
 
-class ClientRecoveryTest : public ClientFixture {};
+bool AllAtLeast(std::pair<std::vector<int>*, int>* arg) {
+  for (int n : *arg->first) {
+    if (n < arg->second) return false;
+  }
+  return true;
+}
+
+class ClientRecoveryTest : public ClientFixture {
+ protected:
+  enum class StopMode { kCrash, kGraceful };
+
+  // Workers run rounds; the coordinator goes away (SIGKILL, or SIGTERM, which
+  // answers waiting calls UNAVAILABLE) and comes back on the same port having
+  // forgotten everything. Each worker must register again by itself, once,
+  // and complete rounds afterwards.
+  void RunThroughRestart(StopMode mode) {
+    StartCoordinator();
+    constexpr int kWorkers = 3;
+    constexpr int kRoundsBefore = 3;
+    constexpr int kRoundsAfter = 3;
+    std::vector<std::unique_ptr<Client>> clients;
+    for (int i = 0; i < kWorkers; ++i) {
+      clients.push_back(MustConnect(Options("restart", "w" + std::to_string(i))));
+      ASSERT_NE(clients.back(), nullptr);
+    }
+    absl::Mutex mu;
+    std::vector<int> syncs(kWorkers, 0);
+    std::vector<WorkerRecord> records(kWorkers);
+    std::vector<std::thread> threads;
+    const absl::Time deadline = absl::Now() + absl::Seconds(60);
+    for (int i = 0; i < kWorkers; ++i) {
+      threads.emplace_back([&, i] {
+        records[i] = RunWorker(
+            *clients[i], absl::Milliseconds(1 + i),
+            [](const WorkerRecord& r) {
+              return r.reregistrations > 0 && r.syncs_since_rejoin >= kRoundsAfter;
+            },
+            deadline,
+            [&, i](const WorkerRecord& r) {
+              absl::MutexLock lock(&mu);
+              syncs[i] = r.syncs;
+            });
+      });
+    }
+    {
+      absl::MutexLock lock(&mu);
+      std::pair<std::vector<int>*, int> arg(&syncs, kRoundsBefore);
+      EXPECT_TRUE(
+          mu.AwaitWithTimeout(absl::Condition(&AllAtLeast, &arg), absl::Seconds(30)));
+    }
+    if (mode == StopMode::kCrash) {
+      ASSERT_TRUE(coordinator_->Kill().ok());
+    } else {
+      absl::StatusOr<int> code = coordinator_->Terminate(absl::Seconds(20));
+      ASSERT_TRUE(code.ok()) << code.status();
+      EXPECT_EQ(*code, 0) << coordinator_->log();
+    }
+    const absl::Status restarted = coordinator_->Restart();
+    for (std::thread& thread : threads) thread.join();
+    ASSERT_TRUE(restarted.ok()) << restarted;
+    for (int i = 0; i < kWorkers; ++i) {
+      const WorkerRecord& r = records[i];
+      ASSERT_TRUE(r.error.ok()) << "worker " << i << ": " << r.error;
+      EXPECT_EQ(r.reregistrations, 1) << "worker " << i;
+      EXPECT_GE(r.syncs_since_rejoin, kRoundsAfter) << "worker " << i;
+      EXPECT_EQ(clients[i]->registrations(), 2) << "worker " << i;
+    }
+  }
+};
 
 TEST_F(ClientRecoveryTest, ConnectRetriesUntilALateCoordinatorIsUp) {
   absl::StatusOr<int> port = PickFreePort();
@@ -67,59 +136,12 @@ TEST_F(ClientRecoveryTest, ConnectGivesUpWithUnavailableOnceTheBudgetIsSpent) {
   EXPECT_LT(absl::Now() - start, absl::Seconds(10));
 }
 
-TEST_F(ClientRecoveryTest, WorkersRegisterAgainByThemselvesAfterTheCoordinatorRestarts) {
-  StartCoordinator();
-  constexpr int kWorkers = 3;
-  constexpr int kRoundsBefore = 3;
-  constexpr int kRoundsAfter = 3;
-  std::vector<std::unique_ptr<Client>> clients;
-  for (int i = 0; i < kWorkers; ++i) {
-    clients.push_back(MustConnect(Options("restart", "w" + std::to_string(i))));
-    ASSERT_NE(clients.back(), nullptr);
-  }
-  absl::Mutex mu;
-  std::vector<int> syncs(kWorkers, 0);
-  std::vector<WorkerRecord> records(kWorkers);
-  std::vector<std::thread> threads;
-  const absl::Time deadline = absl::Now() + absl::Seconds(60);
-  for (int i = 0; i < kWorkers; ++i) {
-    threads.emplace_back([&, i] {
-      records[i] = RunWorker(
-          *clients[i], absl::Milliseconds(1 + i),
-          [](const WorkerRecord& r) {
-            return r.reregistrations > 0 && r.syncs_since_rejoin >= kRoundsAfter;
-          },
-          deadline,
-          [&, i](const WorkerRecord& r) {
-            absl::MutexLock lock(&mu);
-            syncs[i] = r.syncs;
-          });
-    });
-  }
-  {
-    absl::MutexLock lock(&mu);
-    const bool warmed_up = mu.AwaitWithTimeout(absl::Condition(
-                                                   +[](std::vector<int>* s) {
-                                                     for (int n : *s)
-                                                       if (n < kRoundsBefore)
-                                                         return false;
-                                                     return true;
-                                                   },
-                                                   &syncs),
-                                               absl::Seconds(30));
-    EXPECT_TRUE(warmed_up);
-  }
-  ASSERT_TRUE(coordinator_->Kill().ok());
-  const absl::Status restarted = coordinator_->Restart();
-  for (std::thread& thread : threads) thread.join();
-  ASSERT_TRUE(restarted.ok()) << restarted;
-  for (int i = 0; i < kWorkers; ++i) {
-    const WorkerRecord& r = records[i];
-    ASSERT_TRUE(r.error.ok()) << "worker " << i << ": " << r.error;
-    EXPECT_EQ(r.reregistrations, 1) << "worker " << i;
-    EXPECT_GE(r.syncs_since_rejoin, kRoundsAfter) << "worker " << i;
-    EXPECT_EQ(clients[i]->registrations(), 2) << "worker " << i;
-  }
+TEST_F(ClientRecoveryTest, WorkersRegisterAgainByThemselvesAfterTheCoordinatorCrashes) {
+  RunThroughRestart(StopMode::kCrash);
+}
+
+TEST_F(ClientRecoveryTest, WorkersRegisterAgainByThemselvesAfterAGracefulRestart) {
+  RunThroughRestart(StopMode::kGraceful);
 }
 
 TEST_F(ClientRecoveryTest,

@@ -89,6 +89,49 @@ TEST_F(ClientRoundsTest, ElasticBspWorkersFollowTheirTargetsAndFastOnesRunMore) 
   EXPECT_GT(records[1].iterations, records[2].iterations);
 }
 
+TEST_F(ClientRoundsTest, WorkerJoiningMidRoundWaitsInsideConnectUntilTheRoundEnds) {
+  StartCoordinator();
+  std::unique_ptr<Client> first = MustConnect(Options("midround", "first", "local:H=3"));
+  ASSERT_NE(first, nullptr);
+  absl::StatusOr<ebsp::client::StepResult> step =
+      first->IterationDone(absl::Milliseconds(1));
+  ASSERT_TRUE(step.ok()) << step.status();
+  ASSERT_FALSE(step->sync_now);
+
+  // Round 0 is under way: the newcomer is PENDING and Connect blocks.
+  absl::StatusOr<std::unique_ptr<Client>> late;
+  std::thread joining(
+      [&] { late = Client::Connect(Options("midround", "late", "local:H=3")); });
+  const bool pending = WaitUntil(
+      [&] {
+        absl::StatusOr<elasticbsp::v1::Job> job =
+            GetJob(coordinator_->target(), "midround");
+        if (!job.ok()) return false;
+        for (const auto& worker : job->workers()) {
+          if (worker.name() == "late")
+            return worker.state() == elasticbsp::v1::WORKER_STATE_PENDING;
+        }
+        return false;
+      },
+      absl::Seconds(10));
+  EXPECT_TRUE(pending);
+
+  for (int i = 0; i < 2; ++i) {
+    step = first->IterationDone(absl::Milliseconds(1));
+    ASSERT_TRUE(step.ok()) << step.status();
+  }
+  ASSERT_TRUE(step->sync_now);
+  absl::StatusOr<ebsp::client::SyncResult> sync = first->Sync();
+  joining.join();
+  ASSERT_TRUE(sync.ok()) << sync.status();
+  ASSERT_TRUE(late.ok()) << late.status();
+  // Both start round 1 together, the newcomer with its first target.
+  EXPECT_EQ(sync->round, 1u);
+  EXPECT_EQ((*late)->round(), 1u);
+  EXPECT_EQ((*late)->target(), 3);
+  EXPECT_EQ((*late)->iteration(), 0);
+}
+
 TEST_F(ClientRoundsTest, SspMakesTheFastWorkerWaitForTheSlowOne) {
   StartCoordinator();
   std::unique_ptr<Client> fast = MustConnect(Options("ssp-clock", "fast", "ssp:s=1"));

@@ -47,6 +47,10 @@ TEST(IsRetryableTest, RetriesUnavailableWhetherConnectedOrNot) {
   EXPECT_TRUE(IsRetryable(absl::UnavailableError("down"), false));
 }
 
+TEST(IsRetryableTest, RetriesCancelledWhichOnlyAStoppingCoordinatorCauses) {
+  EXPECT_TRUE(IsRetryable(absl::CancelledError("server shutdown"), true));
+}
+
 TEST(IsRetryableTest, RetriesDeadlineExceededOnlyBeforeTheChannelConnected) {
   EXPECT_TRUE(IsRetryable(absl::DeadlineExceededError("connect"), false));
   EXPECT_FALSE(IsRetryable(absl::DeadlineExceededError("barrier"), true));
