@@ -2,6 +2,7 @@
 // per policy: it exits cleanly and prints live lines and the table. No
 // figures are asserted: they depend on the machine's load.
 #include <cstdlib>
+#include <filesystem>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -46,6 +47,7 @@ TEST_F(DemoSmokeTest, RunsEveryPolicyAndPrintsLiveLinesAndTheComparisonTable) {
   EXPECT_NE(text.find("\nebsp:R=8 "), std::string::npos) << text;
   EXPECT_NE(text.find("speedup of ElasticBSP (ebsp:R=8) over BSP: "), std::string::npos)
       << text;
+  std::filesystem::remove_all(dir);
 }
 
 TEST(DemoSmokeFlagsTest, RejectsAnInvalidPolicyListBeforeConnecting) {
@@ -58,6 +60,7 @@ TEST(DemoSmokeFlagsTest, RejectsAnInvalidPolicyListBeforeConnecting) {
   ASSERT_TRUE(code.ok()) << code.status();
   EXPECT_EQ(*code, 2);
   EXPECT_NE(ReadFileOrEmpty(dir + "/err").find("ebsp:R=0"), std::string::npos);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <optional>
 #include <utility>
 
@@ -82,7 +83,11 @@ absl::StatusOr<std::unique_ptr<CoordinatorProcess>> CoordinatorProcess::Start(
   return process;
 }
 
-CoordinatorProcess::~CoordinatorProcess() = default;
+CoordinatorProcess::~CoordinatorProcess() {
+  process_.reset();  // Killed and reaped before its files go.
+  std::error_code ignored;
+  std::filesystem::remove_all(dir_, ignored);
+}
 
 std::string CoordinatorProcess::target() const {
   return absl::StrCat("127.0.0.1:", grpc_port_);

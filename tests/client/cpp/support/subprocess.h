@@ -48,8 +48,7 @@ class Subprocess {
 
 std::string ReadFileOrEmpty(const std::string& path);
 
-// A fresh directory under $TMPDIR (or /tmp), not removed: ctest's output is
-// easier to debug with the logs left behind.
+// A fresh directory under $TMPDIR (or /tmp); its owner removes it.
 std::string MakeTempDir(const std::string& prefix);
 
 }  // namespace ebsp::testing
