@@ -19,9 +19,12 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "elasticbsp/v1/coordinator.grpc.pb.h"
+#include "services/server/clock.h"
 #include "services/server/server.h"
 #include "services/server/server_options.h"
 
@@ -30,6 +33,24 @@ namespace ebsp::server::testing {
 namespace v1 = ::elasticbsp::v1;
 
 inline constexpr absl::Duration kRpcDeadline = absl::Seconds(10);
+
+// A clock that moves only when told: lease and deadline tests run in
+// virtual time while the server's ticker keeps checking in real time.
+class ManualClock final : public Clock {
+ public:
+  absl::Time Now() const override {
+    absl::MutexLock lock(&mu_);
+    return now_;
+  }
+  void Advance(absl::Duration d) {
+    absl::MutexLock lock(&mu_);
+    now_ += d;
+  }
+
+ private:
+  mutable absl::Mutex mu_;
+  absl::Time now_ ABSL_GUARDED_BY(mu_) = absl::FromUnixSeconds(1'800'000'000);
+};
 
 // Options for a test server: loopback, kernel-picked ports, a fast ticker.
 ServerOptions TestOptions();

@@ -64,61 +64,66 @@ TEST_F(LivenessTest, GetJobShowsArrivedAndMissingWhileTheBarrierWaits) {
 }
 
 TEST_F(LivenessTest, EvictionOfASilentWorkerReleasesTheBarrier) {
+  ManualClock clock;
   ServerOptions options = TestOptions();
-  options.heartbeat_timeout = absl::Milliseconds(300);
-  Restart(options);
+  options.heartbeat_timeout = absl::Seconds(10);
+  Restart(options, &clock);
   v1::RegisterResponse a, b;
   auto call = ParkFirstWorker("j", &a, &b);
-  // a keeps its lease while b stays silent; a's call returns once b is gone.
-  std::pair<grpc::Status, v1::BarrierResponse> result;
-  ASSERT_TRUE(WaitUntil([&] {
-    if (call.wait_for(std::chrono::milliseconds(0)) == std::future_status::ready) {
-      return true;
-    }
-    EXPECT_TRUE(Heartbeat("j", a.worker_id()).ok());
-    return false;
-  }));
-  result = call.get();
-  ASSERT_TRUE(result.first.ok()) << result.first.error_message();
-  EXPECT_EQ(result.second.round(), 1u);
-  EXPECT_EQ(result.second.live_workers(), 1u);
+  // a heartbeats at +6 s; b stays silent, so at +12 s only b's lease is over.
+  clock.Advance(absl::Seconds(6));
+  ASSERT_TRUE(Heartbeat("j", a.worker_id()).ok());
+  clock.Advance(absl::Seconds(6));
+  ASSERT_EQ(call.wait_for(std::chrono::seconds(10)), std::future_status::ready)
+      << "the ticker did not evict b";
+  auto [status, reply] = call.get();
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(reply.round(), 1u);
+  EXPECT_EQ(reply.live_workers(), 1u);
+  EXPECT_DOUBLE_EQ(reply.waited_seconds(), 12.0);
   const v1::Job job = MustGetJob("j");
   EXPECT_EQ(job.evictions_total(), 1u);
-  v1::ReportIterationResponse reply;
-  const grpc::Status late = Report("j", b.worker_id(), 0, 1, &reply);
-  EXPECT_EQ(late.error_code(), grpc::StatusCode::NOT_FOUND);
-  EXPECT_THAT(late.error_message(), HasSubstr("register again"));
+  v1::ReportIterationResponse late;
+  const grpc::Status report = Report("j", b.worker_id(), 0, 1, &late);
+  EXPECT_EQ(report.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_THAT(report.error_message(), HasSubstr("evicted"));
+  EXPECT_THAT(report.error_message(), HasSubstr("register again"));
 }
 
 TEST_F(LivenessTest, EvictedWaitingWorkerGetsNotFoundTellingItToRegisterAgain) {
-  ServerOptions options = TestOptions();
-  options.heartbeat_timeout = absl::Milliseconds(300);
-  Restart(options);
+  ManualClock clock;
+  Restart(TestOptions(), &clock);
   v1::RegisterResponse a, b;
   auto call = ParkFirstWorker("j", &a, &b);
-  // b heartbeats (alive but slow); a, parked, stays silent and expires.
-  ASSERT_TRUE(WaitUntil([&] {
-    if (call.wait_for(std::chrono::milliseconds(0)) == std::future_status::ready) {
-      return true;
-    }
-    EXPECT_TRUE(Heartbeat("j", b.worker_id()).ok());
-    return false;
-  }));
+  // b heartbeats (alive but slow); a, parked and silent, expires.
+  clock.Advance(absl::Seconds(6));
+  ASSERT_TRUE(Heartbeat("j", b.worker_id()).ok());
+  clock.Advance(absl::Seconds(6));
+  ASSERT_EQ(call.wait_for(std::chrono::seconds(10)), std::future_status::ready);
   auto [status, reply] = call.get();
   EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
-  EXPECT_THAT(status.error_message(), HasSubstr("evicted: lease expired after 300ms"));
+  EXPECT_THAT(status.error_message(), HasSubstr("evicted: lease expired after 10s"));
   EXPECT_THAT(status.error_message(), HasSubstr("register again"));
+  // b is alone now and no longer waits for a.
+  EXPECT_EQ(MustGetJob("j").workers_size(), 1);
 }
 
 TEST_F(LivenessTest, BarrierDeadlineNamesTheMissingWorker) {
+  ManualClock clock;
   ServerOptions options = TestOptions();
-  options.barrier_deadline = absl::Milliseconds(300);
-  Restart(options);
+  options.heartbeat_timeout = absl::Hours(1);  // Only the deadline matters.
+  options.barrier_deadline = absl::Seconds(600);
+  Restart(options, &clock);
   v1::RegisterResponse a, b;
   auto call = ParkFirstWorker("j", &a, &b);
+  clock.Advance(absl::Seconds(599));
+  // Not yet: the ticker runs every 20 ms; give it several passes.
+  EXPECT_EQ(call.wait_for(std::chrono::milliseconds(100)), std::future_status::timeout);
+  clock.Advance(absl::Seconds(1));
+  ASSERT_EQ(call.wait_for(std::chrono::seconds(10)), std::future_status::ready);
   auto [status, reply] = call.get();
   EXPECT_EQ(status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
-  EXPECT_THAT(status.error_message(), HasSubstr("round 0"));
+  EXPECT_THAT(status.error_message(), HasSubstr("round 0 not released after 10m"));
   EXPECT_THAT(status.error_message(),
               HasSubstr("missing workers: b (" + std::to_string(b.worker_id()) + ")"));
   // The arrival still counts: when b arrives, a's retry is answered.

@@ -19,11 +19,12 @@ class ServerTest : public ::testing::Test {
     if (server_ != nullptr) server_->Shutdown();
   }
 
-  void Restart(const ServerOptions& options) {
+  // `clock` (borrowed; null: the real one) must outlive the server.
+  void Restart(const ServerOptions& options, const Clock* clock = nullptr) {
     if (server_ != nullptr) server_->Shutdown();
     server_.reset();
     absl::StatusOr<std::unique_ptr<CoordinatorServer>> server =
-        CoordinatorServer::Start(options);
+        CoordinatorServer::Start(options, clock);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
     stub_ = Connect(server_->grpc_port());
