@@ -125,5 +125,21 @@ TEST_F(OpsTest, WorkerTargetSeriesStopAtMaxWorkerSeries) {
   EXPECT_THAT(*body, ::testing::Not(HasSubstr("worker=\"w2\"")));
 }
 
+TEST_F(OpsTest, ASecondServerCannotTakeAPortInUse) {
+  ServerOptions options = TestOptions();
+  options.listen_address = "127.0.0.1:" + std::to_string(server_->grpc_port());
+  absl::StatusOr<std::unique_ptr<CoordinatorServer>> second =
+      CoordinatorServer::Start(options);
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(std::string(second.status().message()), HasSubstr(options.listen_address));
+
+  options = TestOptions();
+  options.metrics_address = "127.0.0.1:" + std::to_string(server_->metrics_port());
+  second = CoordinatorServer::Start(options);
+  ASSERT_FALSE(second.ok());
+  EXPECT_THAT(std::string(second.status().message()), HasSubstr("/metrics"));
+}
+
 }  // namespace
 }  // namespace ebsp::server::testing
