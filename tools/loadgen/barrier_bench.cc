@@ -16,6 +16,7 @@
 #include "echo.grpc.pb.h"
 #include "elasticbsp/v1/coordinator.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
+#include "tools/loadgen/call_batch.h"
 #include "tools/loadgen/grpc_util.h"
 
 namespace ebsp::loadgen {
@@ -28,7 +29,7 @@ using SteadyTime = std::chrono::steady_clock::time_point;
 // The worker lease must outlast a whole round of 10,000 workers on a busy
 // machine; the bench is not about evictions.
 constexpr double kBenchHeartbeatTimeoutSeconds = 600;
-constexpr int kSetupWindow = 512;
+constexpr size_t kSetupWindow = 512;
 // GetJob of a 10,000-worker job costs the server milliseconds; polling
 // faster than this would slow the arrivals it waits for.
 constexpr absl::Duration kArrivalPollInterval = absl::Milliseconds(50);
@@ -51,64 +52,24 @@ struct Worker {
   SteadyTime completed;
 };
 
-// One batch of calls, one per worker, started `window` at a time. Shared
-// with the callbacks, so an early return on timeout leaves nothing dangling.
-class Batch : public std::enable_shared_from_this<Batch> {
- public:
-  // `issue(worker, done)` starts one call and arranges for `done(status)`.
-  using Issue = std::function<void(Worker*, std::function<void(const grpc::Status&)>)>;
+using IssueFor = std::function<void(Worker*, CallDone)>;
 
-  Batch(std::vector<Worker*> workers, int window, Issue issue)
-      : workers_(std::move(workers)), window_(window), issue_(std::move(issue)),
-        latch_(static_cast<int64_t>(workers_.size())) {}
-
-  // OK, the first failure (naming `what` and the worker), or
-  // DEADLINE_EXCEEDED if the batch did not finish within `timeout`.
-  absl::Status Run(absl::string_view what, absl::Duration timeout) {
-    for (int i = 0; i < window_; ++i) StartNext();
-    if (!latch_.WaitWithTimeout(timeout)) {
-      return absl::DeadlineExceededError(
-          absl::StrCat(what, ": ", latch_.remaining(), " of ", workers_.size(),
-                       " calls unfinished after ", absl::FormatDuration(timeout)));
-    }
-    absl::MutexLock lock(&mu_);
-    return first_error_;
-  }
-
- private:
-  void StartNext() {
-    const size_t i = next_.fetch_add(1);
-    if (i >= workers_.size()) return;
-    Worker* w = workers_[i];
-    issue_(w, [self = shared_from_this(), w](const grpc::Status& status) {
-      w->completed = std::chrono::steady_clock::now();
-      if (!status.ok()) {
-        absl::MutexLock lock(&self->mu_);
-        if (self->first_error_.ok()) {
-          self->first_error_ = absl::FailedPreconditionError(
-              absl::StrCat("worker ", w->name, " (id ", w->id, "): ", DescribeStatus(status)));
-        }
-      }
-      self->StartNext();
-      self->latch_.CountDown();
-    });
-  }
-
-  const std::vector<Worker*> workers_;
-  const int window_;
-  const Issue issue_;
-  std::atomic<size_t> next_{0};
-  CountdownLatch latch_;
-  absl::Mutex mu_;
-  absl::Status first_error_ ABSL_GUARDED_BY(mu_);
-};
-
-absl::Status RunBatch(std::vector<Worker*> workers, int window, Batch::Issue issue,
+// One call per worker, `window` at a time (see RunCallBatch); notes when each
+// completed. Everything the callbacks use is captured by value.
+absl::Status RunBatch(std::vector<Worker*> workers, size_t window, IssueFor issue,
                       absl::string_view what, absl::Duration timeout) {
-  auto batch = std::make_shared<Batch>(std::move(workers), window, std::move(issue));
-  absl::Status status = batch->Run(what, timeout);
-  if (!status.ok()) return absl::Status(status.code(), absl::StrCat(what, ": ", status.message()));
-  return status;
+  const size_t count = workers.size();
+  auto describe = [workers](size_t i) {
+    return absl::StrCat("worker ", workers[i]->name, " (id ", workers[i]->id, ")");
+  };
+  auto issue_one = [workers, issue = std::move(issue)](size_t i, CallDone done) {
+    Worker* w = workers[i];
+    issue(w, [w, done = std::move(done)](const grpc::Status& status) {
+      w->completed = std::chrono::steady_clock::now();
+      done(status);
+    });
+  };
+  return RunCallBatch(count, window, issue_one, describe, what, timeout);
 }
 
 class BarrierBench {
@@ -136,7 +97,7 @@ class BarrierBench {
     return out;
   }
   // Whole-batch timeout for `calls` calls `window` at a time.
-  absl::Duration BatchTimeout(size_t calls, int window) const {
+  absl::Duration BatchTimeout(size_t calls, size_t window) const {
     return options_.rpc_timeout * static_cast<double>(calls / window + 2);
   }
 
@@ -174,7 +135,7 @@ absl::Status BarrierBench::CreateJob() {
 absl::Status BarrierBench::RegisterAll() {
   absl::Status status = RunBatch(
       All(), kSetupWindow,
-      [this](Worker* w, std::function<void(const grpc::Status&)> done) {
+      [this](Worker* w, CallDone done) {
         w->register_req.set_job(options_.job);
         w->register_req.set_worker_name(w->name);
         StubFor(*w).async()->Register(NewContext(w), &w->register_req, &w->register_resp,
@@ -205,7 +166,7 @@ absl::Status BarrierBench::RegisterAll() {
 absl::Status BarrierBench::ReportAll(uint64_t round) {
   absl::Status status = RunBatch(
       All(), kSetupWindow,
-      [this, round](Worker* w, std::function<void(const grpc::Status&)> done) {
+      [this, round](Worker* w, CallDone done) {
         w->report_req.set_job(options_.job);
         w->report_req.set_worker_id(w->id);
         w->report_req.set_round(round);
@@ -275,8 +236,7 @@ absl::StatusOr<BarrierRoundResult> BarrierBench::RunRound(uint64_t round) {
   std::vector<Worker*> early = All();
   Worker* last = early.back();
   early.pop_back();
-  auto issue_barrier = [this, round](Worker* w,
-                                     std::function<void(const grpc::Status&)> done) {
+  auto issue_barrier = [this, round](Worker* w, CallDone done) {
     auto on_done = [done = std::move(done)](grpc::Status s) { done(s); };
     if (echo_mode()) {
       w->park_req.set_round(round);
@@ -292,17 +252,14 @@ absl::StatusOr<BarrierRoundResult> BarrierBench::RunRound(uint64_t round) {
     StubFor(*w).async()->Barrier(NewContext(w), &w->barrier_req, &w->barrier_resp,
                                  std::move(on_done));
   };
-  // All N-1 in flight at once: the window is the whole batch.
-  auto early_batch = std::make_shared<Batch>(early, static_cast<int>(early.size()) + 1,
-                                             issue_barrier);
+  // All N-1 in flight at once (the window is the whole batch). The batch
+  // blocks until its calls finish, which is only after the last arrival, so
+  // it waits on its own thread while this one sends the last arrival.
   absl::Status early_status;
-  CountdownLatch early_done(1);
-  // Batch::Run blocks until its calls finish, which is only after the last
-  // arrival; run it on its own thread and send the last arrival from here.
   std::thread early_thread([&] {
-    early_status = early_batch->Run(absl::StrCat("Barrier of round ", round),
-                                    options_.rpc_timeout + options_.arrival_timeout);
-    early_done.CountDown();
+    early_status = RunBatch(early, early.size(), issue_barrier,
+                            absl::StrCat("Barrier of round ", round),
+                            options_.rpc_timeout + options_.arrival_timeout);
   });
   absl::Status arrivals = AwaitArrivals(round, early.size());
   const SteadyTime sent = std::chrono::steady_clock::now();
@@ -341,7 +298,7 @@ void BarrierBench::Cleanup() {
   // departure is visible in the coordinator's metrics like a real job's.
   (void)RunBatch(
       All(), kSetupWindow,
-      [this](Worker* w, std::function<void(const grpc::Status&)> done) {
+      [this](Worker* w, CallDone done) {
         w->leave_req.set_job(options_.job);
         w->leave_req.set_worker_id(w->id);
         StubFor(*w).async()->Leave(NewContext(w), &w->leave_req, &w->leave_resp,

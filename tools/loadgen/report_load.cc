@@ -16,6 +16,7 @@
 #include "echo.grpc.pb.h"
 #include "elasticbsp/v1/coordinator.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
+#include "tools/loadgen/call_batch.h"
 #include "tools/loadgen/grpc_util.h"
 #include "tools/loadgen/policy_text.h"
 
@@ -26,7 +27,7 @@ namespace v1 = ::elasticbsp::v1;
 
 // Registrations and leaves in flight at once: enough to hide the round trip,
 // few enough not to look like the load being measured.
-constexpr int kSetupWindow = 256;
+constexpr size_t kSetupWindow = 256;
 
 class ReportLoad {
  public:
@@ -76,11 +77,13 @@ class ReportLoad {
 
   absl::Status RegisterAll();
   void LeaveAll(LoadResult& result);
-  // Runs `issue(worker, done)` for every worker with at most kSetupWindow in
-  // flight; `done` must be called once per worker. False at the deadline.
-  bool ForEachWorkerWindowed(
-      const std::function<void(Worker*, std::function<void()>)>& issue,
-      absl::Duration timeout);
+  // The bound of a setup batch (Register or Leave of every worker).
+  absl::Duration SetupTimeout() const {
+    return options_.rpc_timeout * static_cast<double>(workers_.size() / kSetupWindow + 2);
+  }
+  std::string DescribeWorker(size_t i) const {
+    return absl::StrCat("worker ", workers_[i]->name, " in job ", options_.job);
+  }
 
   grpc::ClientContext* NewContext(Worker* w, absl::Duration timeout);
   void Ready(Worker* w);
@@ -123,8 +126,6 @@ class ReportLoad {
   absl::Mutex blocking_mu_;
   std::unordered_set<Worker*> blocking_ ABSL_GUARDED_BY(blocking_mu_);
 
-  absl::Mutex setup_mu_;
-  std::string first_setup_error_ ABSL_GUARDED_BY(setup_mu_);
 };
 
 grpc::ClientContext* ReportLoad::NewContext(Worker* w, absl::Duration timeout) {
@@ -138,78 +139,43 @@ grpc::ClientContext* ReportLoad::NewContext(Worker* w, absl::Duration timeout) {
   return w->ctx.get();
 }
 
-bool ReportLoad::ForEachWorkerWindowed(
-    const std::function<void(Worker*, std::function<void()>)>& issue,
-    absl::Duration timeout) {
-  CountdownLatch latch(static_cast<int64_t>(workers_.size()));
-  std::atomic<size_t> next{0};
-  // Each completion starts the next worker, so kSetupWindow chains run.
-  std::function<void()> start_next = [&]() {
-    const size_t i = next.fetch_add(1);
-    if (i >= workers_.size()) return;
-    issue(workers_[i].get(), [&]() {
-      start_next();
-      latch.CountDown();
-    });
-  };
-  for (int i = 0; i < kSetupWindow; ++i) start_next();
-  return latch.WaitWithTimeout(timeout);
-}
-
 absl::Status ReportLoad::RegisterAll() {
-  const size_t n = workers_.size();
-  const absl::Duration timeout =
-      options_.rpc_timeout * static_cast<double>(n / kSetupWindow + 2);
-  const bool finished = ForEachWorkerWindowed(
-      [this](Worker* w, std::function<void()> done) {
+  return RunCallBatch(
+      workers_.size(), kSetupWindow,
+      [this](size_t i, CallDone done) {
+        Worker* w = workers_[i].get();
         w->register_req.set_job(options_.job);
         w->register_req.set_worker_name(w->name);
         *w->register_req.mutable_policy_if_created() = options_.policy;
-        grpc::ClientContext* ctx = NewContext(w, options_.rpc_timeout);
         coordinator_[w->shard]->async()->Register(
-            ctx, &w->register_req, &w->register_resp,
-            [this, w, done = std::move(done)](grpc::Status status) {
-              if (status.ok()) {
-                w->id = w->register_resp.worker_id();
-                w->round = w->register_resp.round();
-              } else {
-                absl::MutexLock lock(&setup_mu_);
-                if (first_setup_error_.empty()) {
-                  first_setup_error_ =
-                      absl::StrCat("Register of worker ", w->name, " in job ",
-                                   options_.job, ": ", DescribeStatus(status));
-                }
-              }
-              done();
+            NewContext(w, options_.rpc_timeout), &w->register_req, &w->register_resp,
+            [w, done = std::move(done)](grpc::Status status) {
+              w->id = w->register_resp.worker_id();
+              w->round = w->register_resp.round();
+              done(status);
             });
       },
-      timeout);
-  if (!finished) {
-    return absl::DeadlineExceededError(absl::StrCat(
-        "registering ", n, " workers did not finish within ", absl::FormatDuration(timeout)));
-  }
-  absl::MutexLock lock(&setup_mu_);
-  if (!first_setup_error_.empty()) return absl::FailedPreconditionError(first_setup_error_);
-  return absl::OkStatus();
+      [this](size_t i) { return DescribeWorker(i); }, "Register", SetupTimeout());
 }
 
 void ReportLoad::LeaveAll(LoadResult& result) {
-  std::atomic<int64_t> errors{0};
-  const size_t n = workers_.size();
-  ForEachWorkerWindowed(
-      [this, &errors](Worker* w, std::function<void()> done) {
+  // Shared with the callbacks, which may outlive this frame on a timeout.
+  auto errors = std::make_shared<std::atomic<int64_t>>(0);
+  (void)RunCallBatch(
+      workers_.size(), kSetupWindow,
+      [this, errors](size_t i, CallDone done) {
+        Worker* w = workers_[i].get();
         w->leave_req.set_job(options_.job);
         w->leave_req.set_worker_id(w->id);
-        grpc::ClientContext* ctx = NewContext(w, options_.rpc_timeout);
         coordinator_[w->shard]->async()->Leave(
-            ctx, &w->leave_req, &w->leave_resp,
-            [&errors, done = std::move(done)](grpc::Status status) {
-              if (!status.ok()) errors.fetch_add(1);
-              done();
+            NewContext(w, options_.rpc_timeout), &w->leave_req, &w->leave_resp,
+            [errors, done = std::move(done)](grpc::Status status) {
+              if (!status.ok()) errors->fetch_add(1);
+              done(status);
             });
       },
-      options_.rpc_timeout * static_cast<double>(n / kSetupWindow + 2));
-  result.leave_errors = errors.load();
+      [this](size_t i) { return DescribeWorker(i); }, "Leave", SetupTimeout());
+  result.leave_errors = errors->load();
 }
 
 void ReportLoad::Ready(Worker* w) {

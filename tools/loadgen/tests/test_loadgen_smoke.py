@@ -110,6 +110,16 @@ def test_coordinator_registration_only_run_reports_nothing_and_leaves():
     assert result["leave_errors"] == 0, result
 
 
+def test_coordinator_refusing_registration_fails_the_run_with_the_code():
+    with running_server(coordinator(), ["--max_workers_per_job=5"], metrics=True) as (port, _):
+        proc = subprocess.run([LOADGEN, f"--target=127.0.0.1:{port}", "--mode=coordinator",
+                               "--workers=8", "--duration=1s", "--job=smoke-full"],
+                              capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1, proc
+    assert "RESOURCE_EXHAUSTED" in proc.stderr, proc.stderr
+    assert "in job smoke-full" in proc.stderr, proc.stderr
+
+
 def test_barrier_bench_releases_200_waiting_workers():
     with running_server(coordinator(), metrics=True) as (port, _):
         result = run_json([BARRIER_BENCH, f"--target=127.0.0.1:{port}", "--workers=200",
