@@ -416,14 +416,17 @@ absl::StatusOr<LoadResult> ReportLoad::Run() {
   {
     absl::MutexLock lock(&mu_);
     auto idle = [this]() { return outstanding_.load() == 0; };
-    mu_.AwaitWithTimeout(absl::Condition(&idle), options_.drain_timeout + absl::Seconds(1));
+    // Blocking calls were cancelled and later ones carry the drain deadline;
+    // reports sent before the stop still carry their own rpc_timeout.
+    mu_.AwaitWithTimeout(absl::Condition(&idle),
+                         std::max(options_.drain_timeout, options_.rpc_timeout) +
+                             absl::Seconds(1));
   }
   if (outstanding_.load() != 0) {
     // Unreachable unless the transport ignores deadlines: the calls still
     // reference `workers_`, so leave them to the process exit.
     return absl::DeadlineExceededError(absl::StrCat(
-        outstanding_.load(), " calls still in flight ",
-        absl::FormatDuration(options_.drain_timeout), " after the end"));
+        outstanding_.load(), " calls still in flight past their deadlines after the end"));
   }
 
   for (auto& shard : shards_) {

@@ -9,8 +9,9 @@
 // blocking calls have their own. Echo mode: the same loop against Echo.
 //
 // Bounded: the measured phase ends after `duration` (or `max_requests`
-// reports); calls still in flight then are cancelled or hit a deadline, and
-// the run returns within about `drain_timeout` after that.
+// reports); waiting calls are then cancelled, reports in flight finish or
+// hit their `rpc_timeout`, so the run returns within `rpc_timeout` of the
+// end (in practice milliseconds), plus the Leave calls.
 #ifndef EBSP_TOOLS_LOADGEN_REPORT_LOAD_H_
 #define EBSP_TOOLS_LOADGEN_REPORT_LOAD_H_
 
