@@ -8,6 +8,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "absl/synchronization/notification.h"
 #include "tests/server/server_fixture.h"
 
 namespace ebsp::server::testing {
@@ -123,6 +124,39 @@ TEST_F(OpsTest, WorkerTargetSeriesStopAtMaxWorkerSeries) {
   EXPECT_THAT(*body, HasSubstr("ebsp_worker_target{job=\"cap\",worker=\"w0\"} 2"));
   EXPECT_THAT(*body, HasSubstr("ebsp_worker_target{job=\"cap\",worker=\"w1\"} 2"));
   EXPECT_THAT(*body, ::testing::Not(HasSubstr("worker=\"w2\"")));
+}
+
+TEST_F(OpsTest, StuckBarrierShowsInTheWaitingGauges) {
+  ManualClock clock;
+  Restart(TestOptions(), &clock);
+  const v1::RegisterResponse a = MustRegister("stuck", "a", Bsp());
+  MustRegister("stuck", "b");
+  v1::ReportIterationResponse reply;
+  ASSERT_TRUE(Report("stuck", a.worker_id(), 0, 1, &reply).ok());
+  grpc::ClientContext ctx;
+  ctx.set_deadline(absl::ToChronoTime(absl::Now() + kRpcDeadline));
+  v1::BarrierRequest request;
+  request.set_job("stuck");
+  request.set_worker_id(a.worker_id());
+  v1::BarrierResponse barrier;
+  grpc::Status status;
+  absl::Notification done;
+  stub_->async()->Barrier(&ctx, &request, &barrier, [&](grpc::Status s) {
+    status = std::move(s);
+    done.Notify();
+  });
+  ASSERT_TRUE(WaitUntil([&] { return Arrived("stuck", a.worker_id()); }));
+  clock.Advance(absl::Seconds(5));
+  std::string body;
+  EXPECT_TRUE(WaitUntil([&] {
+    body = HttpGet(server_->metrics_port(), "/metrics").value_or("");
+    return body.find("ebsp_barrier_oldest_wait_seconds{job=\"stuck\"} 5\n") !=
+           std::string::npos;
+  })) << body;
+  EXPECT_THAT(body, HasSubstr("ebsp_barrier_waiting_calls{job=\"stuck\"} 1\n"));
+  ctx.TryCancel();
+  ASSERT_TRUE(done.WaitForNotificationWithTimeout(kRpcDeadline));
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::CANCELLED);
 }
 
 TEST_F(OpsTest, ASecondServerCannotTakeAPortInUse) {

@@ -163,6 +163,27 @@ TEST_F(RoundsTest, WorkerJoiningMidRoundStartsAtTheNextRound) {
   EXPECT_EQ(job.barrier().missing_worker_ids_size(), 3);
 }
 
+TEST_F(RoundsTest, PolicyChangeMidRoundTakesEffectAtTheNextRound) {
+  const v1::RegisterResponse a = MustRegister("upd", "a", LocalSteps(2));
+  v1::ReportIterationResponse reply;
+  ASSERT_TRUE(Report("upd", a.worker_id(), 0, 1, &reply).ok());
+  v1::UpdatePolicyRequest update;
+  update.set_job("upd");
+  *update.mutable_policy() = LocalSteps(3);
+  v1::Job job;
+  ASSERT_TRUE(stub_->UpdatePolicy(Context().get(), update, &job).ok());
+  EXPECT_EQ(job.spec().policy().local_steps(), 2u);
+  EXPECT_EQ(job.pending_policy().local_steps(), 3u);
+  ASSERT_TRUE(Report("upd", a.worker_id(), 0, 2, &reply).ok());
+  EXPECT_EQ(reply.directive(), v1::DIRECTIVE_SYNC_NOW);
+  v1::BarrierResponse released;
+  ASSERT_TRUE(Barrier("upd", a.worker_id(), 0, &released).ok());
+  EXPECT_EQ(released.target(), 3u);
+  job = MustGetJob("upd");
+  EXPECT_EQ(job.spec().policy().local_steps(), 3u);
+  EXPECT_FALSE(job.has_pending_policy());
+}
+
 TEST_F(RoundsTest, StreamReportsAnswersEachReportInOrder) {
   const v1::RegisterResponse w = MustRegister("stream", "w", LocalSteps(4));
   grpc::ClientContext ctx;
