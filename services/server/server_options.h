@@ -25,7 +25,11 @@ struct ServerOptions {
   // Largest request accepted; reports are tens of bytes.
   int max_receive_message_bytes = 64 * 1024;
   // How long Shutdown lets in-flight calls finish before cancelling them.
-  absl::Duration shutdown_grace = absl::Seconds(2);
+  // Parked waits are finished before this starts and a unary handler takes
+  // microseconds, so this is short; gRPC would otherwise also wait the whole
+  // period for idle client connections (a sync client without a call in
+  // flight reads the GOAWAY only at its next backup poll, every 5 s).
+  absl::Duration shutdown_grace = absl::Milliseconds(250);
 };
 
 }  // namespace ebsp::server

@@ -33,7 +33,6 @@ ServerOptions TestOptions() {
   options.listen_address = "127.0.0.1:0";
   options.metrics_address = "127.0.0.1:0";
   options.tick_interval = absl::Milliseconds(20);
-  options.shutdown_grace = absl::Milliseconds(500);
   return options;
 }
 
