@@ -446,7 +446,8 @@ grpc::Status CoordinatorService::DoLeave(const v1::LeaveRequest& request) {
   const absl::Duration event_time =
       effects->planned ? clock_->Now() - now : absl::ZeroDuration();
   job.OnLeft(request.worker_id());
-  job.ApplyEffects(*effects, now, event_time, &completions);
+  job.ApplyEffects(*effects, now, event_time, &completions, std::nullopt,
+                   /*departed=*/1);
   // A wait of the leaving worker (from another thread of the same client)
   // cannot be released any more.
   job.FailParked(request.worker_id(),

@@ -53,7 +53,8 @@ bool JobEntry::TokenMatches(absl::string_view presented) const {
 
 void JobEntry::ApplyEffects(const core::Effects& effects, absl::Time now,
                             absl::Duration event_time, Completions* out,
-                            std::optional<uint64_t> known_epoch) {
+                            std::optional<uint64_t> known_epoch,
+                            int departed) {
   if (effects.releases.empty() && effects.evictions.empty() &&
       effects.rounds_completed.empty() && !effects.membership_changed &&
       !effects.planned) {
@@ -65,8 +66,10 @@ void JobEntry::ApplyEffects(const core::Effects& effects, absl::Time now,
     return *snapshot;
   };
 
-  if (effects.membership_changed) {
-    epoch_ = known_epoch.has_value() ? *known_epoch : take_snapshot().membership_epoch;
+  if (known_epoch.has_value()) {
+    epoch_ = *known_epoch;
+  } else {
+    epoch_ += static_cast<uint64_t>(departed) + effects.evictions.size();
   }
 
   for (const core::Eviction& eviction : effects.evictions) {

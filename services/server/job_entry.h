@@ -54,12 +54,15 @@ class JobEntry {
   // Turns core Effects into calls to finish and metric updates.
   // `event_time` is the wall time the core event took (counted as planning
   // time when the core ran ZipLine).
-  // `known_epoch` is the membership epoch when the event already returned it
-  // (Register); otherwise a membership change is read back from a snapshot.
+  // Membership epoch: `known_epoch` when the event returned it (Register);
+  // otherwise it advances by one per departure, as the API defines it
+  // (`departed` workers that left plus the evictions in `effects`). Reading
+  // it back from a snapshot would cost O(workers) per Leave; RefreshGauges
+  // resynchronizes it from a snapshot about once a second anyway.
   void ApplyEffects(const core::Effects& effects, absl::Time now,
                     absl::Duration event_time, Completions* out,
-                    std::optional<uint64_t> known_epoch = std::nullopt)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+                    std::optional<uint64_t> known_epoch = std::nullopt,
+                    int departed = 0) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
 
   // The core's membership epoch, mirrored because ReportResult does not carry
   // it and a snapshot per report would cost O(workers).

@@ -184,6 +184,36 @@ TEST_F(LivenessTest, ShutdownEndsWaitingCallsWithUnavailable) {
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
 }
 
+TEST_F(LivenessTest, MembershipEpochInRepliesFollowsJoinsLeavesAndEvictions) {
+  ManualClock clock;
+  Restart(TestOptions(), &clock);
+  const v1::RegisterResponse a = MustRegister("e", "a", LocalSteps(100));
+  const v1::RegisterResponse b = MustRegister("e", "b");
+  const v1::RegisterResponse c = MustRegister("e", "c");
+  EXPECT_EQ(c.membership_epoch(), a.membership_epoch() + 2);
+  v1::ReportIterationResponse reply;
+  ASSERT_TRUE(Report("e", a.worker_id(), 0, 1, &reply).ok());
+  EXPECT_EQ(reply.membership_epoch(), c.membership_epoch());
+
+  v1::LeaveRequest leave;
+  leave.set_job("e");
+  leave.set_worker_id(c.worker_id());
+  v1::LeaveResponse left;
+  ASSERT_TRUE(stub_->Leave(Context().get(), leave, &left).ok());
+  ASSERT_TRUE(Report("e", a.worker_id(), 0, 2, &reply).ok());
+  EXPECT_EQ(reply.membership_epoch(), c.membership_epoch() + 1);
+  EXPECT_EQ(reply.membership_epoch(), MustGetJob("e").membership_epoch());
+
+  // b goes silent and is evicted; a keeps reporting.
+  clock.Advance(absl::Seconds(6));
+  ASSERT_TRUE(Report("e", a.worker_id(), 0, 3, &reply).ok());
+  clock.Advance(absl::Seconds(6));
+  ASSERT_TRUE(WaitUntil([&] { return MustGetJob("e").workers_size() == 1; }));
+  ASSERT_TRUE(Report("e", a.worker_id(), 0, 4, &reply).ok());
+  EXPECT_EQ(reply.membership_epoch(), c.membership_epoch() + 2);
+  EXPECT_EQ(reply.membership_epoch(), MustGetJob("e").membership_epoch());
+}
+
 TEST_F(LivenessTest, HeartbeatReportsTheRemainingLease) {
   const v1::RegisterResponse w = MustRegister("j", "w");
   EXPECT_DOUBLE_EQ(w.heartbeat_timeout_seconds(), 10.0);
