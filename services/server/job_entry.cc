@@ -60,12 +60,6 @@ void JobEntry::ApplyEffects(const core::Effects& effects, absl::Time now,
       !effects.planned) {
     return;
   }
-  std::optional<core::JobSnapshot> snapshot;
-  auto take_snapshot = [&]() -> const core::JobSnapshot& {
-    if (!snapshot.has_value()) snapshot.emplace(state_.Snapshot(now));
-    return *snapshot;
-  };
-
   if (known_epoch.has_value()) {
     epoch_ = *known_epoch;
   } else {
@@ -101,7 +95,7 @@ void JobEntry::ApplyEffects(const core::Effects& effects, absl::Time now,
     uint64_t slowest = 0;
     absl::flat_hash_map<core::WorkerId, uint64_t> totals;
     if (any_clock) {
-      const core::JobSnapshot& snap = take_snapshot();
+      const core::JobSnapshot snap = state_.Snapshot(now);
       slowest = snap.workers.empty() ? 0 : std::numeric_limits<uint64_t>::max();
       for (const core::WorkerSnapshot& w : snap.workers) {
         slowest = std::min(slowest, w.iterations_total);
