@@ -11,7 +11,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/setup.sh"
-"$root/scripts/build.sh"
+"$root/scripts/build.sh" ebsp-coordinator ebsp-demo
 build_dir=${BUILD_DIR:-$root/build}
 coordinator="$build_dir/services/server/ebsp-coordinator"
 demo="$build_dir/tools/demo/ebsp-demo"
