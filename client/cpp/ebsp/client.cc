@@ -21,6 +21,13 @@ constexpr absl::Duration kDestructorLeaveDeadline = absl::Seconds(1);
 
 absl::Duration Seconds(double seconds) { return absl::Seconds(seconds); }
 
+// A worker that registered again is in a new membership.
+template <typename Result>
+void MarkRejoined(Result& result) {
+  result.reregistered = true;
+  result.membership_changed = true;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Client>> Client::Connect(ClientOptions options) {
@@ -154,6 +161,13 @@ absl::Status Client::Rejoin(const absl::Status& cause) {
                                    "\" failed: ", status.message()));
 }
 
+absl::StatusOr<Client::CallOutcome> Client::RejoinIfForgotten(const absl::Status& status) {
+  if (status.ok()) return CallOutcome::kDone;
+  if (!absl::IsNotFound(status)) return status;
+  if (absl::Status joined = Rejoin(status); !joined.ok()) return joined;
+  return CallOutcome::kRejoined;
+}
+
 absl::StatusOr<StepResult> Client::IterationDone(absl::Duration compute) {
   if (left_) return absl::FailedPreconditionError("IterationDone after Leave");
   if (sync_pending_) {
@@ -173,13 +187,11 @@ absl::StatusOr<StepResult> Client::IterationDone(absl::Duration compute) {
                   [&](v1::Coordinator::Stub& stub, grpc::ClientContext* c) {
                     return stub.ReportIteration(c, request, &response);
                   });
+  absl::StatusOr<CallOutcome> reported = RejoinIfForgotten(status);
+  if (!reported.ok()) return reported.status();
   StepResult result;
-  if (absl::IsNotFound(status)) {
-    if (absl::Status joined = Rejoin(status); !joined.ok()) return joined;
-    result.reregistered = true;
-    result.membership_changed = true;
-  } else if (!status.ok()) {
-    return status;
+  if (*reported == CallOutcome::kRejoined) {
+    MarkRejoined(result);
   } else {
     ++iteration_;
     target_ = static_cast<int>(response.target());
@@ -191,14 +203,10 @@ absl::StatusOr<StepResult> Client::IterationDone(absl::Duration compute) {
         break;
       case v1::DIRECTIVE_WAIT: {
         absl::StatusOr<absl::Duration> waited = WaitForClock();
-        if (absl::IsNotFound(waited.status())) {
-          if (absl::Status joined = Rejoin(waited.status()); !joined.ok()) {
-            return joined;
-          }
-          result.reregistered = true;
-          result.membership_changed = true;
-        } else if (!waited.ok()) {
-          return waited.status();
+        absl::StatusOr<CallOutcome> outcome = RejoinIfForgotten(waited.status());
+        if (!outcome.ok()) return outcome.status();
+        if (*outcome == CallOutcome::kRejoined) {
+          MarkRejoined(result);
         } else {
           result.clock_wait = *waited;
         }
@@ -251,13 +259,11 @@ absl::StatusOr<SyncResult> Client::Sync() {
                   [&](v1::Coordinator::Stub& stub, grpc::ClientContext* c) {
                     return stub.Barrier(c, request, &response);
                   });
+  absl::StatusOr<CallOutcome> released = RejoinIfForgotten(status);
+  if (!released.ok()) return released.status();
   SyncResult result;
-  if (absl::IsNotFound(status)) {
-    if (absl::Status joined = Rejoin(status); !joined.ok()) return joined;
-    result.reregistered = true;
-    result.membership_changed = true;
-  } else if (!status.ok()) {
-    return status;
+  if (*released == CallOutcome::kRejoined) {
+    MarkRejoined(result);
   } else {
     round_ = response.round();
     target_ = static_cast<int>(response.target());

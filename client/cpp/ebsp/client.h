@@ -154,6 +154,14 @@ class Client {
   absl::Status JoinOnce(bool* retry_join);
   // Join after a NOT_FOUND, bounded; `cause` is kept in the error if that fails.
   absl::Status Rejoin(const absl::Status& cause);
+  // What became of a call to the coordinator.
+  enum class CallOutcome {
+    kDone,      // It went through.
+    kRejoined,  // NOT_FOUND: the worker was forgotten and registered again.
+  };
+  // kDone for an OK `status`; Rejoin and kRejoined for a NOT_FOUND; any other
+  // error, or a failed re-registration, is returned.
+  absl::StatusOr<CallOutcome> RejoinIfForgotten(const absl::Status& status);
   absl::Duration WaitDeadline() const;
   absl::StatusOr<absl::Duration> WaitForClock();
 
