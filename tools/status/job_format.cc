@@ -5,8 +5,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "client/cpp/ebsp/policy_text.h"
 #include "google/protobuf/util/json_util.h"
-#include "tools/loadgen/policy_text.h"
 
 namespace ebsp::status {
 namespace {
@@ -65,7 +65,7 @@ void AppendBarrier(const v1::Job& job, const TextOptions& options, std::string& 
 std::string FormatJobText(const v1::Job& job, const TextOptions& options) {
   std::string out = absl::StrFormat(
       "job %s  policy %s  round %d (%d completed)  membership epoch %d\n",
-      job.spec().job(), loadgen::PolicyToText(job.spec().policy()), job.round(),
+      job.spec().job(), client::PolicyToText(job.spec().policy()), job.round(),
       job.rounds_completed(), job.membership_epoch());
   absl::StrAppendFormat(&out, "  %d workers, idle %.1f%%, %d evictions",
                         job.workers_size(), 100.0 * job.idle_fraction(),
@@ -73,7 +73,7 @@ std::string FormatJobText(const v1::Job& job, const TextOptions& options) {
   if (job.has_pending_policy() &&
       job.pending_policy().kind() != v1::POLICY_KIND_UNSPECIFIED) {
     absl::StrAppend(&out, ", next round's policy ",
-                    loadgen::PolicyToText(job.pending_policy()));
+                    client::PolicyToText(job.pending_policy()));
   }
   absl::StrAppend(&out, "\n");
   if (RoundPolicy(job.spec().policy())) AppendBarrier(job, options, out);

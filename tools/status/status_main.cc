@@ -10,11 +10,13 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "client/cpp/ebsp/status.h"
 #include "elasticbsp/v1/coordinator.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
-#include "tools/loadgen/grpc_util.h"
 #include "tools/status/job_format.h"
 
 ABSL_FLAG(std::string, target, "127.0.0.1:50051", "coordinator host:port");
@@ -33,19 +35,20 @@ constexpr int kMaxResponseBytes = 256 << 20;
 
 int Fail(const std::string& target, const std::string& what, const grpc::Status& status,
          absl::Duration timeout) {
-  using ebsp::loadgen::DescribeStatus;
+  // "NOT_FOUND: GetJob of job x: ..." with the coordinator's code and message.
+  const std::string error = ebsp::client::FromGrpcStatus(what, status).ToString();
   switch (status.error_code()) {
     case grpc::StatusCode::UNAVAILABLE:
       std::fprintf(stderr, "ebsp-status: cannot reach the coordinator at %s (%s)\n",
-                   target.c_str(), DescribeStatus(status).c_str());
+                   target.c_str(), error.c_str());
       return 2;
     case grpc::StatusCode::DEADLINE_EXCEEDED:
       std::fprintf(stderr, "ebsp-status: the coordinator at %s did not answer %s within %s\n",
                    target.c_str(), what.c_str(), absl::FormatDuration(timeout).c_str());
       return 2;
     default:
-      std::fprintf(stderr, "ebsp-status: %s at %s failed: %s\n", what.c_str(), target.c_str(),
-                   DescribeStatus(status).c_str());
+      std::fprintf(stderr, "ebsp-status: the coordinator at %s answered %s\n", target.c_str(),
+                   error.c_str());
       return 1;
   }
 }
@@ -68,7 +71,7 @@ int Run() {
   auto stub = v1::Coordinator::NewStub(
       grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args));
   grpc::ClientContext ctx;
-  ctx.set_deadline(ebsp::loadgen::DeadlineAfter(timeout));
+  ctx.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
 
   std::string out;
   if (!job.empty()) {

@@ -108,16 +108,5 @@ TEST(ClientOptionsTest, MissingJobOrWorkerNameIsInvalidArgumentBeforeAnyCall) {
   EXPECT_EQ(Client::Connect(options).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
-TEST(PolicyTextTest, ParsesTheSharedTextFormIntoTheWirePolicy) {
-  absl::StatusOr<elasticbsp::v1::Policy> policy =
-      ebsp::client::ParsePolicyText("ebsp:R=8,objective=total_wait");
-  ASSERT_TRUE(policy.ok()) << policy.status();
-  EXPECT_EQ(policy->kind(), elasticbsp::v1::POLICY_KIND_ELASTIC_BSP);
-  EXPECT_EQ(policy->lookahead(), 8u);
-  EXPECT_EQ(policy->objective(), elasticbsp::v1::OBJECTIVE_TOTAL_WAIT);
-  EXPECT_EQ(ebsp::client::ParsePolicyText("ebsp:R=0").status().code(),
-            absl::StatusCode::kInvalidArgument);
-}
-
 }  // namespace
 }  // namespace ebsp::testing
