@@ -369,10 +369,6 @@ absl::StatusOr<BarrierBenchResult> BarrierBench::Run() {
   return result;
 }
 
-std::string Millis(absl::Duration d) {
-  return absl::StrFormat("%.3f", absl::ToDoubleMilliseconds(d));
-}
-
 }  // namespace
 
 absl::StatusOr<BarrierBenchResult> RunBarrierBench(const BarrierBenchOptions& options) {
@@ -388,8 +384,8 @@ std::string FormatBarrierBenchResult(const BarrierBenchOptions& options,
                       absl::StrFormat("{\"round\": %d, \"release_ms\": %s, "
                                       "\"first_response_ms\": %s, "
                                       "\"sent_monotonic_seconds\": %.6f}",
-                                      r.round, Millis(r.release_latency),
-                                      Millis(r.first_response), r.sent_monotonic_seconds));
+                                      r.round, FormatMillis(r.release_latency),
+                                      FormatMillis(r.first_response), r.sent_monotonic_seconds));
     }
     return absl::StrFormat(
         "{\"mode\": \"%s\", \"target\": \"%s\", \"job\": \"%s\", \"workers\": %d, "
@@ -398,8 +394,8 @@ std::string FormatBarrierBenchResult(const BarrierBenchOptions& options,
         "\"rounds\": [%s]}",
         LoadModeName(options.mode), options.target,
         options.mode == LoadMode::kEcho ? "" : options.job, options.workers, options.channels,
-        absl::ToDoubleSeconds(result.register_elapsed), Millis(result.median_release),
-        Millis(result.max_release), rounds);
+        absl::ToDoubleSeconds(result.register_elapsed), FormatMillis(result.median_release),
+        FormatMillis(result.max_release), rounds);
   }
   std::string out =
       options.mode == LoadMode::kEcho
@@ -414,11 +410,11 @@ std::string FormatBarrierBenchResult(const BarrierBenchOptions& options,
     absl::StrAppendFormat(&out,
                           "  round %d: all %d released %s ms after the last arrival was "
                           "sent (first response after %s ms)\n",
-                          r.round, options.workers, Millis(r.release_latency),
-                          Millis(r.first_response));
+                          r.round, options.workers, FormatMillis(r.release_latency),
+                          FormatMillis(r.first_response));
   }
   absl::StrAppendFormat(&out, "  release latency: median %s ms, max %s ms over %d rounds\n",
-                        Millis(result.median_release), Millis(result.max_release),
+                        FormatMillis(result.median_release), FormatMillis(result.max_release),
                         result.rounds.size());
   return out;
 }

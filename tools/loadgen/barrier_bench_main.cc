@@ -15,7 +15,7 @@
 #include "tools/loadgen/barrier_bench.h"
 
 ABSL_FLAG(std::string, target, "127.0.0.1:50051", "ebsp-coordinator host:port");
-ABSL_FLAG(std::string, mode, "coordinator",
+ABSL_FLAG(ebsp::loadgen::LoadMode, mode, ebsp::loadgen::LoadMode::kCoordinator,
           "coordinator (Barrier of a BSP job) or echo (ebsp-echo-server's bare Park "
           "barrier: the baseline)");
 ABSL_FLAG(int, workers, 1000, "workers waiting at the barrier (N)");
@@ -30,16 +30,7 @@ int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   ebsp::loadgen::BarrierBenchOptions options;
   options.target = absl::GetFlag(FLAGS_target);
-  const std::string mode = absl::GetFlag(FLAGS_mode);
-  if (mode == "coordinator") {
-    options.mode = ebsp::loadgen::LoadMode::kCoordinator;
-  } else if (mode == "echo") {
-    options.mode = ebsp::loadgen::LoadMode::kEcho;
-  } else {
-    std::fprintf(stderr, "ebsp-barrier-bench: --mode=%s is neither coordinator nor echo\n",
-                 mode.c_str());
-    return 2;
-  }
+  options.mode = absl::GetFlag(FLAGS_mode);
   options.workers = absl::GetFlag(FLAGS_workers);
   options.rounds = absl::GetFlag(FLAGS_rounds);
   options.job = absl::GetFlag(FLAGS_job);

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "absl/strings/str_format.h"
+
 namespace ebsp::loadgen {
 
 int LatencyHistogram::BucketOf(uint64_t nanos) {
@@ -70,6 +72,10 @@ absl::Duration LatencyHistogram::Percentile(double quantile) const {
     }
   }
   return max();
+}
+
+std::string FormatMillis(absl::Duration latency) {
+  return absl::StrFormat("%.3f", absl::ToDoubleMilliseconds(latency));
 }
 
 }  // namespace ebsp::loadgen

@@ -10,6 +10,7 @@
 
 #include <array>
 #include <cstdint>
+#include <string>
 
 #include "absl/time/time.h"
 
@@ -45,6 +46,9 @@ class LatencyHistogram {
   uint64_t max_nanos_ = 0;
   long double sum_nanos_ = 0;
 };
+
+// Milliseconds with three decimals ("12.345"), as the tools print latencies.
+std::string FormatMillis(absl::Duration latency);
 
 }  // namespace ebsp::loadgen
 

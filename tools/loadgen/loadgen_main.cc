@@ -11,12 +11,12 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
+#include "client/cpp/ebsp/policy_text.h"
 #include "tools/loadgen/grpc_util.h"
-#include "tools/loadgen/policy_text.h"
 #include "tools/loadgen/report_load.h"
 
 ABSL_FLAG(std::string, target, "127.0.0.1:50051", "server host:port");
-ABSL_FLAG(std::string, mode, "coordinator",
+ABSL_FLAG(ebsp::loadgen::LoadMode, mode, ebsp::loadgen::LoadMode::kCoordinator,
           "coordinator (ReportIteration on ebsp-coordinator) or echo "
           "(Echo on ebsp-echo-server)");
 ABSL_FLAG(int, workers, 1000, "simulated workers, each with one call in flight");
@@ -42,18 +42,9 @@ int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   ebsp::loadgen::LoadOptions options;
   options.target = absl::GetFlag(FLAGS_target);
-  const std::string mode = absl::GetFlag(FLAGS_mode);
-  if (mode == "coordinator") {
-    options.mode = ebsp::loadgen::LoadMode::kCoordinator;
-  } else if (mode == "echo") {
-    options.mode = ebsp::loadgen::LoadMode::kEcho;
-  } else {
-    std::fprintf(stderr, "ebsp-loadgen: --mode=%s is neither coordinator nor echo\n",
-                 mode.c_str());
-    return 2;
-  }
+  options.mode = absl::GetFlag(FLAGS_mode);
   absl::StatusOr<elasticbsp::v1::Policy> policy =
-      ebsp::loadgen::ParsePolicyText(absl::GetFlag(FLAGS_policy));
+      ebsp::client::ParsePolicyText(absl::GetFlag(FLAGS_policy));
   if (!policy.ok()) {
     std::fprintf(stderr, "ebsp-loadgen: --policy: %s\n",
                  std::string(policy.status().message()).c_str());

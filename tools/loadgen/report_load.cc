@@ -13,12 +13,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
+#include "client/cpp/ebsp/policy_text.h"
 #include "echo.grpc.pb.h"
 #include "elasticbsp/v1/coordinator.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "tools/loadgen/call_batch.h"
 #include "tools/loadgen/grpc_util.h"
-#include "tools/loadgen/policy_text.h"
 
 namespace ebsp::loadgen {
 namespace {
@@ -450,10 +450,6 @@ absl::StatusOr<LoadResult> ReportLoad::Run() {
   return result;
 }
 
-std::string Millis(absl::Duration d) {
-  return absl::StrFormat("%.3f", absl::ToDoubleMilliseconds(d));
-}
-
 }  // namespace
 
 double LoadResult::reports_per_second() const {
@@ -474,6 +470,19 @@ std::string LoadModeName(LoadMode mode) {
   return mode == LoadMode::kEcho ? "echo" : "coordinator";
 }
 
+bool AbslParseFlag(absl::string_view text, LoadMode* mode, std::string* error) {
+  for (LoadMode candidate : {LoadMode::kCoordinator, LoadMode::kEcho}) {
+    if (text == LoadModeName(candidate)) {
+      *mode = candidate;
+      return true;
+    }
+  }
+  *error = absl::StrCat("\"", text, "\" is neither coordinator nor echo");
+  return false;
+}
+
+std::string AbslUnparseFlag(LoadMode mode) { return LoadModeName(mode); }
+
 std::string FormatLoadResult(const LoadOptions& options, const LoadResult& r, bool json) {
   const LatencyHistogram& h = r.report_latency;
   if (json) {
@@ -491,14 +500,14 @@ std::string FormatLoadResult(const LoadOptions& options, const LoadResult& r, bo
         "\"errors_total\": %d, \"errors\": {%s}, \"drained\": %d, "
         "\"workers_retired\": %d, \"leave_errors\": %d}",
         LoadModeName(options.mode), options.target,
-        options.mode == LoadMode::kEcho ? "" : options.job, PolicyToText(options.policy),
+        options.mode == LoadMode::kEcho ? "" : options.job, client::PolicyToText(options.policy),
         options.workers, options.channels,
         options.concurrency > 0 ? options.concurrency : options.workers,
         absl::ToDoubleSeconds(r.register_elapsed), absl::ToDoubleSeconds(r.measured),
-        r.reports_ok, r.reports_per_second(), Millis(h.Percentile(0.5)),
-        Millis(h.Percentile(0.9)), Millis(h.Percentile(0.99)), Millis(h.max()),
-        Millis(h.mean()), r.blocking_ok, Millis(r.blocking_latency.Percentile(0.5)),
-        Millis(r.blocking_latency.Percentile(0.99)), r.errors_total, errors, r.drained,
+        r.reports_ok, r.reports_per_second(), FormatMillis(h.Percentile(0.5)),
+        FormatMillis(h.Percentile(0.9)), FormatMillis(h.Percentile(0.99)), FormatMillis(h.max()),
+        FormatMillis(h.mean()), r.blocking_ok, FormatMillis(r.blocking_latency.Percentile(0.5)),
+        FormatMillis(r.blocking_latency.Percentile(0.99)), r.errors_total, errors, r.drained,
         r.workers_retired, r.leave_errors);
   }
   std::string out = absl::StrFormat(
@@ -506,18 +515,19 @@ std::string FormatLoadResult(const LoadOptions& options, const LoadResult& r, bo
       LoadModeName(options.mode), options.target, options.workers, options.channels);
   if (options.mode == LoadMode::kCoordinator) {
     absl::StrAppendFormat(&out, ", job %s (policy %s)\n  registered in %.3f s", options.job,
-                          PolicyToText(options.policy),
+                          client::PolicyToText(options.policy),
                           absl::ToDoubleSeconds(r.register_elapsed));
   }
   absl::StrAppendFormat(&out, "\n  reports:  %d ok in %.3f s = %.0f req/s\n", r.reports_ok,
                         absl::ToDoubleSeconds(r.measured), r.reports_per_second());
-  absl::StrAppendFormat(&out, "  latency:  p50 %s ms  p90 %s ms  p99 %s ms  max %s ms  mean %s ms\n",
-                        Millis(h.Percentile(0.5)), Millis(h.Percentile(0.9)),
-                        Millis(h.Percentile(0.99)), Millis(h.max()), Millis(h.mean()));
+  absl::StrAppendFormat(
+      &out, "  latency:  p50 %s ms  p90 %s ms  p99 %s ms  max %s ms  mean %s ms\n",
+      FormatMillis(h.Percentile(0.5)), FormatMillis(h.Percentile(0.9)),
+      FormatMillis(h.Percentile(0.99)), FormatMillis(h.max()), FormatMillis(h.mean()));
   if (r.blocking_ok > 0) {
     absl::StrAppendFormat(&out, "  barrier/wait calls: %d ok, p50 %s ms  p99 %s ms\n",
-                          r.blocking_ok, Millis(r.blocking_latency.Percentile(0.5)),
-                          Millis(r.blocking_latency.Percentile(0.99)));
+                          r.blocking_ok, FormatMillis(r.blocking_latency.Percentile(0.5)),
+                          FormatMillis(r.blocking_latency.Percentile(0.99)));
   }
   if (r.errors_total == 0) {
     absl::StrAppend(&out, "  errors:   none\n");

@@ -20,6 +20,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "elasticbsp/v1/coordinator.pb.h"
 #include "tools/loadgen/latency_histogram.h"
@@ -76,6 +77,11 @@ struct LoadResult {
 absl::StatusOr<LoadResult> RunReportLoad(const LoadOptions& options);
 
 std::string LoadModeName(LoadMode mode);  // "coordinator", "echo"
+
+// LoadMode as an absl flag type (--mode=coordinator|echo), for the tools'
+// main()s: found by argument-dependent lookup.
+bool AbslParseFlag(absl::string_view text, LoadMode* mode, std::string* error);
+std::string AbslUnparseFlag(LoadMode mode);
 
 // Human-readable summary, or one JSON object when `json`.
 std::string FormatLoadResult(const LoadOptions& options, const LoadResult& result,

@@ -75,5 +75,12 @@ TEST(LatencyHistogramTest, NegativeDurationsCountAsZero) {
   EXPECT_EQ(h.max(), absl::ZeroDuration());
 }
 
+TEST(FormatMillisTest, PrintsMillisecondsWithThreeDecimals) {
+  EXPECT_EQ(FormatMillis(absl::Microseconds(12345)), "12.345");
+  EXPECT_EQ(FormatMillis(absl::Nanoseconds(1600)), "0.002");
+  EXPECT_EQ(FormatMillis(absl::ZeroDuration()), "0.000");
+  EXPECT_EQ(FormatMillis(absl::Seconds(2)), "2000.000");
+}
+
 }  // namespace
 }  // namespace ebsp::loadgen
