@@ -112,6 +112,7 @@ TEST_P(JobStateRandomTest, InvariantsHoldAfterEveryEvent) {
       const JobSnapshot after = job.Snapshot(look);
       const std::string where =
           GetParam() + " seed " + std::to_string(seed) + " event " + std::to_string(event);
+      ASSERT_EQ(job.membership_epoch(), after.membership_epoch) << where;
       if (!status.ok()) {
         ASSERT_NE(status.code(), absl::StatusCode::kInternal) << where;
         ASSERT_FALSE(status.message().empty()) << where;
@@ -154,6 +155,12 @@ TEST_P(JobStateRandomTest, InvariantsHoldAfterEveryEvent) {
       for (const Release& r : effects.releases) {
         ASSERT_TRUE(job.IsMember(r.worker)) << where << " released departed " << r.worker;
         ASSERT_GE(r.waited, absl::ZeroDuration()) << where;
+        if (r.kind == WaitKind::kClock) {
+          // Released exactly when within the bound of the slowest clock.
+          ASSERT_GE(r.own_clock, r.slowest_clock) << where << " worker " << r.worker;
+          ASSERT_LE(r.own_clock, r.slowest_clock + static_cast<uint64_t>(policy.staleness))
+              << where << " worker " << r.worker;
+        }
       }
       if (policy.HasRounds()) {
         // Nobody waits at a barrier that everyone reached, and pending

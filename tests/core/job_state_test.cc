@@ -55,6 +55,19 @@ class JobStateTest : public ::testing::Test {
     return e.ok() ? *std::move(e) : Effects{};
   }
 
+  // Two BSP workers one second in: worker 1 waits at the barrier of round 0,
+  // worker 2 has not reported.
+  std::unique_ptr<JobState> BspJobWithWorker1AtBarrier(
+      absl::Duration heartbeat_timeout = absl::Seconds(10)) {
+    auto job = MakeJob("bsp", heartbeat_timeout);
+    MustRegister(*job, 1);
+    MustRegister(*job, 2);
+    clock_.Advance(absl::Seconds(1));
+    MustReport(*job, 1, 0, 1);
+    MustArrive(*job, 1, 0);
+    return job;
+  }
+
   VirtualClock clock_;
 };
 
@@ -168,12 +181,7 @@ TEST_F(JobStateTest, EvictionOfMissingWorkerReleasesBarrier) {
 }
 
 TEST_F(JobStateTest, EvictionOfWaitingWorkerSaysItWasWaiting) {
-  auto job = MakeJob("bsp", absl::Seconds(5));
-  MustRegister(*job, 1);
-  MustRegister(*job, 2);
-  clock_.Advance(absl::Seconds(1));
-  MustReport(*job, 1, 0, 1);
-  MustArrive(*job, 1, 0);
+  auto job = BspJobWithWorker1AtBarrier(absl::Seconds(5));
   // Worker 2 keeps heartbeating but never reports; worker 1 waits silently.
   for (int i = 0; i < 3; ++i) {
     clock_.Advance(absl::Seconds(2));
@@ -187,12 +195,7 @@ TEST_F(JobStateTest, EvictionOfWaitingWorkerSaysItWasWaiting) {
 }
 
 TEST_F(JobStateTest, LeaveOfLastMissingWorkerReleasesBarrier) {
-  auto job = MakeJob("bsp");
-  MustRegister(*job, 1);
-  MustRegister(*job, 2);
-  clock_.Advance(absl::Seconds(1));
-  MustReport(*job, 1, 0, 1);
-  MustArrive(*job, 1, 0);
+  auto job = BspJobWithWorker1AtBarrier();
   absl::StatusOr<Effects> left = job->Leave(2, clock_.Now());
   ASSERT_TRUE(left.ok()) << left.status();
   EXPECT_THAT(left->releases, ElementsAre(IsBarrierRelease(1, 1, 1)));
@@ -259,12 +262,7 @@ TEST_F(JobStateTest, PendingWorkerLateToItsBarrierIsAnsweredWithTheReleaseItMiss
 }
 
 TEST_F(JobStateTest, RepeatedBarrierArrivalIsAcceptedAndChangesNothing) {
-  auto job = MakeJob("bsp");
-  MustRegister(*job, 1);
-  MustRegister(*job, 2);
-  clock_.Advance(absl::Seconds(1));
-  MustReport(*job, 1, 0, 1);
-  MustArrive(*job, 1, 0);
+  auto job = BspJobWithWorker1AtBarrier();
   const JobSnapshot before = job->Snapshot(clock_.Now() + absl::Seconds(5));
   absl::StatusOr<Effects> again = job->ArriveAtBarrier(1, 0, clock_.Now());
   ASSERT_TRUE(again.ok()) << again.status();
@@ -329,24 +327,26 @@ TEST_F(JobStateTest, SwitchingBetweenRoundAndRoundlessPoliciesNeedsAnEmptyJob) {
 
 TEST_F(JobStateTest, MembershipEpochCountsJoinsLeavesAndEvictions) {
   auto job = MakeJob("bsp", absl::Seconds(10));
+  EXPECT_EQ(job->membership_epoch(), 0u);
   EXPECT_EQ(MustRegister(*job, 1).membership_epoch, 1u);
   EXPECT_EQ(MustRegister(*job, 2).membership_epoch, 2u);
+  EXPECT_EQ(job->membership_epoch(), 2u);
+  // A rejected join changes nothing.
+  EXPECT_FALSE(job->Register(3, "w2", clock_.Now()).ok());
+  EXPECT_EQ(job->membership_epoch(), 2u);
   ASSERT_TRUE(job->Leave(1, clock_.Now()).ok());
+  EXPECT_EQ(job->membership_epoch(), 3u);
   EXPECT_EQ(job->Snapshot(clock_.Now()).membership_epoch, 3u);
   clock_.Advance(absl::Seconds(11));
   EXPECT_EQ(job->Tick(clock_.Now()).evictions.size(), 1u);
+  EXPECT_EQ(job->membership_epoch(), 4u);
   EXPECT_EQ(job->Snapshot(clock_.Now()).membership_epoch, 4u);
   EXPECT_EQ(job->live_workers(), 0);
   EXPECT_EQ(job->NextLeaseExpiry(), std::nullopt);
 }
 
 TEST_F(JobStateTest, IdleFractionIsWaitOverLiveWorkerTime) {
-  auto job = MakeJob("bsp");
-  MustRegister(*job, 1);
-  MustRegister(*job, 2);
-  clock_.Advance(absl::Seconds(1));
-  MustReport(*job, 1, 0, 1);
-  MustArrive(*job, 1, 0);
+  auto job = BspJobWithWorker1AtBarrier();
   clock_.Advance(absl::Seconds(2));
   // Ongoing: 2 s of waiting over 2 x 3 s of live time.
   EXPECT_DOUBLE_EQ(job->Snapshot(clock_.Now()).idle_fraction, 2.0 / 6.0);

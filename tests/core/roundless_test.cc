@@ -57,6 +57,8 @@ TEST_F(RoundlessTest, SspTellsLeaderToWaitAndReleasesWhenSlowestCatchesUp) {
   EXPECT_EQ(caught_up->action, SyncAction::kContinue);
   ASSERT_THAT(caught_up->effects.releases, ElementsAre(IsClockRelease(1)));
   EXPECT_EQ(caught_up->effects.releases[0].waited, absl::Seconds(3));
+  EXPECT_EQ(caught_up->effects.releases[0].own_clock, 2u);
+  EXPECT_EQ(caught_up->effects.releases[0].slowest_clock, 1u);
   EXPECT_EQ(job->Snapshot(clock_.Now()).workers[0].phase, WorkerPhase::kRunning);
   EXPECT_EQ(Report(*job, 1, 3), SyncAction::kWait);
 }
@@ -107,6 +109,34 @@ TEST_F(RoundlessTest, SspNewWorkerStartsAtTheSlowestLiveClock) {
   // Staleness compares clocks, not totals: 6 (worker 1) minus 4 (worker 2);
   // the newcomer's single iteration put it at clock 5.
   EXPECT_EQ(job->Snapshot(clock_.Now()).staleness, 2u);
+}
+
+TEST_F(RoundlessTest, SspLateJoinerReleaseCarriesClocksNotIterationTotals) {
+  auto job = MakeJob("ssp:s=1");
+  ASSERT_TRUE(job->Register(1, "a", clock_.Now()).ok());
+  ASSERT_TRUE(job->Register(2, "b", clock_.Now()).ok());
+  for (int i = 1; i <= 5; ++i) Report(*job, 1, i);  // Clock 5.
+  for (int i = 1; i <= 4; ++i) Report(*job, 2, i);  // Clock 4, the slowest.
+  ASSERT_TRUE(job->Register(3, "late", clock_.Now()).ok());  // Starts at 4.
+  EXPECT_EQ(Report(*job, 3, 1), SyncAction::kContinue);     // Clock 5.
+  EXPECT_EQ(Report(*job, 3, 2), SyncAction::kWait);         // Clock 6 > 4 + 1.
+  clock_.Advance(absl::Seconds(2));
+  absl::StatusOr<Effects> waiting = job->WaitForClock(3, clock_.Now());
+  ASSERT_TRUE(waiting.ok()) << waiting.status();
+  EXPECT_THAT(waiting->releases, IsEmpty());
+
+  clock_.Advance(absl::Seconds(1));
+  absl::StatusOr<ReportResult> caught_up =
+      job->ReportIteration(2, 0, 5, absl::Seconds(1), clock_.Now());
+  ASSERT_TRUE(caught_up.ok()) << caught_up.status();
+  ASSERT_THAT(caught_up->effects.releases, ElementsAre(IsClockRelease(3)));
+  const Release& release = caught_up->effects.releases[0];
+  // Totals would say 2 (the newcomer's own) and 2 (the slowest total, its
+  // own again); the clocks are 6 and 5.
+  EXPECT_EQ(release.own_clock, 6u);
+  EXPECT_EQ(release.slowest_clock, 5u);
+  EXPECT_EQ(release.waited, absl::Seconds(1));
+  EXPECT_EQ(job->Snapshot(clock_.Now()).workers[2].iterations_total, 2u);
 }
 
 TEST_F(RoundlessTest, AspNeverWaits) {

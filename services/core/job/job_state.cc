@@ -400,6 +400,7 @@ class JobState::Impl {
     if (result.ok()) latest_event_time_ = t;
     return result;
   }
+  uint64_t membership_epoch() const { return membership_epoch_; }
   int live_workers() const { return static_cast<int>(workers_.size()); }
   bool IsMember(WorkerId id) const { return workers_.count(id) > 0; }
 
@@ -568,7 +569,10 @@ class JobState::Impl {
       wait_total_ += waited;
       w.phase = WorkerPhase::kRunning;
       w.waiting_since.reset();
-      effects.releases.push_back(Release{id, WaitKind::kClock, round_, 0, waited});
+      Release release{id, WaitKind::kClock, round_, 0, waited};
+      release.own_clock = clock;
+      release.slowest_clock = *slowest;
+      effects.releases.push_back(release);
     }
   }
 
@@ -695,6 +699,7 @@ absl::Status JobState::UpdatePolicy(const PolicyConfig& policy, absl::Time now) 
 JobSnapshot JobState::Snapshot(absl::Time now) const {
   return impl_->Snapshot(std::max(now, impl_->latest_event_time()));
 }
+uint64_t JobState::membership_epoch() const { return impl_->membership_epoch(); }
 const std::string& JobState::name() const { return impl_->name(); }
 const PolicyConfig& JobState::policy() const { return impl_->policy(); }
 int JobState::live_workers() const { return impl_->live_workers(); }

@@ -58,6 +58,11 @@ struct Release {
   uint64_t round = 0;  // The round that begins now (barrier).
   int target = 0;      // The worker's target in it (barrier).
   absl::Duration waited;
+  // WaitKind::kClock: the worker's SSP clock and the slowest live clock at
+  // release (a late joiner's clock starts at the slowest one, so these are
+  // not iteration totals).
+  uint64_t own_clock = 0;
+  uint64_t slowest_clock = 0;
 };
 
 struct Eviction {
@@ -210,6 +215,9 @@ class JobState {
   absl::Status UpdatePolicy(const PolicyConfig& policy, absl::Time now);
 
   JobSnapshot Snapshot(absl::Time now) const;
+
+  // Bumps on every join, leave and eviction; O(1), unlike Snapshot.
+  uint64_t membership_epoch() const;
 
   const std::string& name() const;
   const PolicyConfig& policy() const;

@@ -8,24 +8,26 @@
 
 namespace ebsp::core {
 
-class AspPolicy final : public Policy {
+// No rounds, so no targets: StartRound answers 0 for every member.
+class RoundlessPolicy : public Policy {
  public:
   using Policy::Policy;
   RoundTargets StartRound(absl::Span<const RoundMember> members,
-                          absl::Time now) override {
+                          absl::Time now) final {
     return RoundTargets{std::vector<int>(members.size(), 0), std::nullopt,
                         absl::ZeroDuration(), false};
   }
 };
 
-class SspPolicy final : public Policy {
+// Never waits: the base AnswerClock always continues.
+class AspPolicy final : public RoundlessPolicy {
  public:
-  using Policy::Policy;
-  RoundTargets StartRound(absl::Span<const RoundMember> members,
-                          absl::Time now) override {
-    return RoundTargets{std::vector<int>(members.size(), 0), std::nullopt,
-                        absl::ZeroDuration(), false};
-  }
+  using RoundlessPolicy::RoundlessPolicy;
+};
+
+class SspPolicy final : public RoundlessPolicy {
+ public:
+  using RoundlessPolicy::RoundlessPolicy;
   SyncAction AnswerClock(uint64_t clock, uint64_t slowest_clock) const override {
     return clock > slowest_clock + static_cast<uint64_t>(config().staleness)
                ? SyncAction::kWait
