@@ -13,20 +13,6 @@
 #include "services/server/validation.h"
 
 namespace ebsp::server {
-namespace {
-
-grpc::Status Unavailable() {
-  return grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                      "coordinator is shutting down; retry after a backoff, "
-                      "then register again");
-}
-
-grpc::Status JobDeleted(const JobEntry& entry) {
-  return grpc::Status(grpc::StatusCode::NOT_FOUND,
-                      absl::StrCat("job \"", entry.name(), "\" was deleted"));
-}
-
-}  // namespace
 
 // A Barrier or WaitForClock call: parked in its job until finished by
 // whoever unparks it (see waiting_call.h). Deletes itself in OnDone.
@@ -53,8 +39,8 @@ class CoordinatorService::WaitReactor final : public grpc::ServerUnaryReactor,
         barrier_response_->set_live_workers(static_cast<uint32_t>(outcome.live_workers));
         barrier_response_->set_waited_seconds(waited);
       } else {
-        clock_response_->set_slowest_clock(outcome.slowest_clock);
-        clock_response_->set_own_clock(outcome.own_clock);
+        clock_response_->set_slowest_clock(outcome.release.slowest_clock);
+        clock_response_->set_own_clock(outcome.release.own_clock);
         clock_response_->set_waited_seconds(waited);
       }
     }
@@ -93,17 +79,29 @@ class CoordinatorService::WaitReactor final : public grpc::ServerUnaryReactor,
 };
 
 // StreamReports: one response per request, in order: the next read starts
-// only after the previous response is written.
+// only after the previous response is written. The service tracks open
+// streams so that shutdown ends them with UNAVAILABLE at once instead of
+// gRPC cancelling them when the grace period runs out.
 class CoordinatorService::StreamReactor final
     : public grpc::ServerBidiReactor<v1::ReportIterationRequest,
                                      v1::ReportIterationResponse> {
  public:
   explicit StreamReactor(CoordinatorService* service)
       : service_(service), started_(service->clock().Now()) {
-    StartRead(&request_);
+    // Not under mu_: shutdown takes the service's stream lock before mu_.
+    const bool tracked = service_->TrackStream(this);
+    absl::MutexLock lock(&mu_);
+    if (finished_) return;  // Shutdown stopped it right after tracking.
+    if (tracked) {
+      StartRead(&request_);
+    } else {
+      End(Unavailable());
+    }
   }
 
   void OnReadDone(bool ok) override {
+    absl::MutexLock lock(&mu_);
+    if (finished_) return;  // Ended by shutdown while the read was pending.
     if (!ok) {
       End(grpc::Status::OK);  // The client half-closed.
       return;
@@ -118,6 +116,8 @@ class CoordinatorService::StreamReactor final
   }
 
   void OnWriteDone(bool ok) override {
+    absl::MutexLock lock(&mu_);
+    if (finished_) return;
     if (!ok) {
       End(grpc::Status(grpc::StatusCode::CANCELLED, "stream write failed"));
       return;
@@ -125,10 +125,20 @@ class CoordinatorService::StreamReactor final
     StartRead(&request_);
   }
 
-  void OnDone() override { delete this; }
+  // Ends the stream with `status` unless it has ended already.
+  void Stop(const grpc::Status& status) {
+    absl::MutexLock lock(&mu_);
+    if (!finished_) End(status);
+  }
+
+  void OnDone() override {
+    service_->ForgetStream(this);
+    delete this;
+  }
 
  private:
-  void End(const grpc::Status& status) {
+  void End(const grpc::Status& status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    finished_ = true;
     service_->metrics().RecordRpc(RpcMethod::kStreamReports, status.error_code(),
                                   service_->clock().Now() - started_);
     Finish(status);
@@ -136,8 +146,11 @@ class CoordinatorService::StreamReactor final
 
   CoordinatorService* const service_;
   const absl::Time started_;
-  v1::ReportIterationRequest request_;
-  v1::ReportIterationResponse response_;
+  // Serializes the reactions with Stop from the shutting-down thread.
+  absl::Mutex mu_;
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
+  v1::ReportIterationRequest request_ ABSL_GUARDED_BY(mu_);
+  v1::ReportIterationResponse response_ ABSL_GUARDED_BY(mu_);
 };
 
 CoordinatorService::CoordinatorService(const ServerOptions& options,
@@ -158,10 +171,50 @@ grpc::ServerUnaryReactor* CoordinatorService::FinishNow(
   return reactor;
 }
 
+bool CoordinatorService::ShuttingDown() const { return shutting_down_.load(); }
+
+grpc::Status CoordinatorService::JobDeleted(const JobEntry& entry) {
+  return grpc::Status(grpc::StatusCode::NOT_FOUND,
+                      absl::StrCat("job \"", entry.name(), "\" was deleted"));
+}
+
+grpc::Status CoordinatorService::Unavailable() {
+  return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                      "coordinator is shutting down; retry after a backoff and "
+                      "register again with the next one");
+}
+
 absl::StatusOr<std::shared_ptr<JobEntry>> CoordinatorService::FindJob(
     absl::string_view job) const {
   if (absl::Status valid = ValidateJobName(job); !valid.ok()) return valid;
   return registry_.Find(job);
+}
+
+absl::StatusOr<std::shared_ptr<JobEntry>> CoordinatorService::FindWorkerJob(
+    absl::string_view job, uint64_t worker_id) const {
+  if (absl::Status valid = ValidateWorkerId(worker_id); !valid.ok()) return valid;
+  return FindJob(job);
+}
+
+void CoordinatorService::ApplyEvent(JobEntry& job, const core::Effects& effects,
+                                    absl::Time now, Completions* out) {
+  // Only an event that ran ZipLine is timed: a clock read per report would
+  // cost more than the report.
+  const absl::Duration event_time =
+      effects.planned ? clock_->Now() - now : absl::ZeroDuration();
+  job.ApplyEffects(effects, event_time, out);
+}
+
+bool CoordinatorService::TrackStream(StreamReactor* stream) {
+  absl::MutexLock lock(&streams_mu_);
+  if (shutting_down_.load()) return false;
+  streams_.insert(stream);
+  return true;
+}
+
+void CoordinatorService::ForgetStream(StreamReactor* stream) {
+  absl::MutexLock lock(&streams_mu_);
+  streams_.erase(stream);
 }
 
 // ---------------------------------------------------------------------------
@@ -170,8 +223,7 @@ absl::StatusOr<std::shared_ptr<JobEntry>> CoordinatorService::FindJob(
 grpc::ServerUnaryReactor* CoordinatorService::Register(
     grpc::CallbackServerContext* ctx, const v1::RegisterRequest* request,
     v1::RegisterResponse* response) {
-  const absl::Time start = clock_->Now();
-  return FinishNow(ctx, RpcMethod::kRegister, start, DoRegister(*request, response));
+  return Serve(ctx, RpcMethod::kRegister, [&] { return DoRegister(*request, response); });
 }
 
 grpc::Status CoordinatorService::DoRegister(const v1::RegisterRequest& request,
@@ -227,11 +279,8 @@ grpc::Status CoordinatorService::DoRegister(const v1::RegisterRequest& request,
   absl::StatusOr<core::RegisterResult> result =
       state.Register(id, request.worker_name(), now);
   if (!result.ok()) return ToGrpcStatus(result.status());
-  const absl::Duration event_time =
-      result->effects.planned ? clock_->Now() - now : absl::ZeroDuration();
   entry->OnRegistered(*result);
-  entry->ApplyEffects(result->effects, now, event_time, &completions,
-                      result->membership_epoch);
+  ApplyEvent(*entry, result->effects, now, &completions);
 
   response->set_worker_id(result->worker);
   response->set_round(result->round);
@@ -251,9 +300,7 @@ grpc::Status CoordinatorService::DoRegister(const v1::RegisterRequest& request,
 grpc::ServerUnaryReactor* CoordinatorService::ReportIteration(
     grpc::CallbackServerContext* ctx, const v1::ReportIterationRequest* request,
     v1::ReportIterationResponse* response) {
-  const absl::Time start = clock_->Now();
-  return FinishNow(ctx, RpcMethod::kReportIteration, start,
-                   HandleReport(*request, response));
+  return Serve(ctx, RpcMethod::kReportIteration, [&] { return HandleReport(*request, response); });
 }
 
 grpc::ServerBidiReactor<v1::ReportIterationRequest, v1::ReportIterationResponse>*
@@ -279,6 +326,8 @@ grpc::Status CoordinatorService::HandleReport(
   absl::StatusOr<absl::Duration> compute =
       ValidateSeconds("compute_seconds", request.compute_seconds());
   if (!compute.ok()) return ToGrpcStatus(compute.status());
+  // Checked here rather than in Serve, so that open streams answer it too.
+  if (ShuttingDown()) return Unavailable();
   absl::StatusOr<std::shared_ptr<JobEntry>> entry = FindJob(request.job());
   if (!entry.ok()) return ToGrpcStatus(entry.status());
   JobEntry& job = **entry;
@@ -291,14 +340,12 @@ grpc::Status CoordinatorService::HandleReport(
       request.worker_id(), request.round(), static_cast<int>(request.iteration()),
       *compute, now);
   if (!result.ok()) return ToGrpcStatus(result.status());
-  const absl::Duration event_time =
-      result->effects.planned ? clock_->Now() - now : absl::ZeroDuration();
   job.OnReported(request.worker_id(), result->target, *compute);
-  job.ApplyEffects(result->effects, now, event_time, &completions);
+  ApplyEvent(job, result->effects, now, &completions);
   response->set_directive(DirectiveToProto(result->action));
   response->set_target(static_cast<uint32_t>(result->target));
   response->set_round(result->round);
-  response->set_membership_epoch(job.membership_epoch());
+  response->set_membership_epoch(job.state().membership_epoch());
   return grpc::Status::OK;
 }
 
@@ -308,80 +355,52 @@ grpc::Status CoordinatorService::HandleReport(
 grpc::ServerUnaryReactor* CoordinatorService::Barrier(
     grpc::CallbackServerContext* ctx, const v1::BarrierRequest* request,
     v1::BarrierResponse* response) {
-  const absl::Time start = clock_->Now();
-  absl::Status valid = ValidateWorkerId(request->worker_id());
-  absl::StatusOr<std::shared_ptr<JobEntry>> entry =
-      valid.ok() ? FindJob(request->job()) : valid;
-  if (!entry.ok()) {
-    return FinishNow(ctx, RpcMethod::kBarrier, start, ToGrpcStatus(entry.status()));
-  }
-  JobEntry& job = **entry;
-  const core::WorkerId worker = request->worker_id();
-  auto* reactor = new WaitReactor(this, *entry, worker, core::WaitKind::kBarrier,
-                                  start, response, nullptr);
-  Completions completions;
-  std::optional<WaitOutcome> immediate;
-  {
-    absl::MutexLock lock(&job.mu);
-    if (job.deleted()) {
-      immediate.emplace().status = JobDeleted(job);
-    } else if (shutting_down_.load()) {
-      immediate.emplace().status = Unavailable();
-    } else {
-      const absl::Time now = clock_->Now();
-      absl::StatusOr<core::Effects> effects =
-          job.state().ArriveAtBarrier(worker, request->round(), now);
-      if (!effects.ok()) {
-        immediate.emplace().status = ToGrpcStatus(effects.status());
-      } else {
-        const absl::Duration event_time =
-            effects->planned ? clock_->Now() - now : absl::ZeroDuration();
-        job.Park(reactor, &completions);
-        job.ApplyEffects(*effects, now, event_time, &completions);
-        // A cancellation that came before the park found nothing to unpark.
-        if (ctx->IsCancelled() && job.Unpark(reactor)) {
-          immediate.emplace().status =
-              grpc::Status(grpc::StatusCode::CANCELLED, "cancelled by the client");
-        }
-      }
-    }
-  }
-  if (immediate.has_value()) reactor->Complete(*immediate);
-  completions.Run();
-  return reactor;
+  return StartWait(ctx, core::WaitKind::kBarrier, request->job(), request->worker_id(),
+                   request->round(), response, nullptr);
 }
 
 grpc::ServerUnaryReactor* CoordinatorService::WaitForClock(
     grpc::CallbackServerContext* ctx, const v1::WaitForClockRequest* request,
     v1::WaitForClockResponse* response) {
+  return StartWait(ctx, core::WaitKind::kClock, request->job(), request->worker_id(),
+                   /*round=*/0, nullptr, response);
+}
+
+grpc::ServerUnaryReactor* CoordinatorService::StartWait(
+    grpc::CallbackServerContext* ctx, core::WaitKind kind, absl::string_view job_name,
+    uint64_t worker, uint64_t round, v1::BarrierResponse* barrier_response,
+    v1::WaitForClockResponse* clock_response) {
   const absl::Time start = clock_->Now();
-  absl::Status valid = ValidateWorkerId(request->worker_id());
-  absl::StatusOr<std::shared_ptr<JobEntry>> entry =
-      valid.ok() ? FindJob(request->job()) : valid;
-  if (!entry.ok()) {
-    return FinishNow(ctx, RpcMethod::kWaitForClock, start,
-                     ToGrpcStatus(entry.status()));
-  }
+  const RpcMethod method =
+      kind == core::WaitKind::kBarrier ? RpcMethod::kBarrier : RpcMethod::kWaitForClock;
+  if (ShuttingDown()) return FinishNow(ctx, method, start, Unavailable());
+  absl::StatusOr<std::shared_ptr<JobEntry>> entry = FindWorkerJob(job_name, worker);
+  if (!entry.ok()) return FinishNow(ctx, method, start, ToGrpcStatus(entry.status()));
   JobEntry& job = **entry;
-  auto* reactor = new WaitReactor(this, *entry, request->worker_id(),
-                                  core::WaitKind::kClock, start, nullptr, response);
+  auto* reactor =
+      new WaitReactor(this, *entry, worker, kind, start, barrier_response, clock_response);
   Completions completions;
   std::optional<WaitOutcome> immediate;
   {
     absl::MutexLock lock(&job.mu);
     if (job.deleted()) {
       immediate.emplace().status = JobDeleted(job);
-    } else if (shutting_down_.load()) {
+    } else if (ShuttingDown()) {
+      // Checked again under the job lock: BeginShutdown drains each job under
+      // it, so a call parked after that drain would wait for the grace period.
       immediate.emplace().status = Unavailable();
     } else {
       const absl::Time now = clock_->Now();
       absl::StatusOr<core::Effects> effects =
-          job.state().WaitForClock(request->worker_id(), now);
+          kind == core::WaitKind::kBarrier
+              ? job.state().ArriveAtBarrier(worker, round, now)
+              : job.state().WaitForClock(worker, now);
       if (!effects.ok()) {
         immediate.emplace().status = ToGrpcStatus(effects.status());
       } else {
         job.Park(reactor, &completions);
-        job.ApplyEffects(*effects, now, absl::ZeroDuration(), &completions);
+        ApplyEvent(job, *effects, now, &completions);
+        // A cancellation that came before the park found nothing to unpark.
         if (ctx->IsCancelled() && job.Unpark(reactor)) {
           immediate.emplace().status =
               grpc::Status(grpc::StatusCode::CANCELLED, "cancelled by the client");
@@ -400,16 +419,13 @@ grpc::ServerUnaryReactor* CoordinatorService::WaitForClock(
 grpc::ServerUnaryReactor* CoordinatorService::Heartbeat(
     grpc::CallbackServerContext* ctx, const v1::HeartbeatRequest* request,
     v1::HeartbeatResponse* response) {
-  const absl::Time start = clock_->Now();
-  return FinishNow(ctx, RpcMethod::kHeartbeat, start, DoHeartbeat(*request, response));
+  return Serve(ctx, RpcMethod::kHeartbeat, [&] { return DoHeartbeat(*request, response); });
 }
 
 grpc::Status CoordinatorService::DoHeartbeat(const v1::HeartbeatRequest& request,
                                              v1::HeartbeatResponse* response) {
-  if (absl::Status s = ValidateWorkerId(request.worker_id()); !s.ok()) {
-    return ToGrpcStatus(s);
-  }
-  absl::StatusOr<std::shared_ptr<JobEntry>> entry = FindJob(request.job());
+  absl::StatusOr<std::shared_ptr<JobEntry>> entry =
+      FindWorkerJob(request.job(), request.worker_id());
   if (!entry.ok()) return ToGrpcStatus(entry.status());
   JobEntry& job = **entry;
   absl::MutexLock lock(&job.mu);
@@ -426,15 +442,12 @@ grpc::Status CoordinatorService::DoHeartbeat(const v1::HeartbeatRequest& request
 grpc::ServerUnaryReactor* CoordinatorService::Leave(
     grpc::CallbackServerContext* ctx, const v1::LeaveRequest* request,
     v1::LeaveResponse* response) {
-  const absl::Time start = clock_->Now();
-  return FinishNow(ctx, RpcMethod::kLeave, start, DoLeave(*request));
+  return Serve(ctx, RpcMethod::kLeave, [&] { return DoLeave(*request); });
 }
 
 grpc::Status CoordinatorService::DoLeave(const v1::LeaveRequest& request) {
-  if (absl::Status s = ValidateWorkerId(request.worker_id()); !s.ok()) {
-    return ToGrpcStatus(s);
-  }
-  absl::StatusOr<std::shared_ptr<JobEntry>> entry = FindJob(request.job());
+  absl::StatusOr<std::shared_ptr<JobEntry>> entry =
+      FindWorkerJob(request.job(), request.worker_id());
   if (!entry.ok()) return ToGrpcStatus(entry.status());
   JobEntry& job = **entry;
   Completions completions;
@@ -443,11 +456,8 @@ grpc::Status CoordinatorService::DoLeave(const v1::LeaveRequest& request) {
   const absl::Time now = clock_->Now();
   absl::StatusOr<core::Effects> effects = job.state().Leave(request.worker_id(), now);
   if (!effects.ok()) return ToGrpcStatus(effects.status());
-  const absl::Duration event_time =
-      effects->planned ? clock_->Now() - now : absl::ZeroDuration();
   job.OnLeft(request.worker_id());
-  job.ApplyEffects(*effects, now, event_time, &completions, std::nullopt,
-                   /*departed=*/1);
+  ApplyEvent(job, *effects, now, &completions);
   // A wait of the leaving worker (from another thread of the same client)
   // cannot be released any more.
   job.FailParked(request.worker_id(),
@@ -472,10 +482,7 @@ void CoordinatorService::Tick() {
     absl::MutexLock lock(&entry->mu);
     if (entry->deleted()) continue;
     const absl::Time now = clock_->Now();
-    core::Effects effects = entry->state().Tick(now);
-    const absl::Duration event_time =
-        effects.planned ? clock_->Now() - now : absl::ZeroDuration();
-    entry->ApplyEffects(effects, now, event_time, &completions);
+    ApplyEvent(*entry, entry->state().Tick(now), now, &completions);
     entry->ExpireWaits(now, options_.barrier_deadline, &completions);
     if (refresh) entry->RefreshGauges(now);
     // `completions` runs after `lock` is released (reverse declaration order).
@@ -483,7 +490,13 @@ void CoordinatorService::Tick() {
 }
 
 void CoordinatorService::BeginShutdown() {
-  shutting_down_.store(true);
+  {
+    // Set under the streams' lock: a stream opening now is either tracked
+    // (and stopped below) or sees the flag.
+    absl::MutexLock lock(&streams_mu_);
+    shutting_down_.store(true);
+    for (StreamReactor* stream : streams_) stream->Stop(Unavailable());
+  }
   for (const std::shared_ptr<JobEntry>& entry : registry_.All()) {
     Completions completions;
     absl::MutexLock lock(&entry->mu);

@@ -16,8 +16,11 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "elasticbsp/v1/coordinator.grpc.pb.h"
 #include "services/server/clock.h"
@@ -39,8 +42,9 @@ class CoordinatorService final : public v1::Coordinator::CallbackService {
   // One pass of lease checks and barrier deadlines over every job.
   void Tick();
 
-  // From now on waits are refused with UNAVAILABLE, and every parked call is
-  // finished with UNAVAILABLE.
+  // From now on every call (and every report on an open stream) is answered
+  // with UNAVAILABLE; parked calls and open streams end with UNAVAILABLE now,
+  // so that nothing is left for gRPC's grace period to cancel.
   void BeginShutdown();
 
   // --- v1.Coordinator ---
@@ -108,8 +112,44 @@ class CoordinatorService final : public v1::Coordinator::CallbackService {
                                       RpcMethod method, absl::Time start,
                                       const grpc::Status& status);
 
+  // A unary call that never waits: UNAVAILABLE once shutdown began,
+  // otherwise `handler()`'s status; finished at once with its metrics.
+  template <typename Handler>
+  grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* ctx,
+                                  RpcMethod method, Handler&& handler) {
+    const absl::Time start = clock_->Now();
+    return FinishNow(ctx, method, start,
+                     ShuttingDown() ? Unavailable() : handler());
+  }
+
+  // Barrier (`barrier_response`) or WaitForClock (`clock_response`): parks
+  // the call in its job unless it is answered at once.
+  grpc::ServerUnaryReactor* StartWait(grpc::CallbackServerContext* ctx,
+                                      core::WaitKind kind, absl::string_view job,
+                                      uint64_t worker, uint64_t round,
+                                      v1::BarrierResponse* barrier_response,
+                                      v1::WaitForClockResponse* clock_response);
+
+  bool ShuttingDown() const;
+  static grpc::Status Unavailable();
+  // NOT_FOUND for a handler that found the job just before DeleteJob.
+  static grpc::Status JobDeleted(const JobEntry& entry);
+
   // Validates the job name and finds the job: INVALID_ARGUMENT or NOT_FOUND.
   absl::StatusOr<std::shared_ptr<JobEntry>> FindJob(absl::string_view job) const;
+  // The same after validating the worker id (INVALID_ARGUMENT).
+  absl::StatusOr<std::shared_ptr<JobEntry>> FindWorkerJob(absl::string_view job,
+                                                          uint64_t worker_id) const;
+
+  // Hands a core event's effects to the job, timing it as planning when the
+  // core ran ZipLine (`now` is the time the event was given).
+  void ApplyEvent(JobEntry& job, const core::Effects& effects, absl::Time now,
+                  Completions* out) ABSL_EXCLUSIVE_LOCKS_REQUIRED(job.mu);
+
+  // Open StreamReports calls, so that shutdown can end them. TrackStream is
+  // false once shutdown began.
+  bool TrackStream(StreamReactor* stream);
+  void ForgetStream(StreamReactor* stream);
 
   // Builds the job's v1 view; takes the job lock.
   grpc::Status Describe(JobEntry& entry, v1::Job* job);
@@ -119,6 +159,8 @@ class CoordinatorService final : public v1::Coordinator::CallbackService {
   Metrics* const metrics_;
   JobRegistry registry_;
   std::atomic<bool> shutting_down_{false};
+  absl::Mutex streams_mu_;
+  absl::flat_hash_set<StreamReactor*> streams_ ABSL_GUARDED_BY(streams_mu_);
   int tick_count_ = 0;  // Only the ticker thread touches it.
 };
 

@@ -18,10 +18,7 @@ constexpr size_t kMaxAuthTokenLength = 1024;
 
 grpc::Status CoordinatorService::Describe(JobEntry& entry, v1::Job* job) {
   absl::MutexLock lock(&entry.mu);
-  if (entry.deleted()) {
-    return grpc::Status(grpc::StatusCode::NOT_FOUND,
-                        absl::StrCat("job \"", entry.name(), "\" was deleted"));
-  }
+  if (entry.deleted()) return JobDeleted(entry);
   const absl::Time now = clock_->Now();
   JobToProto(entry.state().Snapshot(now), now, job);
   return grpc::Status::OK;
@@ -30,8 +27,7 @@ grpc::Status CoordinatorService::Describe(JobEntry& entry, v1::Job* job) {
 grpc::ServerUnaryReactor* CoordinatorService::CreateJob(
     grpc::CallbackServerContext* ctx, const v1::CreateJobRequest* request,
     v1::Job* response) {
-  const absl::Time start = clock_->Now();
-  return FinishNow(ctx, RpcMethod::kCreateJob, start, DoCreateJob(*request, response));
+  return Serve(ctx, RpcMethod::kCreateJob, [&] { return DoCreateJob(*request, response); });
 }
 
 grpc::Status CoordinatorService::DoCreateJob(const v1::CreateJobRequest& request,
@@ -79,8 +75,7 @@ grpc::Status CoordinatorService::DoCreateJob(const v1::CreateJobRequest& request
 grpc::ServerUnaryReactor* CoordinatorService::GetJob(
     grpc::CallbackServerContext* ctx, const v1::GetJobRequest* request,
     v1::Job* response) {
-  const absl::Time start = clock_->Now();
-  return FinishNow(ctx, RpcMethod::kGetJob, start, DoGetJob(*request, response));
+  return Serve(ctx, RpcMethod::kGetJob, [&] { return DoGetJob(*request, response); });
 }
 
 grpc::Status CoordinatorService::DoGetJob(const v1::GetJobRequest& request,
@@ -93,8 +88,7 @@ grpc::Status CoordinatorService::DoGetJob(const v1::GetJobRequest& request,
 grpc::ServerUnaryReactor* CoordinatorService::ListJobs(
     grpc::CallbackServerContext* ctx, const v1::ListJobsRequest* request,
     v1::ListJobsResponse* response) {
-  const absl::Time start = clock_->Now();
-  return FinishNow(ctx, RpcMethod::kListJobs, start, DoListJobs(response));
+  return Serve(ctx, RpcMethod::kListJobs, [&] { return DoListJobs(response); });
 }
 
 grpc::Status CoordinatorService::DoListJobs(v1::ListJobsResponse* response) {
@@ -109,9 +103,7 @@ grpc::Status CoordinatorService::DoListJobs(v1::ListJobsResponse* response) {
 grpc::ServerUnaryReactor* CoordinatorService::UpdatePolicy(
     grpc::CallbackServerContext* ctx, const v1::UpdatePolicyRequest* request,
     v1::Job* response) {
-  const absl::Time start = clock_->Now();
-  return FinishNow(ctx, RpcMethod::kUpdatePolicy, start,
-                   DoUpdatePolicy(*request, response));
+  return Serve(ctx, RpcMethod::kUpdatePolicy, [&] { return DoUpdatePolicy(*request, response); });
 }
 
 grpc::Status CoordinatorService::DoUpdatePolicy(
@@ -124,10 +116,7 @@ grpc::Status CoordinatorService::DoUpdatePolicy(
   if (!entry.ok()) return ToGrpcStatus(entry.status());
   {
     absl::MutexLock lock(&(*entry)->mu);
-    if ((*entry)->deleted()) {
-      return grpc::Status(grpc::StatusCode::NOT_FOUND,
-                          absl::StrCat("job \"", request.job(), "\" was deleted"));
-    }
+    if ((*entry)->deleted()) return JobDeleted(**entry);
     absl::Status updated = (*entry)->state().UpdatePolicy(*policy, clock_->Now());
     if (!updated.ok()) return ToGrpcStatus(updated);
   }
@@ -137,8 +126,7 @@ grpc::Status CoordinatorService::DoUpdatePolicy(
 grpc::ServerUnaryReactor* CoordinatorService::DeleteJob(
     grpc::CallbackServerContext* ctx, const v1::DeleteJobRequest* request,
     v1::DeleteJobResponse* response) {
-  const absl::Time start = clock_->Now();
-  return FinishNow(ctx, RpcMethod::kDeleteJob, start, DoDeleteJob(*request));
+  return Serve(ctx, RpcMethod::kDeleteJob, [&] { return DoDeleteJob(*request); });
 }
 
 grpc::Status CoordinatorService::DoDeleteJob(const v1::DeleteJobRequest& request) {

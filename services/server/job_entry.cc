@@ -32,8 +32,9 @@ JobEntry::JobEntry(std::string name, core::JobOptions options,
   if (metrics_ != nullptr) {
     slot_used_.assign(static_cast<size_t>(metrics_->max_worker_slots()), false);
   }
-  epoch_ = state_.Snapshot(now).membership_epoch;
-  if (metrics_ != nullptr) metrics_->membership_epoch().Set(static_cast<double>(epoch_));
+  if (metrics_ != nullptr) {
+    metrics_->membership_epoch().Set(static_cast<double>(state_.membership_epoch()));
+  }
 }
 
 JobEntry::~JobEntry() = default;
@@ -51,20 +52,14 @@ bool JobEntry::TokenMatches(absl::string_view presented) const {
   return diff == 0;
 }
 
-void JobEntry::ApplyEffects(const core::Effects& effects, absl::Time now,
-                            absl::Duration event_time, Completions* out,
-                            std::optional<uint64_t> known_epoch,
-                            int departed) {
+void JobEntry::ApplyEffects(const core::Effects& effects,
+                            absl::Duration event_time, Completions* out) {
   if (effects.releases.empty() && effects.evictions.empty() &&
       effects.rounds_completed.empty() && !effects.membership_changed &&
       !effects.planned) {
     return;
   }
-  if (known_epoch.has_value()) {
-    epoch_ = *known_epoch;
-  } else {
-    epoch_ += static_cast<uint64_t>(departed) + effects.evictions.size();
-  }
+  const uint64_t epoch = state_.membership_epoch();
 
   for (const core::Eviction& eviction : effects.evictions) {
     FreeSlot(eviction.worker);
@@ -86,34 +81,12 @@ void JobEntry::ApplyEffects(const core::Effects& effects, absl::Time now,
 
   if (!effects.releases.empty()) {
     const int live = state_.live_workers();
-    bool any_clock = false;
-    for (const core::Release& release : effects.releases) {
-      any_clock |= release.kind == core::WaitKind::kClock;
-    }
-    // Clock replies need every live worker's total, which only a snapshot
-    // has; SSP releases are few compared to reports.
-    uint64_t slowest = 0;
-    absl::flat_hash_map<core::WorkerId, uint64_t> totals;
-    if (any_clock) {
-      const core::JobSnapshot snap = state_.Snapshot(now);
-      slowest = snap.workers.empty() ? 0 : std::numeric_limits<uint64_t>::max();
-      for (const core::WorkerSnapshot& w : snap.workers) {
-        slowest = std::min(slowest, w.iterations_total);
-        totals[w.worker] = w.iterations_total;
-      }
-    }
     for (const core::Release& release : effects.releases) {
       WaitOutcome outcome;
       outcome.release = release;
-      outcome.membership_epoch = epoch_;
+      outcome.membership_epoch = epoch;
       outcome.live_workers = live;
-      if (release.kind == core::WaitKind::kClock) {
-        outcome.slowest_clock = slowest;
-        auto total = totals.find(release.worker);
-        outcome.own_clock = total == totals.end() ? 0 : total->second;
-      } else {
-        SetTarget(release.worker, release.target);
-      }
+      if (release.kind == core::WaitKind::kBarrier) SetTarget(release.worker, release.target);
       auto it = waiting_.find(release.worker);
       // No parked call: the client gave up after its arrival counted. Its
       // retry of Barrier(round - 1) is answered again by the core.
@@ -138,7 +111,7 @@ void JobEntry::ApplyEffects(const core::Effects& effects, absl::Time now,
   }
   if (effects.membership_changed) {
     m.live_workers().Set(state_.live_workers());
-    m.membership_epoch().Set(static_cast<double>(epoch_));
+    m.membership_epoch().Set(static_cast<double>(epoch));
   }
   if (!effects.releases.empty() || !effects.evictions.empty()) UpdateWaitingGauge();
 }
@@ -242,7 +215,6 @@ void JobEntry::ExpireWaits(absl::Time now, absl::Duration deadline,
 void JobEntry::RefreshGauges(absl::Time now) {
   if (metrics_ == nullptr) return;
   const core::JobSnapshot snap = state_.Snapshot(now);
-  epoch_ = snap.membership_epoch;
   metrics_->live_workers().Set(state_.live_workers());
   metrics_->round().Set(static_cast<double>(snap.round));
   metrics_->membership_epoch().Set(static_cast<double>(snap.membership_epoch));

@@ -11,7 +11,6 @@
 
 #include <cstdint>
 #include <memory>
-#include <optional>
 #include <string>
 #include "absl/strings/string_view.h"
 #include <vector>
@@ -51,24 +50,14 @@ class JobEntry {
   // Metrics of the job; null once the job is deleted.
   JobMetrics* metrics() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return metrics_.get(); }
 
-  // Turns core Effects into calls to finish and metric updates.
-  // `event_time` is the wall time the core event took (counted as planning
-  // time when the core ran ZipLine).
-  // Membership epoch: `known_epoch` when the event returned it (Register);
-  // otherwise it advances by one per departure, as the API defines it
-  // (`departed` workers that left plus the evictions in `effects`). Reading
-  // it back from a snapshot would cost O(workers) per Leave; RefreshGauges
-  // resynchronizes it from a snapshot about once a second anyway.
-  void ApplyEffects(const core::Effects& effects, absl::Time now,
-                    absl::Duration event_time, Completions* out,
-                    std::optional<uint64_t> known_epoch = std::nullopt,
-                    int departed = 0) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  // Turns core Effects into calls to finish and metric updates, in O(size
+  // of the effects): replies read the core's O(1) membership epoch and the
+  // clocks each Release carries, never a snapshot. `event_time` is the wall
+  // time the core event took (counted as planning time when the core ran
+  // ZipLine).
+  void ApplyEffects(const core::Effects& effects, absl::Duration event_time,
+                    Completions* out) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
 
-  // The core's membership epoch, mirrored because ReportResult does not carry
-  // it and a snapshot per report would cost O(workers).
-  uint64_t membership_epoch() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
-    return epoch_;
-  }
   absl::Duration heartbeat_timeout() const { return heartbeat_timeout_; }
 
   // Parks `call` for its worker. A call of the same worker already parked
@@ -119,7 +108,6 @@ class JobEntry {
   const std::string name_;
   const std::string auth_token_;
   const absl::Duration heartbeat_timeout_;
-  uint64_t epoch_ ABSL_GUARDED_BY(mu) = 0;
   core::JobState state_ ABSL_GUARDED_BY(mu);
   bool deleted_ ABSL_GUARDED_BY(mu) = false;
   std::unique_ptr<JobMetrics> metrics_ ABSL_GUARDED_BY(mu);

@@ -22,16 +22,12 @@
 namespace ebsp::server {
 
 // How a waiting call ends. `status` OK means released: the other fields hold
-// the reply.
+// the reply (a WaitForClock reply's clocks are in `release`).
 struct WaitOutcome {
   grpc::Status status;
   core::Release release;
   uint64_t membership_epoch = 0;
   int live_workers = 0;
-  // WaitForClock only: total iterations of the slowest live worker and of the
-  // caller.
-  uint64_t slowest_clock = 0;
-  uint64_t own_clock = 0;
 };
 
 class WaitingCall {

@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -252,17 +253,51 @@ grpc::Status Leave(v1::Coordinator::Stub& stub, const std::string& job,
   return stub.Leave(Context().get(), request, &reply);
 }
 
+// Registers `name` and calls `registered`, even after a failure, so that the
+// other workers waiting for everyone to register are not stranded.
+WorkerRun StartRun(v1::Coordinator::Stub& stub, const std::string& job,
+                   const std::string& name, const v1::Policy& policy,
+                   const std::function<void()>& registered, v1::RegisterResponse* reg) {
+  WorkerRun run;
+  run.status = Register(stub, job, name, policy, reg);
+  if (registered) registered();
+  run.worker_id = reg->worker_id();
+  return run;
+}
+
+// Reports `iteration` of `round` for `run`'s worker and counts it. The
+// answer must be CONTINUE or `stop` (the directive the loop acts on); on an
+// RPC failure or another directive, `run.status` says so and the result is
+// empty.
+std::optional<v1::ReportIterationResponse> ReportOne(
+    v1::Coordinator::Stub& stub, const std::string& job, uint64_t round,
+    uint32_t iteration, double compute_seconds, v1::Directive stop, WorkerRun& run) {
+  v1::ReportIterationRequest report;
+  report.set_job(job);
+  report.set_worker_id(run.worker_id);
+  report.set_round(round);
+  report.set_iteration(iteration);
+  report.set_compute_seconds(compute_seconds);
+  v1::ReportIterationResponse answer;
+  run.status = stub.ReportIteration(Context().get(), report, &answer);
+  if (!run.status.ok()) return std::nullopt;
+  ++run.iterations;
+  if (answer.directive() != v1::DIRECTIVE_CONTINUE && answer.directive() != stop) {
+    run.status = grpc::Status(grpc::StatusCode::INTERNAL,
+                              absl::StrCat("unexpected directive ", answer.directive()));
+    return std::nullopt;
+  }
+  return answer;
+}
+
 }  // namespace
 
 WorkerRun RunRoundWorker(v1::Coordinator::Stub& stub, const std::string& job,
                          const std::string& name, const v1::Policy& policy,
                          int rounds, const std::function<void()>& registered) {
-  WorkerRun run;
   v1::RegisterResponse reg;
-  run.status = Register(stub, job, name, policy, &reg);
-  if (registered) registered();
+  WorkerRun run = StartRun(stub, job, name, policy, registered, &reg);
   if (!run.status.ok()) return run;
-  run.worker_id = reg.worker_id();
   uint64_t round = reg.round();
   if (reg.state() == v1::WORKER_STATE_PENDING) {
     v1::BarrierRequest request;
@@ -279,24 +314,12 @@ WorkerRun RunRoundWorker(v1::Coordinator::Stub& stub, const std::string& job,
     bool synced = false;
     // A target is at most 4096 (kMaxLookahead): the loop is bounded.
     for (uint32_t it = 1; it <= 4097 && !synced; ++it) {
-      v1::ReportIterationRequest report;
-      report.set_job(job);
-      report.set_worker_id(run.worker_id);
-      report.set_round(round);
-      report.set_iteration(it);
-      report.set_compute_seconds(compute);
-      v1::ReportIterationResponse answer;
-      run.status = stub.ReportIteration(Context().get(), report, &answer);
-      if (!run.status.ok()) return run;
-      ++run.iterations;
-      if (answer.directive() == v1::DIRECTIVE_CONTINUE) continue;
-      if (answer.directive() != v1::DIRECTIVE_SYNC_NOW) {
-        run.status = grpc::Status(grpc::StatusCode::INTERNAL,
-                                  absl::StrCat("unexpected directive ", answer.directive()));
-        return run;
-      }
+      std::optional<v1::ReportIterationResponse> answer =
+          ReportOne(stub, job, round, it, compute, v1::DIRECTIVE_SYNC_NOW, run);
+      if (!answer.has_value()) return run;
+      if (answer->directive() == v1::DIRECTIVE_CONTINUE) continue;
       run.sync_at.push_back(static_cast<int>(it));
-      run.targets.push_back(static_cast<int>(answer.target()));
+      run.targets.push_back(static_cast<int>(answer->target()));
       v1::BarrierRequest request;
       request.set_job(job);
       request.set_worker_id(run.worker_id);
@@ -327,30 +350,16 @@ WorkerRun RunRoundWorker(v1::Coordinator::Stub& stub, const std::string& job,
 WorkerRun RunClockWorker(v1::Coordinator::Stub& stub, const std::string& job,
                          const std::string& name, const v1::Policy& policy,
                          int iterations, const std::function<void()>& registered) {
-  WorkerRun run;
   v1::RegisterResponse reg;
-  run.status = Register(stub, job, name, policy, &reg);
-  if (registered) registered();
+  WorkerRun run = StartRun(stub, job, name, policy, registered, &reg);
   if (!run.status.ok()) return run;
-  run.worker_id = reg.worker_id();
   const double compute = ComputeSecondsFor(name);
   for (int it = 1; it <= iterations; ++it) {
-    v1::ReportIterationRequest report;
-    report.set_job(job);
-    report.set_worker_id(run.worker_id);
-    report.set_round(reg.round());
-    report.set_iteration(static_cast<uint32_t>(it));
-    report.set_compute_seconds(compute);
-    v1::ReportIterationResponse answer;
-    run.status = stub.ReportIteration(Context().get(), report, &answer);
-    if (!run.status.ok()) return run;
-    ++run.iterations;
-    if (answer.directive() == v1::DIRECTIVE_CONTINUE) continue;
-    if (answer.directive() != v1::DIRECTIVE_WAIT) {
-      run.status = grpc::Status(grpc::StatusCode::INTERNAL,
-                                absl::StrCat("unexpected directive ", answer.directive()));
-      return run;
-    }
+    std::optional<v1::ReportIterationResponse> answer =
+        ReportOne(stub, job, reg.round(), static_cast<uint32_t>(it), compute,
+                  v1::DIRECTIVE_WAIT, run);
+    if (!answer.has_value()) return run;
+    if (answer->directive() == v1::DIRECTIVE_CONTINUE) continue;
     v1::WaitForClockRequest wait;
     wait.set_job(job);
     wait.set_worker_id(run.worker_id);

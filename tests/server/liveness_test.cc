@@ -214,6 +214,30 @@ TEST_F(LivenessTest, MembershipEpochInRepliesFollowsJoinsLeavesAndEvictions) {
   EXPECT_EQ(reply.membership_epoch(), MustGetJob("e").membership_epoch());
 }
 
+TEST_F(LivenessTest, BarrierReleasedByALeaveCarriesTheEpochAfterIt) {
+  v1::RegisterResponse a, b;
+  auto call = ParkFirstWorker("j", &a, &b);
+  const uint64_t joined = b.membership_epoch();
+  v1::LeaveRequest leave;
+  leave.set_job("j");
+  leave.set_worker_id(b.worker_id());
+  v1::LeaveResponse left;
+  ASSERT_TRUE(stub_->Leave(Context().get(), leave, &left).ok());
+  auto [status, reply] = call.get();
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(reply.round(), 1u);
+  EXPECT_EQ(reply.live_workers(), 1u);
+  EXPECT_EQ(reply.membership_epoch(), joined + 1);
+  EXPECT_EQ(reply.membership_epoch(), MustGetJob("j").membership_epoch());
+
+  v1::HeartbeatRequest request;
+  request.set_job("j");
+  request.set_worker_id(a.worker_id());
+  v1::HeartbeatResponse beat;
+  ASSERT_TRUE(stub_->Heartbeat(Context().get(), request, &beat).ok());
+  EXPECT_EQ(beat.membership_epoch(), joined + 1);
+}
+
 TEST_F(LivenessTest, HeartbeatReportsTheRemainingLease) {
   const v1::RegisterResponse w = MustRegister("j", "w");
   EXPECT_DOUBLE_EQ(w.heartbeat_timeout_seconds(), 10.0);

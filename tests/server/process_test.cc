@@ -92,6 +92,36 @@ TEST(ProcessTest, SigtermEndsAWaitingBarrierWithUnavailableAndExitsZero) {
   EXPECT_THAT((*process)->Stderr(), HasSubstr("SIGTERM received"));
 }
 
+TEST(ProcessTest, SigtermEndsAnOpenReportStreamWithUnavailable) {
+  auto process = CoordinatorProcess::Start(kLoopbackFlags);
+  ASSERT_TRUE(process.ok()) << process.status();
+  auto stub = Connect((*process)->grpc_port());
+  v1::RegisterRequest reg;
+  reg.set_job("s");
+  reg.set_worker_name("w");
+  *reg.mutable_policy_if_created() = Asp();
+  v1::RegisterResponse registered;
+  ASSERT_TRUE(stub->Register(Context().get(), reg, &registered).ok());
+  std::unique_ptr<grpc::ClientContext> ctx = Context();
+  auto stream = stub->StreamReports(ctx.get());
+  v1::ReportIterationRequest report;
+  report.set_job("s");
+  report.set_worker_id(registered.worker_id());
+  report.set_iteration(1);
+  report.set_compute_seconds(0.01);
+  ASSERT_TRUE(stream->Write(report));
+  v1::ReportIterationResponse reply;
+  ASSERT_TRUE(stream->Read(&reply));
+
+  // The open stream used to be cancelled when the grace period ran out.
+  const std::optional<int> exit = (*process)->SignalAndWait(SIGTERM, absl::Seconds(10));
+  ASSERT_TRUE(exit.has_value()) << "no exit within 10s after SIGTERM";
+  EXPECT_FALSE(stream->Read(&reply));
+  const grpc::Status status = stream->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
+  EXPECT_THAT(status.error_message(), HasSubstr("shutting down"));
+}
+
 TEST(ProcessTest, RestartOnTheSamePortLetsWorkersRegisterAgain) {
   auto first = CoordinatorProcess::Start(kLoopbackFlags);
   ASSERT_TRUE(first.ok()) << first.status();

@@ -103,6 +103,47 @@ TEST_F(RoundsTest, SspKeepsEveryWorkerWithinStalenessOfTheSlowest) {
   }
 }
 
+TEST_F(RoundsTest, SspWakeupOfALateJoinerCarriesItsClockNotItsIterationCount) {
+  const v1::RegisterResponse a = MustRegister("late", "a", Ssp(1));
+  const v1::RegisterResponse b = MustRegister("late", "b");
+  v1::ReportIterationResponse reply;
+  for (uint32_t i = 1; i <= 5; ++i) {
+    ASSERT_TRUE(Report("late", a.worker_id(), 0, i, &reply).ok());  // Clock 5.
+  }
+  for (uint32_t i = 1; i <= 4; ++i) {
+    ASSERT_TRUE(Report("late", b.worker_id(), 0, i, &reply).ok());  // Clock 4.
+  }
+  const v1::RegisterResponse c = MustRegister("late", "c");  // Starts at 4.
+  ASSERT_TRUE(Report("late", c.worker_id(), 0, 1, &reply).ok());
+  ASSERT_EQ(reply.directive(), v1::DIRECTIVE_CONTINUE);
+  ASSERT_TRUE(Report("late", c.worker_id(), 0, 2, &reply).ok());  // Clock 6.
+  ASSERT_EQ(reply.directive(), v1::DIRECTIVE_WAIT);
+
+  const uint64_t waiter = c.worker_id();
+  auto wait = std::async(std::launch::async, [this, waiter] {
+    v1::WaitForClockRequest request;
+    request.set_job("late");
+    request.set_worker_id(waiter);
+    v1::WaitForClockResponse woke;
+    grpc::Status status = stub_->WaitForClock(Context().get(), request, &woke);
+    return std::make_pair(status, woke);
+  });
+  ASSERT_TRUE(WaitUntil([&] {
+    const v1::Job job = MustGetJob("late");  // Outlives the loop.
+    for (const v1::WorkerStatus& w : job.workers()) {
+      if (w.worker_id() == waiter) return w.state() == v1::WORKER_STATE_WAITING_CLOCK;
+    }
+    return false;
+  }));
+  // b reaching clock 5 brings c (clock 6) within s = 1 of the slowest.
+  ASSERT_TRUE(Report("late", b.worker_id(), 0, 5, &reply).ok());
+  auto [status, woke] = wait.get();
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  // Iteration totals would read 2 and 2 (c's own is the smallest total).
+  EXPECT_EQ(woke.own_clock(), 6u);
+  EXPECT_EQ(woke.slowest_clock(), 5u);
+}
+
 TEST_F(RoundsTest, AspNeverAsksAWorkerToWaitOrSync) {
   std::vector<WorkerRun> runs = RunConcurrently(8, 
       [&](int i, const std::function<void()>& registered) {
