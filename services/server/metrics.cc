@@ -171,7 +171,7 @@ JobMetrics::JobMetrics(Metrics* owner, std::string job, int max_worker_slots)
     : owner_(owner),
       job_(std::move(job)),
       worker_target_(static_cast<size_t>(max_worker_slots > 0 ? max_worker_slots : 0)) {
-  const prometheus::Labels labels = {{"job", job_}};
+  const prometheus::Labels labels = {{kJobLabel, job_}};
   live_workers_ = &owner_->job_live_workers_.Add(labels);
   round_ = &owner_->job_round_.Add(labels);
   rounds_total_ = &owner_->job_rounds_total_.Add(labels);
@@ -185,7 +185,7 @@ JobMetrics::JobMetrics(Metrics* owner, std::string job, int max_worker_slots)
   staleness_ = &owner_->staleness_.Add(labels);
   planning_seconds_ = &owner_->planning_seconds_.Add(labels, PlanningBuckets());
   evictions_lease_expired_ =
-      &owner_->evictions_total_.Add({{"job", job_}, {"reason", "lease_expired"}});
+      &owner_->evictions_total_.Add({{kJobLabel, job_}, {"reason", "lease_expired"}});
   registrations_total_ = &owner_->registrations_total_.Add(labels);
   barrier_waiting_calls_ = &owner_->barrier_waiting_calls_.Add(labels);
   barrier_oldest_wait_ = &owner_->barrier_oldest_wait_.Add(labels);
@@ -225,7 +225,7 @@ void JobMetrics::SetWorkerTarget(int slot, double target) {
     gauge = cell.load(std::memory_order_acquire);
     if (gauge == nullptr) {
       gauge = &owner_->worker_target_.Add(
-          {{"job", job_}, {"worker", "w" + std::to_string(slot)}});
+          {{kJobLabel, job_}, {"worker", "w" + std::to_string(slot)}});
       cell.store(gauge, std::memory_order_release);
     }
   }

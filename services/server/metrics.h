@@ -3,10 +3,11 @@
 // Metrics owns the registry and the process-wide series (build info, job
 // count, RPCs). Each job gets a JobMetrics at creation, whose series exist
 // (reading 0) from then on and are removed from the registry when the
-// JobMetrics is destroyed (DeleteJob). Label values are bounded: `job` by
-// --max_jobs, `worker` by the slot index w0..w{max_worker_series-1}, never a
-// client-supplied name. All methods are thread-safe (prometheus-cpp metrics
-// are); the exposer that serves them over HTTP lives in the server.
+// JobMetrics is destroyed (DeleteJob). Label values are bounded:
+// `training_job` by --max_jobs, `worker` by the slot index
+// w0..w{max_worker_series-1}, never a client-supplied name. All methods are
+// thread-safe (prometheus-cpp metrics are); the exposer that serves them over
+// HTTP lives in the server.
 #ifndef EBSP_SERVICES_SERVER_METRICS_H_
 #define EBSP_SERVICES_SERVER_METRICS_H_
 
@@ -31,6 +32,12 @@
 namespace ebsp::server {
 
 inline constexpr char kVersion[] = "0.1.0";
+
+// The label naming the training job on every per-job series. Not `job`:
+// Prometheus sets `job` to the scrape job on every series it ingests, so a
+// `job` label of ours would be renamed `exported_job`, or, with honor_labels,
+// would overwrite the scrape job's name on our series.
+inline constexpr char kJobLabel[] = "training_job";
 
 enum class RpcMethod {
   kCreateJob,

@@ -239,13 +239,14 @@ def dashboard_queries(dashboard: dict) -> List[PanelQuery]:
     return queries
 
 
-def substitute_grafana_variables(expr: str, job: str, interval: str,
+def substitute_grafana_variables(expr: str, training_job: str, interval: str,
                                  rate_interval: str) -> str:
     """What Grafana sends for a panel query, given the template variables."""
     for name, value in (("$__rate_interval", rate_interval),
                         ("${__rate_interval}", rate_interval),
                         ("$__interval", interval), ("${__interval}", interval),
-                        ("${job}", job), ("$job", job)):
+                        ("${training_job}", training_job),
+                        ("$training_job", training_job)):
         expr = expr.replace(name, value)
     assert "$" not in expr, f"unsubstituted variable left in {expr}"
     return expr
@@ -272,6 +273,20 @@ def recording_rule_names() -> List[str]:
 
 METRIC_NAME = re.compile(r"(?<![\w:$\"'])([a-z_]+:[a-z0-9_:]+|ebsp_[a-z0-9_]+)")
 HISTOGRAM_SUFFIXES = ("_bucket", "_sum", "_count")
+
+
+LABEL_MATCHER = re.compile(r"(?<![\w.])([a-zA-Z_]\w*)\s*(?:=~|!~|!=|=)\s*[\"']")
+LABEL_LIST = re.compile(r"\b(?:by|without|on|ignoring|group_left|group_right)\s*\(([^)]*)\)")
+TEMPLATE_LABEL = re.compile(r"\$labels\.(\w+)")
+
+
+def label_names(expr: str) -> List[str]:
+    """Label names an expression (or alert template) matches on, groups by,
+    or prints: `{l="v"}`, `by (l, m)`, `on (l)`, `$labels.l`."""
+    names = LABEL_MATCHER.findall(expr) + TEMPLATE_LABEL.findall(expr)
+    for group in LABEL_LIST.findall(expr):
+        names += [n.strip() for n in group.split(",") if n.strip()]
+    return names
 
 
 def metric_names(expr: str) -> List[str]:

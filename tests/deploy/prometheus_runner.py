@@ -80,9 +80,9 @@ def prometheus(scrape_targets: List[str], rule_files: List[pathlib.Path],
                        "evaluation_interval": "1s"},
             "rule_files": [str(p) for p in rule_files],
             "scrape_configs": [{
+                # Default honor_labels (false), as with the ServiceMonitor:
+                # every series gets job=<job_name> and instance=<target>.
                 "job_name": job_name,
-                # The coordinator's own `job` label names the training job.
-                "honor_labels": True,
                 "static_configs": [{"targets": scrape_targets}],
             }],
         }

@@ -1,7 +1,7 @@
 """Every panel of the Grafana dashboard shows data for a real job: a real
 ebsp-coordinator on 127.0.0.1:0 runs a small ElasticBSP job (worker threads
 of load_driver.py, one of which flaps), a real Prometheus scrapes it every
-second with our recording rules, and each panel query (with $job,
+second with our recording rules, and each panel query (with $training_job,
 $__interval and $__rate_interval replaced as Grafana would) must return a
 number through /api/v1/query while the job runs. Bounded: the load stops
 once the checks are done, after 60 s at most."""
@@ -54,11 +54,11 @@ def test_every_panel_query_returns_data(stack):
     deploy_testlib.wait_for(
         lambda: prometheus_runner.has_data(prom.query('up{job="ebsp-coordinator"} == 1')),
         30.0, "Prometheus to scrape the coordinator", 0.5)
-    # The job template variable offers our job.
+    # The training_job template variable offers our job.
     deploy_testlib.wait_for(
-        lambda: JOB in prom.get("/api/v1/label/job/values",
+        lambda: JOB in prom.get("/api/v1/label/training_job/values",
                                 **{"match[]": "ebsp_job_live_workers"}),
-        30.0, f"job {JOB} in label_values(ebsp_job_live_workers, job)", 0.5)
+        30.0, f"job {JOB} in label_values(ebsp_job_live_workers, training_job)", 0.5)
 
     queries = panel_queries()
     deadline = time.monotonic() + QUERY_DEADLINE_S
@@ -99,9 +99,9 @@ def test_the_job_really_ran_and_flapped(stack):
     coordinator, prom, driver = stack
     deploy_testlib.wait_for(
         lambda: prometheus_runner.has_data(
-            prom.query(f'ebsp_evictions_total{{job="{JOB}"}} >= 1')),
+            prom.query(f'ebsp_evictions_total{{training_job="{JOB}"}} >= 1')),
         30.0, "the flapping worker's eviction in Prometheus", 0.5)
-    rounds = prom.query(f'ebsp_job_rounds_total{{job="{JOB}"}}')
+    rounds = prom.query(f'ebsp_job_rounds_total{{training_job="{JOB}"}}')
     assert rounds and float(rounds[0]["value"][1]) >= 3, rounds
     stats = driver.stop()
     assert stats.errors == [], stats.errors
@@ -109,3 +109,19 @@ def test_the_job_really_ran_and_flapped(stack):
     # Four first registrations and the flapping worker's second one: the
     # others, heartbeating, kept their leases while it was silent.
     assert stats.flaps == 1 and stats.registrations == 5, stats
+
+
+def test_series_keep_the_scrape_job_beside_the_training_job(stack):
+    coordinator, prom, driver = stack
+    # Scraped with Prometheus' default honor_labels: false, nothing of the
+    # coordinator's is renamed to exported_*, and each series carries both the
+    # scrape job and the training job.
+    live = deploy_testlib.wait_for(
+        lambda: prom.query(f'ebsp_job_live_workers{{training_job="{JOB}"}}'),
+        30.0, "the job's live-workers series in Prometheus", 0.5)
+    assert [s["metric"].get("job") for s in live] == ["ebsp-coordinator"], live
+    assert [s["metric"]["instance"] for s in live] == [
+        f"127.0.0.1:{coordinator.metrics_port}"], live
+    label_names = prom.get("/api/v1/labels", **{"match[]": '{__name__=~"ebsp_.+"}'})
+    assert "training_job" in label_names
+    assert not [n for n in label_names if n.startswith("exported_")], label_names

@@ -1,6 +1,7 @@
 """The Grafana dashboard is importable and consistent with what the
 coordinator exports: every query parses (promtool), names only metrics of
-docs/metrics.md or our recording rules, filters job-scoped metrics by $job,
+docs/metrics.md or our recording rules, filters job-scoped metrics by
+$training_job, never uses the scrape job's `job` label for the training job,
 and the promised panels are there. test_grafana_dashboard_live.py runs the
 same queries against real data."""
 import json
@@ -25,13 +26,14 @@ def queries(dashboard):
     return found
 
 
-def test_dashboard_has_datasource_and_job_variables(dashboard):
+def test_dashboard_has_datasource_and_training_job_variables(dashboard):
     variables = {v["name"]: v for v in dashboard["templating"]["list"]}
     assert variables["datasource"]["type"] == "datasource"
     assert variables["datasource"]["query"] == "prometheus"
-    job = variables["job"]
-    assert job["type"] == "query"
-    assert "label_values(" in job["query"]["query"] and ", job)" in job["query"]["query"]
+    training_job = variables["training_job"]
+    assert training_job["type"] == "query"
+    assert training_job["query"]["query"] == "label_values(ebsp_job_live_workers, training_job)"
+    assert training_job["definition"] == training_job["query"]["query"]
     assert dashboard["uid"] and dashboard["title"]
 
 
@@ -65,13 +67,44 @@ def test_queries_name_only_exported_metrics_or_recording_rules(queries):
         assert not unknown, f"panel {query.panel!r} uses unknown metrics {unknown}"
 
 
-def test_job_scoped_queries_filter_by_the_job_variable(queries):
+def test_job_scoped_queries_filter_by_the_training_job_variable(queries):
     metrics = deploy_testlib.documented_metrics()
     for query in queries:
         scoped = [n for n in deploy_testlib.metric_names(query.expr)
-                  if "job" in metrics.get(n, []) or n.startswith("job:")]
+                  if "training_job" in metrics.get(n, []) or n.startswith("training_job:")]
         if scoped:
-            assert '$job' in query.expr, f"panel {query.panel!r} ignores $job: {query.expr}"
+            assert 'training_job=~"$training_job"' in query.expr, (
+                f"panel {query.panel!r} ignores $training_job: {query.expr}")
+
+
+# `job` is the scrape job's label; its one use is finding the coordinator's
+# targets.
+SCRAPE_JOB_SELECTOR = 'up{job="ebsp-coordinator"}'
+
+
+def assert_job_label_only_selects_the_scrape_job(what: str, text: str):
+    rest = text.replace(SCRAPE_JOB_SELECTOR, "up")
+    assert "job" not in deploy_testlib.label_names(rest), (
+        f"{what} uses the scrape job's `job` label (the training job is `training_job`): {text}")
+    assert "exported_job" not in text, what
+
+
+def test_queries_use_job_only_for_the_scrape_job(queries):
+    for query in queries:
+        assert_job_label_only_selects_the_scrape_job(f"panel {query.panel!r}", query.expr)
+
+
+def test_rules_use_job_only_for_the_scrape_job():
+    rules = yaml.safe_load(deploy_testlib.RULES.read_text())
+    for group in rules["groups"]:
+        for rule in group["rules"]:
+            name = rule.get("record") or rule.get("alert")
+            assert_job_label_only_selects_the_scrape_job(name, rule["expr"])
+            for text in rule.get("annotations", {}).values():
+                assert_job_label_only_selects_the_scrape_job(name, text)
+            if "record" in rule and rule["record"].startswith("training_job:"):
+                assert "by (training_job" in rule["expr"], (
+                    f"{name} is named for a training_job aggregation: {rule['expr']}")
 
 
 def test_rules_name_only_exported_metrics():
@@ -99,7 +132,7 @@ def test_every_query_parses(queries):
 @pytest.mark.parametrize("what, metric", [
     ("live workers", "ebsp_job_live_workers"),
     ("rounds per second", "ebsp_job_rounds_total"),
-    ("idle fraction", "job:ebsp_idle_fraction:rate5m"),
+    ("idle fraction", "training_job:ebsp_idle_fraction:rate5m"),
     ("targets per worker", "ebsp_worker_target"),
     ("actual wait", "ebsp_round_wait_seconds_total"),
     ("predicted wait", "ebsp_round_predicted_wait_seconds_total"),

@@ -158,13 +158,15 @@ def test_pdb_and_networkpolicy_select_the_coordinator_pod(base):
     assert allowed_ports == {"grpc", "metrics"}
 
 
-def test_servicemonitor_scrapes_the_metrics_port_keeping_the_job_label(base, monitoring):
+def test_servicemonitor_scrapes_the_metrics_port_as_job_ebsp_coordinator(base, monitoring):
     service = one(base, "Service")
     monitor = one(monitoring, "ServiceMonitor")
     assert monitor["spec"]["selector"]["matchLabels"].items() <= service["metadata"]["labels"].items()
     endpoints = monitor["spec"]["endpoints"]
     assert [e["port"] for e in endpoints] == ["metrics"]
-    assert endpoints[0]["honorLabels"] is True
+    # The coordinator's labels (training_job, ...) never collide with the
+    # target labels, so the scrape job must stay Prometheus' own.
+    assert endpoints[0].get("honorLabels", False) is False
     # The alerts look for up{job="ebsp-coordinator"}.
     job_label = monitor["spec"]["jobLabel"]
     assert service["metadata"]["labels"][job_label] == "ebsp-coordinator"

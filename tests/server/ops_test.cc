@@ -2,6 +2,7 @@
 // reflection, and every series of docs/metrics.md on /metrics.
 #include <fstream>
 #include <regex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -49,17 +50,44 @@ TEST_F(OpsTest, ReflectionListsTheCoordinatorService) {
   EXPECT_THAT(*reply, HasSubstr("grpc.health.v1.Health"));
 }
 
-// Metric names and types from the table in docs/metrics.md.
-std::vector<std::pair<std::string, std::string>> DocumentedMetrics() {
-  std::vector<std::pair<std::string, std::string>> metrics;
+struct DocumentedMetric {
+  std::string name;
+  std::string type;
+  std::set<std::string> labels;
+};
+
+// Metric names, types and label names from the table in docs/metrics.md.
+std::vector<DocumentedMetric> DocumentedMetrics() {
+  std::vector<DocumentedMetric> metrics;
   std::ifstream doc(EBSP_METRICS_DOC);
-  const std::regex row(R"(^\| `(ebsp_[a-z_]+)` \| (counter|gauge|histogram) \|)");
+  const std::regex row(R"(^\| `(ebsp_[a-z_]+)` \| (counter|gauge|histogram) \|([^|]*)\|)");
+  const std::regex label("`([a-z_]+)`");
   std::string line;
   while (std::getline(doc, line)) {
     std::smatch m;
-    if (std::regex_search(line, m, row)) metrics.emplace_back(m[1], m[2]);
+    if (!std::regex_search(line, m, row)) continue;
+    DocumentedMetric metric{m[1], m[2], {}};
+    const std::string cell = m[3];
+    for (std::sregex_iterator it(cell.begin(), cell.end(), label), end; it != end; ++it) {
+      metric.labels.insert((*it)[1]);
+    }
+    metrics.push_back(std::move(metric));
   }
   return metrics;
+}
+
+// Label names of the first sample line of `sample` in a /metrics body.
+std::set<std::string> SampleLabelNames(const std::string& body, const std::string& sample) {
+  std::set<std::string> names;
+  const size_t start = body.find("\n" + sample + "{");
+  if (start == std::string::npos) return names;
+  const size_t open = start + 1 + sample.size();
+  const std::string labels = body.substr(open, body.find('}', open) - open);
+  const std::regex name(R"(([a-zA-Z_][a-zA-Z0-9_]*)=")");
+  for (std::sregex_iterator it(labels.begin(), labels.end(), name), end; it != end; ++it) {
+    names.insert((*it)[1]);
+  }
+  return names;
 }
 
 TEST_F(OpsTest, MetricsServesEveryDocumentedSeries) {
@@ -77,19 +105,27 @@ TEST_F(OpsTest, MetricsServesEveryDocumentedSeries) {
 
   absl::StatusOr<std::string> body = HttpGet(server_->metrics_port(), "/metrics");
   ASSERT_TRUE(body.ok()) << body.status();
-  for (const auto& [name, type] : documented) {
+  for (const auto& [name, type, labels] : documented) {
     EXPECT_THAT(*body, HasSubstr("# TYPE " + name + " " + type)) << name;
     const std::string sample = type == "histogram" ? name + "_count" : name;
     const bool labeled = body->find("\n" + sample + "{") != std::string::npos;
     const bool bare = body->find("\n" + sample + " ") != std::string::npos;
     EXPECT_TRUE(labeled || bare) << "no sample of " << sample;
+    EXPECT_EQ(SampleLabelNames(*body, sample), labels) << "labels of " << sample;
   }
+  // Prometheus gives every scraped series its own `job` (the scrape job): a
+  // label of ours by that name would be renamed or would overwrite it.
+  std::smatch job_label;
+  EXPECT_FALSE(std::regex_search(*body, job_label, std::regex(R"(\n[^\n]*[{,]job="[^\n]*)")))
+      << job_label.str();
   EXPECT_THAT(*body, HasSubstr("ebsp_build_info{version=\""));
   EXPECT_THAT(*body, HasSubstr("ebsp_jobs 1"));
-  EXPECT_THAT(*body, HasSubstr("ebsp_job_rounds_total{job=\"m\"} 1"));
-  EXPECT_THAT(*body, HasSubstr("ebsp_iterations_total{job=\"m\"} " + std::to_string(it)));
-  EXPECT_THAT(*body, HasSubstr("ebsp_worker_target{job=\"m\",worker=\"w0\"}"));
-  EXPECT_THAT(*body, HasSubstr("ebsp_evictions_total{job=\"m\",reason=\"lease_expired\"} 0"));
+  EXPECT_THAT(*body, HasSubstr("ebsp_job_rounds_total{training_job=\"m\"} 1"));
+  EXPECT_THAT(*body,
+              HasSubstr("ebsp_iterations_total{training_job=\"m\"} " + std::to_string(it)));
+  EXPECT_THAT(*body, HasSubstr("ebsp_worker_target{training_job=\"m\",worker=\"w0\"}"));
+  EXPECT_THAT(*body,
+              HasSubstr("ebsp_evictions_total{reason=\"lease_expired\",training_job=\"m\"} 0"));
   EXPECT_THAT(*body, HasSubstr("ebsp_rpc_total{code=\"OK\",method=\"Barrier\"} 1"));
 }
 
@@ -100,9 +136,9 @@ TEST_F(OpsTest, JobSeriesExistFromCreationAndGoAwayWithTheJob) {
   ASSERT_TRUE(stub_->CreateJob(Context().get(), create, &job).ok());
   absl::StatusOr<std::string> body = HttpGet(server_->metrics_port(), "/metrics");
   ASSERT_TRUE(body.ok()) << body.status();
-  EXPECT_THAT(*body, HasSubstr("ebsp_job_live_workers{job=\"fresh\"} 0"));
-  EXPECT_THAT(*body, HasSubstr("ebsp_job_rounds_total{job=\"fresh\"} 0"));
-  EXPECT_THAT(*body, HasSubstr("ebsp_barrier_waiting_calls{job=\"fresh\"} 0"));
+  EXPECT_THAT(*body, HasSubstr("ebsp_job_live_workers{training_job=\"fresh\"} 0"));
+  EXPECT_THAT(*body, HasSubstr("ebsp_job_rounds_total{training_job=\"fresh\"} 0"));
+  EXPECT_THAT(*body, HasSubstr("ebsp_barrier_waiting_calls{training_job=\"fresh\"} 0"));
 
   v1::DeleteJobRequest del;
   del.set_job("fresh");
@@ -110,7 +146,7 @@ TEST_F(OpsTest, JobSeriesExistFromCreationAndGoAwayWithTheJob) {
   ASSERT_TRUE(stub_->DeleteJob(Context().get(), del, &deleted).ok());
   body = HttpGet(server_->metrics_port(), "/metrics");
   ASSERT_TRUE(body.ok()) << body.status();
-  EXPECT_THAT(*body, ::testing::Not(HasSubstr("job=\"fresh\"")));
+  EXPECT_THAT(*body, ::testing::Not(HasSubstr("training_job=\"fresh\"")));
   EXPECT_THAT(*body, HasSubstr("ebsp_jobs 0"));
 }
 
@@ -121,8 +157,8 @@ TEST_F(OpsTest, WorkerTargetSeriesStopAtMaxWorkerSeries) {
   for (const char* name : {"a", "b", "c"}) MustRegister("cap", name, LocalSteps(2));
   absl::StatusOr<std::string> body = HttpGet(server_->metrics_port(), "/metrics");
   ASSERT_TRUE(body.ok()) << body.status();
-  EXPECT_THAT(*body, HasSubstr("ebsp_worker_target{job=\"cap\",worker=\"w0\"} 2"));
-  EXPECT_THAT(*body, HasSubstr("ebsp_worker_target{job=\"cap\",worker=\"w1\"} 2"));
+  EXPECT_THAT(*body, HasSubstr("ebsp_worker_target{training_job=\"cap\",worker=\"w0\"} 2"));
+  EXPECT_THAT(*body, HasSubstr("ebsp_worker_target{training_job=\"cap\",worker=\"w1\"} 2"));
   EXPECT_THAT(*body, ::testing::Not(HasSubstr("worker=\"w2\"")));
 }
 
@@ -150,10 +186,10 @@ TEST_F(OpsTest, StuckBarrierShowsInTheWaitingGauges) {
   std::string body;
   EXPECT_TRUE(WaitUntil([&] {
     body = HttpGet(server_->metrics_port(), "/metrics").value_or("");
-    return body.find("ebsp_barrier_oldest_wait_seconds{job=\"stuck\"} 5\n") !=
+    return body.find("ebsp_barrier_oldest_wait_seconds{training_job=\"stuck\"} 5\n") !=
            std::string::npos;
   })) << body;
-  EXPECT_THAT(body, HasSubstr("ebsp_barrier_waiting_calls{job=\"stuck\"} 1\n"));
+  EXPECT_THAT(body, HasSubstr("ebsp_barrier_waiting_calls{training_job=\"stuck\"} 1\n"));
   ctx.TryCancel();
   ASSERT_TRUE(done.WaitForNotificationWithTimeout(kRpcDeadline));
   EXPECT_EQ(status.error_code(), grpc::StatusCode::CANCELLED);
