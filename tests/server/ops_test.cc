@@ -17,7 +17,13 @@ namespace {
 
 using ::testing::HasSubstr;
 
-using OpsTest = ServerTest;
+class OpsTest : public ServerTest {
+ protected:
+  // For tests in virtual time (Restart(options, &clock_)). A member, not a
+  // local of the test body: the server's ticker reads it until TearDown shuts
+  // the server down, after the body has returned.
+  ManualClock clock_;
+};
 
 // grpc.health.v1.HealthCheckRequest{service} on the wire: field 1, a string.
 std::string HealthRequest(const std::string& service) {
@@ -163,8 +169,7 @@ TEST_F(OpsTest, WorkerTargetSeriesStopAtMaxWorkerSeries) {
 }
 
 TEST_F(OpsTest, StuckBarrierShowsInTheWaitingGauges) {
-  ManualClock clock;
-  Restart(TestOptions(), &clock);
+  Restart(TestOptions(), &clock_);
   const v1::RegisterResponse a = MustRegister("stuck", "a", Bsp());
   MustRegister("stuck", "b");
   v1::ReportIterationResponse reply;
@@ -182,7 +187,7 @@ TEST_F(OpsTest, StuckBarrierShowsInTheWaitingGauges) {
     done.Notify();
   });
   ASSERT_TRUE(WaitUntil([&] { return Arrived("stuck", a.worker_id()); }));
-  clock.Advance(absl::Seconds(5));
+  clock_.Advance(absl::Seconds(5));
   std::string body;
   EXPECT_TRUE(WaitUntil([&] {
     body = HttpGet(server_->metrics_port(), "/metrics").value_or("");
