@@ -442,9 +442,8 @@ class JobState::Impl {
     ++clock_counts_[to];
   }
 
-  // As job_state.h defines it: fastest minus slowest total iterations among
-  // live workers. Under ElasticBSP this grows with uneven targets; the lead
-  // inside a round (bounded by R) is iterations_in_round in the snapshot.
+  // As job_state.h defines it: iterations since the last point all live
+  // workers shared (the round's barrier, or for ASP/SSP the slowest clock).
   uint64_t Staleness() const {
     if (options_.policy.HasRounds()) {
       uint64_t most_done = 0;
