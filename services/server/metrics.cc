@@ -108,7 +108,8 @@ Metrics::Metrics(int max_worker_series)
                          .Help("Wait time over live worker time since the job began")
                          .Register(*registry_)),
       staleness_(BuildGauge().Name("ebsp_job_staleness_iterations")
-                     .Help("Fastest minus slowest total iterations")
+                     .Help("Iterations since the last point all live workers shared "
+                           "(rounds: since the barrier; ASP/SSP: clock lead)")
                      .Register(*registry_)),
       planning_seconds_(BuildHistogram().Name("ebsp_planning_seconds")
                             .Help("Wall time of events that ran ZipLine")

@@ -15,6 +15,11 @@ using ::testing::HasSubstr;
 
 class LivenessTest : public ServerTest {
  protected:
+  // For tests in virtual time (Restart(options, &clock_)). A member, not a
+  // local of the test body: the server's ticker reads it until TearDown shuts
+  // the server down, after the body has returned.
+  ManualClock clock_;
+
   // Registers a (BSP) and b, then parks a at the barrier of round 0 in the
   // background. Returns the future of a's Barrier call.
   std::future<std::pair<grpc::Status, v1::BarrierResponse>> ParkFirstWorker(
@@ -64,16 +69,15 @@ TEST_F(LivenessTest, GetJobShowsArrivedAndMissingWhileTheBarrierWaits) {
 }
 
 TEST_F(LivenessTest, EvictionOfASilentWorkerReleasesTheBarrier) {
-  ManualClock clock;
   ServerOptions options = TestOptions();
   options.heartbeat_timeout = absl::Seconds(10);
-  Restart(options, &clock);
+  Restart(options, &clock_);
   v1::RegisterResponse a, b;
   auto call = ParkFirstWorker("j", &a, &b);
   // a heartbeats at +6 s; b stays silent, so at +12 s only b's lease is over.
-  clock.Advance(absl::Seconds(6));
+  clock_.Advance(absl::Seconds(6));
   ASSERT_TRUE(Heartbeat("j", a.worker_id()).ok());
-  clock.Advance(absl::Seconds(6));
+  clock_.Advance(absl::Seconds(6));
   ASSERT_EQ(call.wait_for(std::chrono::seconds(10)), std::future_status::ready)
       << "the ticker did not evict b";
   auto [status, reply] = call.get();
@@ -91,14 +95,13 @@ TEST_F(LivenessTest, EvictionOfASilentWorkerReleasesTheBarrier) {
 }
 
 TEST_F(LivenessTest, EvictedWaitingWorkerGetsNotFoundTellingItToRegisterAgain) {
-  ManualClock clock;
-  Restart(TestOptions(), &clock);
+  Restart(TestOptions(), &clock_);
   v1::RegisterResponse a, b;
   auto call = ParkFirstWorker("j", &a, &b);
   // b heartbeats (alive but slow); a, parked and silent, expires.
-  clock.Advance(absl::Seconds(6));
+  clock_.Advance(absl::Seconds(6));
   ASSERT_TRUE(Heartbeat("j", b.worker_id()).ok());
-  clock.Advance(absl::Seconds(6));
+  clock_.Advance(absl::Seconds(6));
   ASSERT_EQ(call.wait_for(std::chrono::seconds(10)), std::future_status::ready);
   auto [status, reply] = call.get();
   EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
@@ -109,17 +112,16 @@ TEST_F(LivenessTest, EvictedWaitingWorkerGetsNotFoundTellingItToRegisterAgain) {
 }
 
 TEST_F(LivenessTest, BarrierDeadlineNamesTheMissingWorker) {
-  ManualClock clock;
   ServerOptions options = TestOptions();
   options.heartbeat_timeout = absl::Hours(1);  // Only the deadline matters.
   options.barrier_deadline = absl::Seconds(600);
-  Restart(options, &clock);
+  Restart(options, &clock_);
   v1::RegisterResponse a, b;
   auto call = ParkFirstWorker("j", &a, &b);
-  clock.Advance(absl::Seconds(599));
+  clock_.Advance(absl::Seconds(599));
   // Not yet: the ticker runs every 20 ms; give it several passes.
   EXPECT_EQ(call.wait_for(std::chrono::milliseconds(100)), std::future_status::timeout);
-  clock.Advance(absl::Seconds(1));
+  clock_.Advance(absl::Seconds(1));
   ASSERT_EQ(call.wait_for(std::chrono::seconds(10)), std::future_status::ready);
   auto [status, reply] = call.get();
   EXPECT_EQ(status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
@@ -185,8 +187,7 @@ TEST_F(LivenessTest, ShutdownEndsWaitingCallsWithUnavailable) {
 }
 
 TEST_F(LivenessTest, MembershipEpochInRepliesFollowsJoinsLeavesAndEvictions) {
-  ManualClock clock;
-  Restart(TestOptions(), &clock);
+  Restart(TestOptions(), &clock_);
   const v1::RegisterResponse a = MustRegister("e", "a", LocalSteps(100));
   const v1::RegisterResponse b = MustRegister("e", "b");
   const v1::RegisterResponse c = MustRegister("e", "c");
@@ -205,9 +206,9 @@ TEST_F(LivenessTest, MembershipEpochInRepliesFollowsJoinsLeavesAndEvictions) {
   EXPECT_EQ(reply.membership_epoch(), MustGetJob("e").membership_epoch());
 
   // b goes silent and is evicted; a keeps reporting.
-  clock.Advance(absl::Seconds(6));
+  clock_.Advance(absl::Seconds(6));
   ASSERT_TRUE(Report("e", a.worker_id(), 0, 3, &reply).ok());
-  clock.Advance(absl::Seconds(6));
+  clock_.Advance(absl::Seconds(6));
   ASSERT_TRUE(WaitUntil([&] { return MustGetJob("e").workers_size() == 1; }));
   ASSERT_TRUE(Report("e", a.worker_id(), 0, 4, &reply).ok());
   EXPECT_EQ(reply.membership_epoch(), c.membership_epoch() + 2);
