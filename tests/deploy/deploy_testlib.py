@@ -4,20 +4,21 @@ a real ebsp-coordinator process on 127.0.0.1 with its ports read back from
 
 Paths come from the environment that tests/deploy/CMakeLists.txt sets:
 EBSP_REPO_ROOT, EBSP_BUILD_DIR, EBSP_COORDINATOR_BIN, EBSP_PYTHON_GEN_DIR.
+
+The coordinator runs through the shared tests/support/python/ebsp_test_servers,
+put on sys.path here so that dockerfile_lint.py also runs on its own.
 """
-import contextlib
-import json
 import os
 import pathlib
 import re
 import shlex
-import signal
 import socket
-import subprocess
-import tempfile
-import time
+import sys
 from dataclasses import dataclass, field
-from typing import Dict, Iterator, List, Optional
+from typing import Dict, List, Optional
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "support" / "python"))
+from ebsp_test_servers import ServerProcess, stop_process, wait_until  # noqa: E402,F401 (stop_process: for prometheus_runner)
 
 REPO_ROOT = pathlib.Path(
     os.environ.get("EBSP_REPO_ROOT",
@@ -132,83 +133,17 @@ def free_tcp_port() -> int:
 
 
 def wait_for(predicate, timeout_s: float, what: str, poll_s: float = 0.05):
-    """Polls `predicate` until it returns a truthy value or `timeout_s` passes."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
-        time.sleep(poll_s)
+    """Polls `predicate` until it returns a truthy value (returned) or
+    `timeout_s` passes (AssertionError naming `what`)."""
+    return wait_until(predicate, timeout_s, what, poll_s)
 
 
-@dataclass
-class RunningCoordinator:
-    process: subprocess.Popen
-    grpc_port: int
-    metrics_port: int
-    log_path: pathlib.Path
-
-    @property
-    def grpc_target(self) -> str:
-        return f"127.0.0.1:{self.grpc_port}"
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-
-def _read_ready_file(path: pathlib.Path) -> Optional[Dict[str, int]]:
-    try:
-        text = path.read_text()
-    except FileNotFoundError:
-        return None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        return None  # Not written completely yet.
-
-
-@contextlib.contextmanager
 def coordinator(extra_flags: List[str] = (),
-                ready_timeout_s: float = 20.0) -> Iterator[RunningCoordinator]:
-    """Runs ebsp-coordinator on 127.0.0.1:0 until the block ends (SIGTERM)."""
-    binary = required_env_path("EBSP_COORDINATOR_BIN")
-    with tempfile.TemporaryDirectory(prefix="ebsp-deploy-") as tmp:
-        tmpdir = pathlib.Path(tmp)
-        ready = tmpdir / "ready.json"
-        log_path = tmpdir / "coordinator.log"
-        # Flags after extra_flags win, so the test's addresses always apply.
-        args = [str(binary), *extra_flags,
-                "--listen_address=127.0.0.1:0",
-                "--metrics_address=127.0.0.1:0",
-                f"--ready_file={ready}"]
-        with open(log_path, "wb") as log:
-            process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            def ready_or_dead():
-                if process.poll() is not None:
-                    raise AssertionError(
-                        f"coordinator exited with {process.returncode}:\n"
-                        f"{log_path.read_text(errors='replace')}")
-                return _read_ready_file(ready)
-            ports = wait_for(ready_or_dead, ready_timeout_s, "the ready file")
-            yield RunningCoordinator(process, int(ports["grpc_port"]),
-                                     int(ports["metrics_port"]), log_path)
-        finally:
-            stop_process(process)
-
-
-def stop_process(process: subprocess.Popen, timeout_s: float = 10.0) -> None:
-    """SIGTERM, then SIGKILL if it has not exited within timeout_s."""
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=timeout_s)
+                ready_timeout_s: float = 20.0) -> ServerProcess:
+    """ebsp-coordinator on 127.0.0.1:0, for a `with` block (stopped with
+    SIGTERM at its end); the test's addresses win over extra_flags."""
+    return ServerProcess(required_env_path("EBSP_COORDINATOR_BIN"), extra_flags,
+                         ready_timeout_s=ready_timeout_s)
 
 
 # ---------------------------------------------------------------------------

@@ -58,7 +58,7 @@ def running(flagfile):
 
 
 def test_coordinator_applies_the_configmap_flag_file(running):
-    with grpc.insecure_channel(running.grpc_target) as channel:
+    with grpc.insecure_channel(running.target) as channel:
         stub = pb_grpc.CoordinatorStub(channel)
         reply = stub.Register(pb.RegisterRequest(job="config-check", worker_name="w0"),
                               timeout=5)
@@ -86,7 +86,7 @@ def test_coordinator_rejects_an_unknown_flag_in_the_flag_file(flagfile, tmp_path
 
 
 def test_grpc_health_service_reports_serving(running):
-    with grpc.insecure_channel(running.grpc_target) as channel:
+    with grpc.insecure_channel(running.target) as channel:
         check = channel.unary_unary("/grpc.health.v1.Health/Check",
                                     request_serializer=lambda raw: raw,
                                     response_deserializer=lambda raw: raw)

@@ -34,7 +34,7 @@ def stack():
         with prometheus_runner.prometheus(
                 [f"127.0.0.1:{coordinator.metrics_port}"],
                 [deploy_testlib.RULES]) as prom:
-            driver = load_driver.LoadDriver(coordinator.grpc_target, JOB, workers=4,
+            driver = load_driver.LoadDriver(coordinator.target, JOB, workers=4,
                                             duration_s=MAX_LOAD_SECONDS)
             driver.start()
             try:
@@ -78,7 +78,7 @@ def test_every_panel_query_returns_data(stack):
 def test_every_recording_rule_yields_data(stack):
     coordinator, prom, driver = stack
     # The error rules need one error: a policy out of range is INVALID_ARGUMENT.
-    with grpc.insecure_channel(coordinator.grpc_target) as channel:
+    with grpc.insecure_channel(coordinator.target) as channel:
         stub = load_driver.pb_grpc.CoordinatorStub(channel)
         bad = load_driver.pb.JobSpec(job="bad-policy", policy=load_driver.pb.Policy(
             kind=load_driver.pb.POLICY_KIND_ELASTIC_BSP, lookahead=100000))

@@ -1,4 +1,9 @@
-"""Fixtures shared by the Python client tests: a real coordinator per test."""
+"""Fixtures shared by the Python client tests: a real coordinator per test.
+
+The binary comes from $EBSP_COORDINATOR (CMake passes
+$<TARGET_FILE:ebsp-coordinator> through the test's ENVIRONMENT, with
+tests/support/python on PYTHONPATH for ebsp_test_servers).
+"""
 
 import itertools
 import os
@@ -8,14 +13,24 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from coordinator_process import CoordinatorProcess  # noqa: E402
+from ebsp_test_servers import ServerProcess  # noqa: E402
 
 _job_counter = itertools.count()
 
 
+def coordinator_binary() -> str:
+    path = os.environ.get("EBSP_COORDINATOR", "")
+    if not path or not os.access(path, os.X_OK):
+        raise RuntimeError(
+            f"EBSP_COORDINATOR={path!r} is not an executable ebsp-coordinator; "
+            "run through ctest or set it to <build>/services/server/ebsp-coordinator")
+    return path
+
+
 @pytest.fixture
 def coordinator(tmp_path):
-    proc = CoordinatorProcess(str(tmp_path))
+    """A running coordinator; restart() brings it back on the same port."""
+    proc = ServerProcess(coordinator_binary(), workdir=str(tmp_path))
     proc.start()
     yield proc
     proc.stop()
@@ -27,8 +42,8 @@ def start_coordinator(tmp_path):
     started = []
 
     def start(*extra_flags):
-        proc = CoordinatorProcess(str(tmp_path / f"c{len(started)}"), list(extra_flags))
-        os.makedirs(str(tmp_path / f"c{len(started)}"))
+        proc = ServerProcess(coordinator_binary(), extra_flags,
+                             workdir=str(tmp_path / f"c{len(started)}"))
         started.append(proc)
         proc.start()
         return proc

@@ -8,7 +8,7 @@ import grpc
 import pytest
 
 import ebsp
-from coordinator_process import wait_until
+from ebsp_test_servers import wait_until
 from ebsp._stubs import pb
 
 QUICK_RETRY = ebsp.RetryPolicy(max_attempts=3, initial_backoff_seconds=0.02,

@@ -7,7 +7,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import ebsp
-from coordinator_process import wait_until
+from ebsp_test_servers import wait_until
 
 CLIENT_DIR = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(ebsp.__file__)), ".."))
 

@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 import ebsp
-from coordinator_process import wait_until
+from ebsp_test_servers import wait_until
 from ebsp._stubs import pb
 
 FAST = 0.004   # Simulated compute time of one iteration, seconds.

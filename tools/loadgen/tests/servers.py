@@ -1,66 +1,23 @@
-"""Starts the project's servers for the tools' tests: the real binary on
-127.0.0.1 with port 0, the picked port read back from its --ready_file, and
-SIGTERM (then SIGKILL) at the end. Every wait has a deadline."""
+"""Helpers for the tools' tests: the project's servers through the shared
+ebsp_test_servers (tests/support/python, on PYTHONPATH from CMake), a closed
+port, and running a tool for its JSON output."""
 
 import contextlib
 import json
-import os
-import signal
 import socket
 import subprocess
-import tempfile
-import time
+
+from ebsp_test_servers import ServerProcess
 
 READY_TIMEOUT_S = 30
-STOP_TIMEOUT_S = 10
-
-
-def _read_ready(path):
-    try:
-        with open(path) as f:
-            return json.loads(f.read())
-    except (FileNotFoundError, json.JSONDecodeError):
-        return None
 
 
 @contextlib.contextmanager
 def running_server(binary, extra_args=(), metrics=False):
     """Yields (grpc_port, pid). `metrics`: the binary also takes --metrics_address."""
-    with tempfile.TemporaryDirectory(prefix="ebsp-tools-test-") as tmp:
-        ready = os.path.join(tmp, "ready.json")
-        log_path = os.path.join(tmp, "server.log")
-        args = [binary, "--listen_address=127.0.0.1:0", f"--ready_file={ready}"]
-        if metrics:
-            args.append("--metrics_address=127.0.0.1:0")
-        args.extend(extra_args)
-        with open(log_path, "w") as log:
-            proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            deadline = time.monotonic() + READY_TIMEOUT_S
-            info = None
-            # Poll the condition (file present and whole) with a deadline; the
-            # server writes it atomically once it serves.
-            while info is None:
-                info = _read_ready(ready)
-                if info is not None:
-                    break
-                if proc.poll() is not None:
-                    raise AssertionError(
-                        f"{binary} exited with {proc.returncode} before it was ready:\n"
-                        + open(log_path).read())
-                if time.monotonic() > deadline:
-                    raise AssertionError(
-                        f"{binary} not ready within {READY_TIMEOUT_S}s:\n" + open(log_path).read())
-                time.sleep(0.02)
-            yield info["grpc_port"], proc.pid
-        finally:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(timeout=STOP_TIMEOUT_S)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait(timeout=STOP_TIMEOUT_S)
+    with ServerProcess(binary, extra_args, metrics=metrics,
+                       ready_timeout_s=READY_TIMEOUT_S) as server:
+        yield server.grpc_port, server.pid
 
 
 def closed_port():
