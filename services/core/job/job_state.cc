@@ -12,7 +12,7 @@
 #include "services/core/job/departures.h"
 #include "services/core/job/worker_record.h"
 #include "services/core/policy/policy.h"
-#include "services/core/predict/string_view_compat.h"
+#include "services/core/string_view_compat.h"
 
 namespace ebsp::core {
 namespace {
@@ -437,8 +437,7 @@ class JobState::Impl {
   }
 
   void MoveClock(uint64_t from, uint64_t to) {
-    auto it = clock_counts_.find(from);
-    if (it != clock_counts_.end() && --it->second == 0) clock_counts_.erase(it);
+    MoveClockOut(from);
     ++clock_counts_[to];
   }
 
@@ -452,12 +451,9 @@ class JobState::Impl {
       }
       return most_done;
     }
-    std::optional<uint64_t> low, high;
-    for (const auto& [id, w] : workers_) {
-      low = low.has_value() ? std::min(*low, w.clock()) : w.clock();
-      high = high.has_value() ? std::max(*high, w.clock()) : w.clock();
-    }
-    return low.has_value() ? *high - *low : 0;
+    // clock_counts_ holds every live worker's clock, in order.
+    if (clock_counts_.empty()) return 0;
+    return clock_counts_.rbegin()->first - clock_counts_.begin()->first;
   }
 
   std::vector<WorkerRecord*> RoundMembers() {

@@ -20,11 +20,14 @@ std::optional<ElasticBspPolicy::ColdModel> ElasticBspPolicy::SlowestWithHistory(
   return slowest;
 }
 
-std::vector<absl::Time> ElasticBspPolicy::ColdEnds(absl::Time anchor, const ColdModel& cold,
-                                                   int count) {
+std::optional<std::vector<absl::Time>> ElasticBspPolicy::MemberEnds(
+    const RoundMember& member, absl::Time cold_anchor, const std::optional<ColdModel>& cold,
+    int count) {
+  if (member.predictor->HasHistory()) return member.predictor->Forecast(count);
+  if (!cold.has_value()) return std::nullopt;
   std::vector<absl::Time> ends;
   ends.reserve(static_cast<size_t>(std::max(count, 0)));
-  for (int j = 1; j <= count; ++j) ends.push_back(anchor + j * cold.interval);
+  for (int j = 1; j <= count; ++j) ends.push_back(cold_anchor + j * cold->interval);
   return ends;
 }
 
@@ -65,9 +68,7 @@ RoundTargets ElasticBspPolicy::StartRound(absl::Span<const RoundMember> members,
   for (const RoundMember& m : members) {
     WorkerForecast f;
     f.done = 0;
-    f.ends = m.predictor->HasHistory()
-                 ? m.predictor->Forecast(lookahead)
-                 : ColdEnds(m.round_start + cold->overhead, *cold, lookahead);
+    f.ends = *MemberEnds(m, m.round_start + cold->overhead, cold, lookahead);
     forecasts.push_back(std::move(f));
   }
   std::optional<RoundTargets> planned = RunZipLine(members, std::move(forecasts));
@@ -107,28 +108,23 @@ std::optional<RoundTargets> ElasticBspPolicy::Replan(absl::Span<const RoundMembe
       // Its iteration `done` ended now: it may sync now (k = done) or go on.
       f.done = m.done - 1;
       f.ends.push_back(now);
-      std::vector<absl::Time> more;
-      if (m.predictor->HasHistory()) {
-        more = m.predictor->Forecast(lookahead - m.done);
-      } else if (cold.has_value()) {
-        more = ColdEnds(now, *cold, lookahead - m.done);
+      if (std::optional<std::vector<absl::Time>> more =
+              MemberEnds(m, now, cold, lookahead - m.done)) {
+        f.ends.insert(f.ends.end(), more->begin(), more->end());
       }
-      f.ends.insert(f.ends.end(), more.begin(), more.end());
     } else if (m.pinned) {
       f.done = m.done - 1;
       f.ends.push_back(m.pinned_at);
     } else {
       f.done = m.done;
-      const int count = lookahead - m.done;
-      if (m.predictor->HasHistory()) {
-        f.ends = m.predictor->Forecast(count);
-      } else if (cold.has_value()) {
-        const absl::Time anchor =
-            m.last_report.has_value() ? *m.last_report : m.round_start + cold->overhead;
-        f.ends = ColdEnds(anchor, *cold, count);
-      } else {
-        return std::nullopt;  // Unreachable: the reporter had a plan.
-      }
+      const absl::Time cold_anchor =
+          m.last_report.has_value()
+              ? *m.last_report
+              : m.round_start + (cold.has_value() ? cold->overhead : absl::ZeroDuration());
+      std::optional<std::vector<absl::Time>> ends =
+          MemberEnds(m, cold_anchor, cold, lookahead - m.done);
+      if (!ends.has_value()) return std::nullopt;  // Unreachable: the reporter had a plan.
+      f.ends = *std::move(ends);
       // Its next report has not arrived by now, so it cannot end earlier:
       // a forecast already in the past moves forward as a whole.
       if (!f.ends.empty() && f.ends.front() < now) {

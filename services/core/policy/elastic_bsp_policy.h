@@ -69,8 +69,12 @@ class ElasticBspPolicy final : public Policy {
   };
   static std::optional<ColdModel> SlowestWithHistory(absl::Span<const RoundMember> members);
 
-  // `count` ends of a member planned as `cold`, after `anchor`.
-  static std::vector<absl::Time> ColdEnds(absl::Time anchor, const ColdModel& cold, int count);
+  // `count` forecast ends of `member`: from its own history, else planned as
+  // `cold` after `cold_anchor`; nullopt with neither.
+  static std::optional<std::vector<absl::Time>> MemberEnds(const RoundMember& member,
+                                                           absl::Time cold_anchor,
+                                                           const std::optional<ColdModel>& cold,
+                                                           int count);
 
   // Runs ZipLine and remembers the forecasts for drift checks.
   std::optional<RoundTargets> RunZipLine(absl::Span<const RoundMember> members,

@@ -9,7 +9,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
-#include "services/core/predict/string_view_compat.h"
+#include "services/core/string_view_compat.h"
 
 namespace ebsp::core {
 namespace {

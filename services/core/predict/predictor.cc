@@ -6,7 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "services/core/predict/ewma_predictor.h"
 #include "services/core/predict/latest_interval_predictor.h"
-#include "services/core/predict/string_view_compat.h"
+#include "services/core/string_view_compat.h"
 #include "services/core/predict/windowed_median_predictor.h"
 
 namespace ebsp::core {

@@ -2,8 +2,8 @@
 // class and absl::StrCat / StrSplit do not take std::string_view. The
 // contracts use std::string_view; this converts at the call sites.
 // Internal to ebsp_core.
-#ifndef EBSP_SERVICES_CORE_PREDICT_STRING_VIEW_COMPAT_H_
-#define EBSP_SERVICES_CORE_PREDICT_STRING_VIEW_COMPAT_H_
+#ifndef EBSP_SERVICES_CORE_STRING_VIEW_COMPAT_H_
+#define EBSP_SERVICES_CORE_STRING_VIEW_COMPAT_H_
 
 #include <string_view>
 
@@ -16,4 +16,4 @@ inline std::string_view ToStd(absl::string_view s) { return {s.data(), s.size()}
 
 }  // namespace ebsp::core
 
-#endif  // EBSP_SERVICES_CORE_PREDICT_STRING_VIEW_COMPAT_H_
+#endif  // EBSP_SERVICES_CORE_STRING_VIEW_COMPAT_H_
