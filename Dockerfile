@@ -24,9 +24,10 @@ RUN apt-get update \
 
 WORKDIR /src
 COPY . .
-# The same build the project runs everywhere else (README, CI). The image
-# ships the coordinator and the ebsp-status CLI (for `kubectl exec`).
-RUN BUILD_DIR=/src/build BUILD_TYPE=RelWithDebInfo scripts/build.sh \
+# The same build the project runs everywhere else (README, CI), of only the
+# two binaries the image ships: the coordinator and the ebsp-status CLI (for
+# `kubectl exec`).
+RUN BUILD_DIR=/src/build BUILD_TYPE=RelWithDebInfo scripts/build.sh ebsp-coordinator ebsp-status \
  && mkdir -p /out \
  && objcopy --strip-debug build/services/server/ebsp-coordinator /out/ebsp-coordinator \
  && objcopy --strip-debug build/tools/status/ebsp-status /out/ebsp-status
