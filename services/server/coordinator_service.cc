@@ -173,11 +173,6 @@ grpc::ServerUnaryReactor* CoordinatorService::FinishNow(
 
 bool CoordinatorService::ShuttingDown() const { return shutting_down_.load(); }
 
-grpc::Status CoordinatorService::JobDeleted(const JobEntry& entry) {
-  return grpc::Status(grpc::StatusCode::NOT_FOUND,
-                      absl::StrCat("job \"", entry.name(), "\" was deleted"));
-}
-
 grpc::Status CoordinatorService::Unavailable() {
   return grpc::Status(grpc::StatusCode::UNAVAILABLE,
                       "coordinator is shutting down; retry after a backoff and "
@@ -268,7 +263,7 @@ grpc::Status CoordinatorService::DoRegister(const v1::RegisterRequest& request,
 
   Completions completions;
   absl::MutexLock lock(&entry->mu);
-  if (entry->deleted()) return JobDeleted(*entry);
+  if (entry->deleted()) return entry->DeletedStatus();
   core::JobState& state = entry->state();
   core::WorkerId id = registry_.NewWorkerId();
   // A collision within the job is astronomically unlikely; bounded anyway.
@@ -334,7 +329,7 @@ grpc::Status CoordinatorService::HandleReport(
 
   Completions completions;
   absl::MutexLock lock(&job.mu);
-  if (job.deleted()) return JobDeleted(job);
+  if (job.deleted()) return job.DeletedStatus();
   const absl::Time now = clock_->Now();
   absl::StatusOr<core::ReportResult> result = job.state().ReportIteration(
       request.worker_id(), request.round(), static_cast<int>(request.iteration()),
@@ -384,7 +379,7 @@ grpc::ServerUnaryReactor* CoordinatorService::StartWait(
   {
     absl::MutexLock lock(&job.mu);
     if (job.deleted()) {
-      immediate.emplace().status = JobDeleted(job);
+      immediate.emplace().status = job.DeletedStatus();
     } else if (ShuttingDown()) {
       // Checked again under the job lock: BeginShutdown drains each job under
       // it, so a call parked after that drain would wait for the grace period.
@@ -429,7 +424,7 @@ grpc::Status CoordinatorService::DoHeartbeat(const v1::HeartbeatRequest& request
   if (!entry.ok()) return ToGrpcStatus(entry.status());
   JobEntry& job = **entry;
   absl::MutexLock lock(&job.mu);
-  if (job.deleted()) return JobDeleted(job);
+  if (job.deleted()) return job.DeletedStatus();
   absl::StatusOr<core::HeartbeatResult> result =
       job.state().Heartbeat(request.worker_id(), clock_->Now());
   if (!result.ok()) return ToGrpcStatus(result.status());
@@ -452,7 +447,7 @@ grpc::Status CoordinatorService::DoLeave(const v1::LeaveRequest& request) {
   JobEntry& job = **entry;
   Completions completions;
   absl::MutexLock lock(&job.mu);
-  if (job.deleted()) return JobDeleted(job);
+  if (job.deleted()) return job.DeletedStatus();
   const absl::Time now = clock_->Now();
   absl::StatusOr<core::Effects> effects = job.state().Leave(request.worker_id(), now);
   if (!effects.ok()) return ToGrpcStatus(effects.status());

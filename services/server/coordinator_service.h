@@ -132,8 +132,6 @@ class CoordinatorService final : public v1::Coordinator::CallbackService {
 
   bool ShuttingDown() const;
   static grpc::Status Unavailable();
-  // NOT_FOUND for a handler that found the job just before DeleteJob.
-  static grpc::Status JobDeleted(const JobEntry& entry);
 
   // Validates the job name and finds the job: INVALID_ARGUMENT or NOT_FOUND.
   absl::StatusOr<std::shared_ptr<JobEntry>> FindJob(absl::string_view job) const;

@@ -18,7 +18,7 @@ constexpr size_t kMaxAuthTokenLength = 1024;
 
 grpc::Status CoordinatorService::Describe(JobEntry& entry, v1::Job* job) {
   absl::MutexLock lock(&entry.mu);
-  if (entry.deleted()) return JobDeleted(entry);
+  if (entry.deleted()) return entry.DeletedStatus();
   const absl::Time now = clock_->Now();
   JobToProto(entry.state().Snapshot(now), now, job);
   return grpc::Status::OK;
@@ -116,7 +116,7 @@ grpc::Status CoordinatorService::DoUpdatePolicy(
   if (!entry.ok()) return ToGrpcStatus(entry.status());
   {
     absl::MutexLock lock(&(*entry)->mu);
-    if ((*entry)->deleted()) return JobDeleted(**entry);
+    if ((*entry)->deleted()) return (*entry)->DeletedStatus();
     absl::Status updated = (*entry)->state().UpdatePolicy(*policy, clock_->Now());
     if (!updated.ok()) return ToGrpcStatus(updated);
   }

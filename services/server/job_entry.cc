@@ -31,8 +31,6 @@ JobEntry::JobEntry(std::string name, core::JobOptions options,
       metrics_(std::move(metrics)) {
   if (metrics_ != nullptr) {
     slot_used_.assign(static_cast<size_t>(metrics_->max_worker_slots()), false);
-  }
-  if (metrics_ != nullptr) {
     metrics_->membership_epoch().Set(static_cast<double>(state_.membership_epoch()));
   }
 }
@@ -243,11 +241,14 @@ void JobEntry::DrainWaits(const grpc::Status& status, Completions* out) {
   UpdateWaitingGauge();
 }
 
+grpc::Status JobEntry::DeletedStatus() const {
+  return grpc::Status(grpc::StatusCode::NOT_FOUND,
+                      absl::StrCat("job \"", name_, "\" was deleted"));
+}
+
 void JobEntry::MarkDeleted(Completions* out) {
   deleted_ = true;
-  DrainWaits(grpc::Status(grpc::StatusCode::NOT_FOUND,
-                          absl::StrCat("job \"", name_, "\" was deleted")),
-             out);
+  DrainWaits(DeletedStatus(), out);
   metrics_.reset();
 }
 

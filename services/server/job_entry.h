@@ -46,6 +46,8 @@ class JobEntry {
   // Set once by DeleteJob; a handler that found the entry before the delete
   // answers NOT_FOUND.
   bool deleted() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return deleted_; }
+  // NOT_FOUND for calls that reach the job after (or as) it is deleted.
+  grpc::Status DeletedStatus() const;
 
   // Metrics of the job; null once the job is deleted.
   JobMetrics* metrics() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return metrics_.get(); }
