@@ -1,5 +1,5 @@
-"""Shared helpers for the deploy tests: paths, the Dockerfile's structure, and
-a real ebsp-coordinator process on 127.0.0.1 with its ports read back from
+"""Shared helpers for the deploy tests: paths, the Dockerfile's structure, the
+rendered Kubernetes manifests, and a real ebsp-coordinator process on 127.0.0.1 with its ports read back from
 --ready_file.
 
 Paths come from the environment that tests/deploy/CMakeLists.txt sets:
@@ -13,17 +13,19 @@ import pathlib
 import re
 import shlex
 import socket
+import subprocess
 import sys
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "support" / "python"))
-from ebsp_test_servers import ServerProcess, stop_process, wait_until  # noqa: E402,F401 (stop_process: for prometheus_runner)
+from ebsp_test_servers import ServerProcess, stop_process, wait_until  # noqa: E402,F401 (for the tests)
 
 REPO_ROOT = pathlib.Path(
     os.environ.get("EBSP_REPO_ROOT",
                    pathlib.Path(__file__).resolve().parents[2]))
 DEPLOY_DIR = REPO_ROOT / "deploy"
+K8S_DIR = DEPLOY_DIR / "k8s"
 DOCKERFILE = REPO_ROOT / "Dockerfile"
 
 
@@ -107,6 +109,14 @@ def dockerfile_stages(text: str) -> List[Stage]:
     return stages
 
 
+def image_stages() -> List[Stage]:
+    """The stages of the repository's Dockerfile: the build stage first, the
+    runtime stage last."""
+    stages = dockerfile_stages(DOCKERFILE.read_text())
+    assert len(stages) >= 2, "the Dockerfile must be multi-stage"
+    return stages
+
+
 def apt_installed_packages(stage: Stage) -> List[str]:
     """Package names passed to `apt-get install` in the stage's RUN commands."""
     packages = []
@@ -132,18 +142,45 @@ def free_tcp_port() -> int:
         return probe.getsockname()[1]
 
 
-def wait_for(predicate, timeout_s: float, what: str, poll_s: float = 0.05):
-    """Polls `predicate` until it returns a truthy value (returned) or
-    `timeout_s` passes (AssertionError naming `what`)."""
-    return wait_until(predicate, timeout_s, what, poll_s)
-
-
 def coordinator(extra_flags: List[str] = (),
                 ready_timeout_s: float = 20.0) -> ServerProcess:
     """ebsp-coordinator on 127.0.0.1:0, for a `with` block (stopped with
     SIGTERM at its end); the test's addresses win over extra_flags."""
     return ServerProcess(required_env_path("EBSP_COORDINATOR_BIN"), extra_flags,
                          ready_timeout_s=ready_timeout_s)
+
+
+# ---------------------------------------------------------------------------
+# Kubernetes manifests
+
+
+def kustomize(directory: pathlib.Path) -> List[dict]:
+    """The objects `kubectl kustomize <directory>` renders."""
+    import yaml
+    out = subprocess.run(["kubectl", "kustomize", str(directory)], check=True,
+                         capture_output=True, text=True, timeout=60).stdout
+    return [doc for doc in yaml.safe_load_all(out) if doc]
+
+
+def coordinator_flags_text(objects: List[dict]) -> str:
+    """The coordinator's flag file (coordinator.flags) in the one rendered
+    ConfigMap."""
+    configmaps = [o for o in objects if o["kind"] == "ConfigMap"]
+    assert len(configmaps) == 1, f"expected one ConfigMap, got {len(configmaps)}"
+    return configmaps[0]["data"]["coordinator.flags"]
+
+
+def parse_flags(text: str) -> Dict[str, str]:
+    """flag name -> value of an Abseil flag file (`--name=value` a line;
+    blank lines and `#` comments skipped)."""
+    flags = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, _, value = line.lstrip("-").partition("=")
+        flags[name] = value
+    return flags
 
 
 # ---------------------------------------------------------------------------
@@ -199,10 +236,14 @@ def documented_metrics() -> Dict[str, List[str]]:
     return metrics
 
 
-def recording_rule_names() -> List[str]:
+def load_rules() -> dict:
+    """deploy/prometheus/ebsp-rules.yml, parsed."""
     import yaml
-    rules = yaml.safe_load(RULES.read_text())
-    return [rule["record"] for group in rules["groups"]
+    return yaml.safe_load(RULES.read_text())
+
+
+def recording_rule_names() -> List[str]:
+    return [rule["record"] for group in load_rules()["groups"]
             for rule in group["rules"] if "record" in rule]
 
 

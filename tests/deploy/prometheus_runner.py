@@ -8,16 +8,21 @@ import os
 import pathlib
 import subprocess
 import tempfile
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from typing import Iterator, List, Optional
+from typing import Callable, Iterator, List, Optional, Sequence, TypeVar
 
 import yaml
 
 import deploy_testlib
 
 HTTP_TIMEOUT_S = 5.0
+# The scrape and rule evaluation interval of prometheus() below.
+INTERVAL_S = 1.0
+
+T = TypeVar("T")
 
 
 class Prometheus:
@@ -57,6 +62,18 @@ class Prometheus:
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             return False
 
+    def still_without_data(self, items: Sequence[T], expr_of: Callable[[T], str],
+                           timeout_s: float) -> List[T]:
+        """Asks for each item's expression once an interval until one pass sees
+        data for all of them, or `timeout_s` passes; the items the last pass
+        found without data (empty: all have data)."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            empty = [item for item in items if not has_data(self.query(expr_of(item)))]
+            if not empty or time.monotonic() >= deadline:
+                return empty
+            time.sleep(INTERVAL_S)  # Nothing changes before the next scrape/evaluation.
+
 
 def has_data(result: List[dict]) -> bool:
     """True if some sample is a number (Grafana draws nothing for NaN)."""
@@ -75,9 +92,10 @@ def prometheus(scrape_targets: List[str], rule_files: List[pathlib.Path],
     binary = binary or os.environ.get("EBSP_PROMETHEUS", "/usr/bin/prometheus")
     with tempfile.TemporaryDirectory(prefix="ebsp-prometheus-") as tmp:
         tmpdir = pathlib.Path(tmp)
+        interval = f"{INTERVAL_S:g}s"
         config = {
-            "global": {"scrape_interval": "1s", "scrape_timeout": "1s",
-                       "evaluation_interval": "1s"},
+            "global": {"scrape_interval": interval, "scrape_timeout": interval,
+                       "evaluation_interval": interval},
             "rule_files": [str(p) for p in rule_files],
             "scrape_configs": [{
                 # Default honor_labels (false), as with the ServiceMonitor:
@@ -102,7 +120,7 @@ def prometheus(scrape_targets: List[str], rule_files: List[pathlib.Path],
                     stdout=log, stderr=subprocess.STDOUT)
             server = Prometheus(port, process, log_path)
             try:
-                deploy_testlib.wait_for(server.ready, 30.0, "prometheus /-/ready", 0.1)
+                deploy_testlib.wait_until(server.ready, 30.0, "prometheus /-/ready", 0.1)
                 break
             except AssertionError:
                 deploy_testlib.stop_process(process)

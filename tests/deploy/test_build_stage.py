@@ -9,6 +9,8 @@ import re
 import shutil
 import shlex
 import subprocess
+from dataclasses import dataclass
+from typing import List, Optional
 
 import pytest
 
@@ -36,12 +38,11 @@ def is_compile_time(package: str) -> bool:
 
 @pytest.fixture(scope="module")
 def stages():
-    return deploy_testlib.dockerfile_stages(deploy_testlib.DOCKERFILE.read_text())
+    return deploy_testlib.image_stages()
 
 
 @pytest.fixture(scope="module")
 def build_stage(stages):
-    assert len(stages) >= 2, "the Dockerfile must be multi-stage"
     return stages[0]
 
 
@@ -84,15 +85,25 @@ def test_scripts_the_dockerfile_runs_exist_and_parse(build_stage):
         subprocess.run(["bash", "-n", str(path)], check=True, timeout=30)
 
 
-def runtime_copies(stages, build_stage):
-    """(sources, destination) of each COPY --from=<build stage> in the runtime."""
-    copies = []
-    for instruction in stages[-1].instructions:
+@dataclass
+class Copy:
+    line: int
+    from_stage: Optional[str]  # --from=<stage>; None: from the build context.
+    sources: List[str]
+    destination: str
+
+
+def copies(stage) -> List[Copy]:
+    """The stage's COPY instructions, options (--from, --chown...) apart."""
+    found = []
+    for instruction in stage.instructions:
+        if instruction.keyword != "COPY":
+            continue
         words = instruction.args.split()
-        if instruction.keyword == "COPY" and f"--from={build_stage.name}" in words:
-            paths = [w for w in words if not w.startswith("--")]
-            copies.append((paths[:-1], paths[-1]))
-    return copies
+        paths = [w for w in words if not w.startswith("--")]
+        from_stage = next((w.split("=", 1)[1] for w in words if w.startswith("--from=")), None)
+        found.append(Copy(instruction.line, from_stage, paths[:-1], paths[-1]))
+    return found
 
 
 def test_binaries_are_taken_from_where_the_build_puts_them(stages, build_stage):
@@ -105,7 +116,8 @@ def test_binaries_are_taken_from_where_the_build_puts_them(stages, build_stage):
     extracted = re.findall(r"objcopy\s+--strip-debug\s+(\S+)\s+(\S+)", runs)
     assert sorted(pathlib.PurePosixPath(dst).name for _, dst in extracted) == sorted(binaries), (
         f"the build stage extracts {extracted}, the image should ship {sorted(binaries)}")
-    copied = {source for sources, _ in runtime_copies(stages, build_stage) for source in sources}
+    copied = {source for copy in copies(stages[-1]) if copy.from_stage == build_stage.name
+              for source in copy.sources}
     for source, destination in extracted:
         name = pathlib.PurePosixPath(destination).name
         expected = image_build_dir / os.path.relpath(binaries[name], build_dir)
@@ -115,24 +127,20 @@ def test_binaries_are_taken_from_where_the_build_puts_them(stages, build_stage):
         assert destination in copied, f"the runtime stage does not COPY {destination}"
 
 
-def installed_paths(stages, build_stage):
-    """Absolute paths of the files the runtime stage copies in."""
+def installed_paths(stage):
+    """Absolute paths of the files the stage copies in."""
     paths = set()
-    for instruction in stages[-1].instructions:
-        if instruction.keyword != "COPY":
-            continue
-        words = [w for w in instruction.args.split() if not w.startswith("--")]
-        sources, destination = words[:-1], words[-1]
-        for source in sources:
-            if destination.endswith("/"):
-                paths.add(destination + pathlib.PurePosixPath(source).name)
+    for copy in copies(stage):
+        for source in copy.sources:
+            if copy.destination.endswith("/"):
+                paths.add(copy.destination + pathlib.PurePosixPath(source).name)
             else:
-                paths.add(destination)
+                paths.add(copy.destination)
     return paths
 
 
-def test_entrypoint_and_healthcheck_run_files_the_image_contains(stages, build_stage):
-    paths = installed_paths(stages, build_stage)
+def test_entrypoint_and_healthcheck_run_files_the_image_contains(stages):
+    paths = installed_paths(stages[-1])
     for keyword in ("ENTRYPOINT", "HEALTHCHECK"):
         instruction = [i for i in stages[-1].instructions if i.keyword == keyword][-1]
         command = json.loads(instruction.args[instruction.args.index("["):])
@@ -141,16 +149,15 @@ def test_entrypoint_and_healthcheck_run_files_the_image_contains(stages, build_s
 
 def test_local_files_copied_into_the_image_exist(stages):
     for stage in stages:
-        for instruction in stage.instructions:
-            if instruction.keyword != "COPY" or "--from=" in instruction.args:
+        for copy in copies(stage):
+            if copy.from_stage is not None:
                 continue
-            sources = instruction.args.split()[:-1]
-            for source in sources:
+            for source in copy.sources:
                 if source == ".":
                     continue
                 path = deploy_testlib.REPO_ROOT / source
-                assert path.exists(), f"line {instruction.line}: COPY {source}: no such file"
-                if "/bin/" in instruction.args.split()[-1]:
+                assert path.exists(), f"line {copy.line}: COPY {source}: no such file"
+                if "/bin/" in copy.destination:
                     # COPY keeps the mode: a program must be executable here.
                     assert os.access(path, os.X_OK), f"{source} is copied to a bin dir but not executable"
 

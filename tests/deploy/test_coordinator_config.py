@@ -12,7 +12,6 @@ import sys
 import tempfile
 
 import pytest
-import yaml
 
 import deploy_testlib
 
@@ -26,27 +25,22 @@ HEALTHCHECK = deploy_testlib.DEPLOY_DIR / "docker" / "healthcheck.sh"
 HEALTH_SERVING = b"\x08\x01"
 
 
+@pytest.fixture(scope="module")
 def configmap_flags_text() -> str:
-    out = subprocess.run(["kubectl", "kustomize", str(deploy_testlib.DEPLOY_DIR / "k8s" / "base")],
-                         check=True, capture_output=True, text=True, timeout=60).stdout
-    configmaps = [d for d in yaml.safe_load_all(out) if d and d["kind"] == "ConfigMap"]
-    assert len(configmaps) == 1
-    return configmaps[0]["data"]["coordinator.flags"]
-
-
-def configmap_flag(name: str) -> str:
-    for line in configmap_flags_text().splitlines():
-        key, _, value = line.strip().lstrip("-").partition("=")
-        if key == name:
-            return value
-    raise AssertionError(f"--{name} is not in the ConfigMap")
+    return deploy_testlib.coordinator_flags_text(
+        deploy_testlib.kustomize(deploy_testlib.K8S_DIR / "base"))
 
 
 @pytest.fixture(scope="module")
-def flagfile():
+def configmap_flags(configmap_flags_text):
+    return deploy_testlib.parse_flags(configmap_flags_text)
+
+
+@pytest.fixture(scope="module")
+def flagfile(configmap_flags_text):
     with tempfile.TemporaryDirectory(prefix="ebsp-flags-") as tmp:
         path = pathlib.Path(tmp) / "coordinator.flags"
-        path.write_text(configmap_flags_text())
+        path.write_text(configmap_flags_text)
         yield path
 
 
@@ -57,17 +51,17 @@ def running(flagfile):
         yield coordinator
 
 
-def test_coordinator_applies_the_configmap_flag_file(running):
+def test_coordinator_applies_the_configmap_flag_file(running, configmap_flags):
     with grpc.insecure_channel(running.target) as channel:
         stub = pb_grpc.CoordinatorStub(channel)
         reply = stub.Register(pb.RegisterRequest(job="config-check", worker_name="w0"),
                               timeout=5)
         stub.Leave(pb.LeaveRequest(job="config-check", worker_id=reply.worker_id), timeout=5)
     assert reply.heartbeat_timeout_seconds == pytest.approx(
-        float(configmap_flag("heartbeat_timeout").rstrip("s")))
+        float(configmap_flags["heartbeat_timeout"].rstrip("s")))
     assert reply.barrier_deadline_seconds == pytest.approx(
-        float(configmap_flag("barrier_deadline").rstrip("s")))
-    default_policy = configmap_flag("default_policy")  # e.g. ebsp:R=15
+        float(configmap_flags["barrier_deadline"].rstrip("s")))
+    default_policy = configmap_flags["default_policy"]  # e.g. ebsp:R=15
     assert default_policy.startswith("ebsp:R=")
     assert reply.policy.kind == pb.POLICY_KIND_ELASTIC_BSP
     assert reply.policy.lookahead == int(default_policy.split("R=")[1].split(",")[0])
@@ -116,7 +110,7 @@ def test_image_healthcheck_fails_on_a_server_that_is_not_the_coordinator(running
 
 
 def test_dockerfile_default_flags_are_coordinator_flags():
-    stages = deploy_testlib.dockerfile_stages(deploy_testlib.DOCKERFILE.read_text())
+    stages = deploy_testlib.image_stages()
     cmd = [i for i in stages[-1].instructions if i.keyword == "CMD"]
     assert cmd, "the runtime stage has no CMD"
     names = [arg.lstrip("-").split("=")[0] for arg in json.loads(cmd[-1].args)]

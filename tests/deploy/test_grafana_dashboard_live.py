@@ -6,7 +6,6 @@ $__interval and $__rate_interval replaced as Grafana would) must return a
 number through /api/v1/query while the job runs. Bounded: the load stops
 once the checks are done, after 60 s at most."""
 import json
-import time
 
 import grpc
 import pytest
@@ -51,27 +50,21 @@ def panel_queries():
 
 def test_every_panel_query_returns_data(stack):
     coordinator, prom, driver = stack
-    deploy_testlib.wait_for(
+    deploy_testlib.wait_until(
         lambda: prometheus_runner.has_data(prom.query('up{job="ebsp-coordinator"} == 1')),
         30.0, "Prometheus to scrape the coordinator", 0.5)
     # The training_job template variable offers our job.
-    deploy_testlib.wait_for(
+    deploy_testlib.wait_until(
         lambda: JOB in prom.get("/api/v1/label/training_job/values",
                                 **{"match[]": "ebsp_job_live_workers"}),
         30.0, f"job {JOB} in label_values(ebsp_job_live_workers, training_job)", 0.5)
 
-    queries = panel_queries()
-    deadline = time.monotonic() + QUERY_DEADLINE_S
     # Metrics appear as the job runs (evictions only after the flap), so ask
     # again each second until one pass sees data everywhere, or time is up.
-    while True:
-        empty = [(q.panel, q.ref_id, expr) for q, expr in queries
-                 if not prometheus_runner.has_data(prom.query(expr))]
-        if not empty or time.monotonic() >= deadline:
-            break
-        time.sleep(1.0)  # One scrape/evaluation interval.
+    empty = prom.still_without_data(panel_queries(), lambda query: query[1],
+                                    QUERY_DEADLINE_S)
     assert not empty, (
-        "panels without data:\n" + "\n".join(f"  {p} [{r}]: {e}" for p, r, e in empty)
+        "panels without data:\n" + "\n".join(f"  {q.panel} [{q.ref_id}]: {e}" for q, e in empty)
         + f"\ndriver: {driver.stats}\ncoordinator log:\n{coordinator.log()[-3000:]}")
 
 
@@ -85,19 +78,14 @@ def test_every_recording_rule_yields_data(stack):
         with pytest.raises(grpc.RpcError) as error:
             stub.CreateJob(load_driver.pb.CreateJobRequest(spec=bad), timeout=5)
         assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-    records = deploy_testlib.recording_rule_names()
-    deadline = time.monotonic() + QUERY_DEADLINE_S
-    while True:
-        empty = [r for r in records if not prometheus_runner.has_data(prom.query(r))]
-        if not empty or time.monotonic() >= deadline:
-            break
-        time.sleep(1.0)  # One rule evaluation interval.
+    empty = prom.still_without_data(deploy_testlib.recording_rule_names(),
+                                    lambda record: record, QUERY_DEADLINE_S)
     assert not empty, f"recording rules without data: {empty}\ndriver: {driver.stats}"
 
 
 def test_the_job_really_ran_and_flapped(stack):
     coordinator, prom, driver = stack
-    deploy_testlib.wait_for(
+    deploy_testlib.wait_until(
         lambda: prometheus_runner.has_data(
             prom.query(f'ebsp_evictions_total{{training_job="{JOB}"}} >= 1')),
         30.0, "the flapping worker's eviction in Prometheus", 0.5)
@@ -116,7 +104,7 @@ def test_series_keep_the_scrape_job_beside_the_training_job(stack):
     # Scraped with Prometheus' default honor_labels: false, nothing of the
     # coordinator's is renamed to exported_*, and each series carries both the
     # scrape job and the training job.
-    live = deploy_testlib.wait_for(
+    live = deploy_testlib.wait_until(
         lambda: prom.query(f'ebsp_job_live_workers{{training_job="{JOB}"}}'),
         30.0, "the job's live-workers series in Prometheus", 0.5)
     assert [s["metric"].get("job") for s in live] == ["ebsp-coordinator"], live

@@ -95,8 +95,7 @@ def test_queries_use_job_only_for_the_scrape_job(queries):
 
 
 def test_rules_use_job_only_for_the_scrape_job():
-    rules = yaml.safe_load(deploy_testlib.RULES.read_text())
-    for group in rules["groups"]:
+    for group in deploy_testlib.load_rules()["groups"]:
         for rule in group["rules"]:
             name = rule.get("record") or rule.get("alert")
             assert_job_label_only_selects_the_scrape_job(name, rule["expr"])
@@ -109,8 +108,7 @@ def test_rules_use_job_only_for_the_scrape_job():
 
 def test_rules_name_only_exported_metrics():
     known = set(deploy_testlib.documented_metrics()) | set(deploy_testlib.recording_rule_names())
-    rules = yaml.safe_load(deploy_testlib.RULES.read_text())
-    for group in rules["groups"]:
+    for group in deploy_testlib.load_rules()["groups"]:
         for rule in group["rules"]:
             unknown = [n for n in deploy_testlib.metric_names(rule["expr"]) if n not in known]
             assert not unknown, f"{rule.get('record') or rule.get('alert')} uses unknown metrics {unknown}"

@@ -6,17 +6,10 @@ example training job pointed at the Service."""
 import subprocess
 
 import pytest
-import yaml
 
 import deploy_testlib
 
-K8S = deploy_testlib.DEPLOY_DIR / "k8s"
-
-
-def render(directory):
-    out = subprocess.run(["kubectl", "kustomize", str(directory)], check=True,
-                         capture_output=True, text=True, timeout=60).stdout
-    return [doc for doc in yaml.safe_load_all(out) if doc]
+K8S = deploy_testlib.K8S_DIR
 
 
 def by_kind(objects, kind):
@@ -32,16 +25,7 @@ def one(objects, kind):
 
 
 def flags_of(objects):
-    configmap = one(objects, "ConfigMap")
-    text = configmap["data"]["coordinator.flags"]
-    flags = {}
-    for line in text.splitlines():
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        name, _, value = line.lstrip("-").partition("=")
-        flags[name] = value
-    return flags
+    return deploy_testlib.parse_flags(deploy_testlib.coordinator_flags_text(objects))
 
 
 def port_of(address: str) -> int:
@@ -50,17 +34,17 @@ def port_of(address: str) -> int:
 
 @pytest.fixture(scope="module")
 def base():
-    return render(K8S / "base")
+    return deploy_testlib.kustomize(K8S / "base")
 
 
 @pytest.fixture(scope="module")
 def overlay():
-    return render(K8S / "overlays" / "example-job")
+    return deploy_testlib.kustomize(K8S / "overlays" / "example-job")
 
 
 @pytest.fixture(scope="module")
 def monitoring():
-    return render(K8S / "monitoring")
+    return deploy_testlib.kustomize(K8S / "monitoring")
 
 
 def coordinator_container(objects):
@@ -174,8 +158,7 @@ def test_servicemonitor_scrapes_the_metrics_port_as_job_ebsp_coordinator(base, m
 
 def test_prometheusrule_carries_the_rules_file(monitoring):
     rule = one(monitoring, "PrometheusRule")
-    rules_file = yaml.safe_load((deploy_testlib.DEPLOY_DIR / "prometheus" / "ebsp-rules.yml").read_text())
-    assert rule["spec"]["groups"] == rules_file["groups"]
+    assert rule["spec"]["groups"] == deploy_testlib.load_rules()["groups"]
 
 
 def test_overlay_puts_everything_in_one_namespace(overlay):

@@ -59,9 +59,7 @@ def owning_packages(paths) -> Dict[str, str]:
 
 @pytest.fixture(scope="module")
 def runtime_packages():
-    stages = deploy_testlib.dockerfile_stages(deploy_testlib.DOCKERFILE.read_text())
-    assert len(stages) >= 2, "the Dockerfile must be multi-stage"
-    packages = deploy_testlib.apt_installed_packages(stages[-1])
+    packages = deploy_testlib.apt_installed_packages(deploy_testlib.image_stages()[-1])
     assert packages, "the runtime stage installs no package"
     return packages
 
@@ -78,7 +76,7 @@ def library_packages():
 
 
 def test_runtime_stage_is_debian_12_slim():
-    stages = deploy_testlib.dockerfile_stages(deploy_testlib.DOCKERFILE.read_text())
+    stages = deploy_testlib.image_stages()
     assert re.fullmatch(r"debian:12(\.\d+)?-slim", stages[-1].base), stages[-1].base
     assert re.fullmatch(r"debian:12(\.\d+)?", stages[0].base), stages[0].base
 
