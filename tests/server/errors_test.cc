@@ -19,11 +19,8 @@ class ErrorsTest : public ServerTest {
   grpc::Status TryRegister(const std::string& job, const std::string& name,
                            const std::string& token = "",
                            const v1::Policy& policy = v1::Policy()) {
-    v1::RegisterRequest request;
-    request.set_job(job);
-    request.set_worker_name(name);
+    v1::RegisterRequest request = RegisterRequestFor(job, name, policy);
     request.set_auth_token(token);
-    *request.mutable_policy_if_created() = policy;
     v1::RegisterResponse reply;
     return stub_->Register(Context().get(), request, &reply);
   }

@@ -81,6 +81,35 @@ v1::Policy LocalSteps(int h) {
   return p;
 }
 
+v1::RegisterRequest RegisterRequestFor(const std::string& job, const std::string& name,
+                                       const v1::Policy& policy) {
+  v1::RegisterRequest request;
+  request.set_job(job);
+  request.set_worker_name(name);
+  *request.mutable_policy_if_created() = policy;
+  return request;
+}
+
+v1::ReportIterationRequest ReportRequestFor(const std::string& job, uint64_t worker,
+                                            uint64_t round, uint32_t iteration,
+                                            double compute_seconds) {
+  v1::ReportIterationRequest request;
+  request.set_job(job);
+  request.set_worker_id(worker);
+  request.set_round(round);
+  request.set_iteration(iteration);
+  request.set_compute_seconds(compute_seconds);
+  return request;
+}
+
+v1::BarrierRequest BarrierRequestFor(const std::string& job, uint64_t worker, uint64_t round) {
+  v1::BarrierRequest request;
+  request.set_job(job);
+  request.set_worker_id(worker);
+  request.set_round(round);
+  return request;
+}
+
 bool WaitUntil(const std::function<bool()>& condition, absl::Duration deadline) {
   const absl::Time end = absl::Now() + deadline;
   absl::Duration backoff = absl::Milliseconds(1);
@@ -234,16 +263,6 @@ double ComputeSecondsFor(const std::string& name) {
   return 0.001 * static_cast<double>(1 + std::hash<std::string>{}(name) % 8);
 }
 
-grpc::Status Register(v1::Coordinator::Stub& stub, const std::string& job,
-                      const std::string& name, const v1::Policy& policy,
-                      v1::RegisterResponse* reply) {
-  v1::RegisterRequest request;
-  request.set_job(job);
-  request.set_worker_name(name);
-  *request.mutable_policy_if_created() = policy;
-  return stub.Register(Context().get(), request, reply);
-}
-
 grpc::Status Leave(v1::Coordinator::Stub& stub, const std::string& job,
                    uint64_t worker) {
   v1::LeaveRequest request;
@@ -259,7 +278,7 @@ WorkerRun StartRun(v1::Coordinator::Stub& stub, const std::string& job,
                    const std::string& name, const v1::Policy& policy,
                    const std::function<void()>& registered, v1::RegisterResponse* reg) {
   WorkerRun run;
-  run.status = Register(stub, job, name, policy, reg);
+  run.status = stub.Register(Context().get(), RegisterRequestFor(job, name, policy), reg);
   if (registered) registered();
   run.worker_id = reg->worker_id();
   return run;
@@ -272,14 +291,10 @@ WorkerRun StartRun(v1::Coordinator::Stub& stub, const std::string& job,
 std::optional<v1::ReportIterationResponse> ReportOne(
     v1::Coordinator::Stub& stub, const std::string& job, uint64_t round,
     uint32_t iteration, double compute_seconds, v1::Directive stop, WorkerRun& run) {
-  v1::ReportIterationRequest report;
-  report.set_job(job);
-  report.set_worker_id(run.worker_id);
-  report.set_round(round);
-  report.set_iteration(iteration);
-  report.set_compute_seconds(compute_seconds);
   v1::ReportIterationResponse answer;
-  run.status = stub.ReportIteration(Context().get(), report, &answer);
+  run.status = stub.ReportIteration(
+      Context().get(), ReportRequestFor(job, run.worker_id, round, iteration, compute_seconds),
+      &answer);
   if (!run.status.ok()) return std::nullopt;
   ++run.iterations;
   if (answer.directive() != v1::DIRECTIVE_CONTINUE && answer.directive() != stop) {
@@ -300,12 +315,9 @@ WorkerRun RunRoundWorker(v1::Coordinator::Stub& stub, const std::string& job,
   if (!run.status.ok()) return run;
   uint64_t round = reg.round();
   if (reg.state() == v1::WORKER_STATE_PENDING) {
-    v1::BarrierRequest request;
-    request.set_job(job);
-    request.set_worker_id(run.worker_id);
-    request.set_round(round - 1);
     v1::BarrierResponse reply;
-    run.status = stub.Barrier(Context().get(), request, &reply);
+    run.status = stub.Barrier(Context().get(), BarrierRequestFor(job, run.worker_id, round - 1),
+                              &reply);
     if (!run.status.ok()) return run;
     round = reply.round();
   }
@@ -320,12 +332,9 @@ WorkerRun RunRoundWorker(v1::Coordinator::Stub& stub, const std::string& job,
       if (answer->directive() == v1::DIRECTIVE_CONTINUE) continue;
       run.sync_at.push_back(static_cast<int>(it));
       run.targets.push_back(static_cast<int>(answer->target()));
-      v1::BarrierRequest request;
-      request.set_job(job);
-      request.set_worker_id(run.worker_id);
-      request.set_round(round);
       v1::BarrierResponse reply;
-      run.status = stub.Barrier(Context().get(), request, &reply);
+      run.status =
+          stub.Barrier(Context().get(), BarrierRequestFor(job, run.worker_id, round), &reply);
       if (!run.status.ok()) return run;
       if (reply.round() != round + 1) {
         run.status = grpc::Status(

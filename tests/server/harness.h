@@ -67,6 +67,14 @@ v1::Policy Ssp(int staleness);
 v1::Policy Ebsp(int lookahead);
 v1::Policy LocalSteps(int h);
 
+// The requests of a worker's calls, as the tests send them.
+v1::RegisterRequest RegisterRequestFor(const std::string& job, const std::string& name,
+                                       const v1::Policy& policy = v1::Policy());
+v1::ReportIterationRequest ReportRequestFor(const std::string& job, uint64_t worker,
+                                            uint64_t round, uint32_t iteration,
+                                            double compute_seconds = 0.01);
+v1::BarrierRequest BarrierRequestFor(const std::string& job, uint64_t worker, uint64_t round);
+
 // Polls `condition` until true or `deadline` passes, backing off from 1 ms
 // to 20 ms between polls. Returns whether it became true.
 bool WaitUntil(const std::function<bool()>& condition,

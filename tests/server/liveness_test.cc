@@ -15,11 +15,6 @@ using ::testing::HasSubstr;
 
 class LivenessTest : public ServerTest {
  protected:
-  // For tests in virtual time (Restart(options, &clock_)). A member, not a
-  // local of the test body: the server's ticker reads it until TearDown shuts
-  // the server down, after the body has returned.
-  ManualClock clock_;
-
   // Registers a (BSP) and b, then parks a at the barrier of round 0 in the
   // background. Returns the future of a's Barrier call.
   std::future<std::pair<grpc::Status, v1::BarrierResponse>> ParkFirstWorker(

@@ -17,13 +17,7 @@ namespace {
 
 using ::testing::HasSubstr;
 
-class OpsTest : public ServerTest {
- protected:
-  // For tests in virtual time (Restart(options, &clock_)). A member, not a
-  // local of the test body: the server's ticker reads it until TearDown shuts
-  // the server down, after the body has returned.
-  ManualClock clock_;
-};
+using OpsTest = ServerTest;
 
 // grpc.health.v1.HealthCheckRequest{service} on the wire: field 1, a string.
 std::string HealthRequest(const std::string& service) {
@@ -176,9 +170,7 @@ TEST_F(OpsTest, StuckBarrierShowsInTheWaitingGauges) {
   ASSERT_TRUE(Report("stuck", a.worker_id(), 0, 1, &reply).ok());
   grpc::ClientContext ctx;
   ctx.set_deadline(absl::ToChronoTime(absl::Now() + kRpcDeadline));
-  v1::BarrierRequest request;
-  request.set_job("stuck");
-  request.set_worker_id(a.worker_id());
+  const v1::BarrierRequest request = BarrierRequestFor("stuck", a.worker_id(), 0);
   v1::BarrierResponse barrier;
   grpc::Status status;
   absl::Notification done;

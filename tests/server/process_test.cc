@@ -23,26 +23,17 @@ const std::vector<std::string> kLoopbackFlags = {
 
 v1::RegisterResponse MustRegister(v1::Coordinator::Stub& stub, const std::string& job,
                                   const std::string& name) {
-  v1::RegisterRequest request;
-  request.set_job(job);
-  request.set_worker_name(name);
-  *request.mutable_policy_if_created() = Bsp();
   v1::RegisterResponse reply;
-  const grpc::Status status = stub.Register(Context().get(), request, &reply);
+  const grpc::Status status =
+      stub.Register(Context().get(), RegisterRequestFor(job, name, Bsp()), &reply);
   EXPECT_TRUE(status.ok()) << status.error_message();
   return reply;
 }
 
 grpc::Status Report(v1::Coordinator::Stub& stub, const std::string& job,
                     uint64_t worker, uint64_t round) {
-  v1::ReportIterationRequest request;
-  request.set_job(job);
-  request.set_worker_id(worker);
-  request.set_round(round);
-  request.set_iteration(1);
-  request.set_compute_seconds(0.01);
   v1::ReportIterationResponse reply;
-  return stub.ReportIteration(Context().get(), request, &reply);
+  return stub.ReportIteration(Context().get(), ReportRequestFor(job, worker, round, 1), &reply);
 }
 
 TEST(ProcessTest, WritesTheReadyFileAndLogsWhereItListens) {
@@ -69,12 +60,8 @@ TEST(ProcessTest, SigtermEndsAWaitingBarrierWithUnavailableAndExitsZero) {
   MustRegister(*stub, "j", "b");
   ASSERT_TRUE(Report(*stub, "j", a.worker_id(), 0).ok());
   auto call = std::async(std::launch::async, [&] {
-    v1::BarrierRequest request;
-    request.set_job("j");
-    request.set_worker_id(a.worker_id());
-    request.set_round(0);
     v1::BarrierResponse reply;
-    return stub->Barrier(Context().get(), request, &reply);
+    return stub->Barrier(Context().get(), BarrierRequestFor("j", a.worker_id(), 0), &reply);
   });
   ASSERT_TRUE(WaitUntil([&] {
     v1::GetJobRequest get;
@@ -96,20 +83,12 @@ TEST(ProcessTest, SigtermEndsAnOpenReportStreamWithUnavailable) {
   auto process = CoordinatorProcess::Start(kLoopbackFlags);
   ASSERT_TRUE(process.ok()) << process.status();
   auto stub = Connect((*process)->grpc_port());
-  v1::RegisterRequest reg;
-  reg.set_job("s");
-  reg.set_worker_name("w");
-  *reg.mutable_policy_if_created() = Asp();
   v1::RegisterResponse registered;
-  ASSERT_TRUE(stub->Register(Context().get(), reg, &registered).ok());
+  ASSERT_TRUE(
+      stub->Register(Context().get(), RegisterRequestFor("s", "w", Asp()), &registered).ok());
   std::unique_ptr<grpc::ClientContext> ctx = Context();
   auto stream = stub->StreamReports(ctx.get());
-  v1::ReportIterationRequest report;
-  report.set_job("s");
-  report.set_worker_id(registered.worker_id());
-  report.set_iteration(1);
-  report.set_compute_seconds(0.01);
-  ASSERT_TRUE(stream->Write(report));
+  ASSERT_TRUE(stream->Write(ReportRequestFor("s", registered.worker_id(), 0, 1)));
   v1::ReportIterationResponse reply;
   ASSERT_TRUE(stream->Read(&reply));
 
@@ -151,12 +130,8 @@ TEST(ProcessTest, RestartOnTheSamePortLetsWorkersRegisterAgain) {
   ASSERT_TRUE(Report(*stub, "j", b.worker_id(), 0).ok());
   auto wait = [&](uint64_t id) {
     return std::async(std::launch::async, [&stub, id] {
-      v1::BarrierRequest request;
-      request.set_job("j");
-      request.set_worker_id(id);
-      request.set_round(0);
       v1::BarrierResponse reply;
-      grpc::Status s = stub->Barrier(Context().get(), request, &reply);
+      grpc::Status s = stub->Barrier(Context().get(), BarrierRequestFor("j", id, 0), &reply);
       return std::make_pair(s, reply.round());
     });
   };

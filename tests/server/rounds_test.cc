@@ -231,13 +231,7 @@ TEST_F(RoundsTest, StreamReportsAnswersEachReportInOrder) {
   ctx.set_deadline(absl::ToChronoTime(absl::Now() + kRpcDeadline));
   auto stream = stub_->StreamReports(&ctx);
   for (uint32_t it = 1; it <= 4; ++it) {
-    v1::ReportIterationRequest request;
-    request.set_job("stream");
-    request.set_worker_id(w.worker_id());
-    request.set_round(0);
-    request.set_iteration(it);
-    request.set_compute_seconds(0.002);
-    ASSERT_TRUE(stream->Write(request));
+    ASSERT_TRUE(stream->Write(ReportRequestFor("stream", w.worker_id(), 0, it, 0.002)));
     v1::ReportIterationResponse reply;
     ASSERT_TRUE(stream->Read(&reply));
     EXPECT_EQ(reply.directive(),
@@ -245,12 +239,7 @@ TEST_F(RoundsTest, StreamReportsAnswersEachReportInOrder) {
     EXPECT_EQ(reply.target(), 4u);
   }
   // A bad report ends the stream with its status.
-  v1::ReportIterationRequest bad;
-  bad.set_job("stream");
-  bad.set_worker_id(w.worker_id());
-  bad.set_round(0);
-  bad.set_iteration(9);
-  ASSERT_TRUE(stream->Write(bad));
+  ASSERT_TRUE(stream->Write(ReportRequestFor("stream", w.worker_id(), 0, 9, 0.0)));
   v1::ReportIterationResponse reply;
   EXPECT_FALSE(stream->Read(&reply));
   const grpc::Status status = stream->Finish();
@@ -277,10 +266,7 @@ TEST_F(RoundsTest, ReleasesABarrierOfManyWaitingCalls) {
   std::vector<std::unique_ptr<grpc::ClientAsyncResponseReader<v1::BarrierResponse>>> calls;
   for (int i = 0; i < kWorkers; ++i) {
     contexts.push_back(Context());
-    v1::BarrierRequest request;
-    request.set_job("wide");
-    request.set_worker_id(ids[i]);
-    request.set_round(0);
+    const v1::BarrierRequest request = BarrierRequestFor("wide", ids[i], 0);
     calls.push_back(stub_->AsyncBarrier(contexts.back().get(), request, &cq));
     calls.back()->Finish(&replies[i], &statuses[i], reinterpret_cast<void*>(i + 1));
   }

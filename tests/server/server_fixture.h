@@ -1,5 +1,6 @@
 // A fixture with an in-process coordinator on 127.0.0.1:0 and a stub to it.
-// Tests that need other settings call Restart(options) first.
+// Tests that need other settings call Restart(options) first; tests in
+// virtual time call Restart(options, &clock_).
 #ifndef EBSP_TESTS_SERVER_SERVER_FIXTURE_H_
 #define EBSP_TESTS_SERVER_SERVER_FIXTURE_H_
 
@@ -19,7 +20,8 @@ class ServerTest : public ::testing::Test {
     if (server_ != nullptr) server_->Shutdown();
   }
 
-  // `clock` (borrowed; null: the real one) must outlive the server.
+  // `clock` (borrowed; null: the real one) must outlive the server, as
+  // clock_ does.
   void Restart(const ServerOptions& options, const Clock* clock = nullptr) {
     if (server_ != nullptr) server_->Shutdown();
     server_.reset();
@@ -32,12 +34,9 @@ class ServerTest : public ::testing::Test {
 
   v1::RegisterResponse MustRegister(const std::string& job, const std::string& name,
                                     const v1::Policy& policy = v1::Policy()) {
-    v1::RegisterRequest request;
-    request.set_job(job);
-    request.set_worker_name(name);
-    *request.mutable_policy_if_created() = policy;
     v1::RegisterResponse reply;
-    grpc::Status status = stub_->Register(Context().get(), request, &reply);
+    grpc::Status status =
+        stub_->Register(Context().get(), RegisterRequestFor(job, name, policy), &reply);
     EXPECT_TRUE(status.ok()) << status.error_message();
     return reply;
   }
@@ -45,23 +44,14 @@ class ServerTest : public ::testing::Test {
   grpc::Status Report(const std::string& job, uint64_t worker, uint64_t round,
                       uint32_t iteration, v1::ReportIterationResponse* reply,
                       double compute_seconds = 0.01) {
-    v1::ReportIterationRequest request;
-    request.set_job(job);
-    request.set_worker_id(worker);
-    request.set_round(round);
-    request.set_iteration(iteration);
-    request.set_compute_seconds(compute_seconds);
-    return stub_->ReportIteration(Context().get(), request, reply);
+    return stub_->ReportIteration(
+        Context().get(), ReportRequestFor(job, worker, round, iteration, compute_seconds), reply);
   }
 
   grpc::Status Barrier(const std::string& job, uint64_t worker, uint64_t round,
                        v1::BarrierResponse* reply,
                        absl::Duration deadline = kRpcDeadline) {
-    v1::BarrierRequest request;
-    request.set_job(job);
-    request.set_worker_id(worker);
-    request.set_round(round);
-    return stub_->Barrier(Context(deadline).get(), request, reply);
+    return stub_->Barrier(Context(deadline).get(), BarrierRequestFor(job, worker, round), reply);
   }
 
   v1::Job MustGetJob(const std::string& job) {
@@ -82,6 +72,10 @@ class ServerTest : public ::testing::Test {
     return false;
   }
 
+  // A member, not a local of the test body: the server's ticker reads it
+  // until TearDown shuts the server down, after the body has returned; and
+  // declared before server_, so destroyed after it.
+  ManualClock clock_;
   std::unique_ptr<CoordinatorServer> server_;
   std::unique_ptr<v1::Coordinator::Stub> stub_;
 };

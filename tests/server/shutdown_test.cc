@@ -47,16 +47,6 @@ class ShutdownTest : public ::testing::Test {
     if (server_ != nullptr) server_->Shutdown();
   }
 
-  v1::ReportIterationRequest ReportOf(uint64_t worker, uint32_t iteration) {
-    v1::ReportIterationRequest request;
-    request.set_job("j");
-    request.set_worker_id(worker);
-    request.set_round(0);
-    request.set_iteration(iteration);
-    request.set_compute_seconds(0.01);
-    return request;
-  }
-
   const ServerOptions options_ = TestOptions();
   MonotonicClock clock_;
   Metrics metrics_{options_.max_worker_series};
@@ -66,10 +56,7 @@ class ShutdownTest : public ::testing::Test {
 };
 
 TEST_F(ShutdownTest, EveryCallStartedAfterShutdownBeganIsUnavailable) {
-  v1::RegisterRequest reg;
-  reg.set_job("j");
-  reg.set_worker_name("w");
-  *reg.mutable_policy_if_created() = Asp();
+  v1::RegisterRequest reg = RegisterRequestFor("j", "w", Asp());
   v1::RegisterResponse registered;
   ASSERT_TRUE(stub_->Register(Context().get(), reg, &registered).ok());
   const uint64_t worker = registered.worker_id();
@@ -81,12 +68,10 @@ TEST_F(ShutdownTest, EveryCallStartedAfterShutdownBeganIsUnavailable) {
   EXPECT_UNAVAILABLE(stub_->Register(Context().get(), reg, &reg_reply));
   v1::ReportIterationResponse report_reply;
   EXPECT_UNAVAILABLE(
-      stub_->ReportIteration(Context().get(), ReportOf(worker, 1), &report_reply));
-  v1::BarrierRequest barrier;
-  barrier.set_job("j");
-  barrier.set_worker_id(worker);
+      stub_->ReportIteration(Context().get(), ReportRequestFor("j", worker, 0, 1), &report_reply));
   v1::BarrierResponse barrier_reply;
-  EXPECT_UNAVAILABLE(stub_->Barrier(Context().get(), barrier, &barrier_reply));
+  EXPECT_UNAVAILABLE(
+      stub_->Barrier(Context().get(), BarrierRequestFor("j", worker, 0), &barrier_reply));
   v1::WaitForClockRequest wait;
   wait.set_job("j");
   wait.set_worker_id(worker);
@@ -123,22 +108,19 @@ TEST_F(ShutdownTest, EveryCallStartedAfterShutdownBeganIsUnavailable) {
 
   std::unique_ptr<grpc::ClientContext> ctx = Context();
   auto stream = stub_->StreamReports(ctx.get());
-  stream->Write(ReportOf(worker, 1));  // May fail: the server may have ended it.
+  stream->Write(ReportRequestFor("j", worker, 0, 1));  // May fail: the server may have ended it.
   v1::ReportIterationResponse streamed;
   EXPECT_FALSE(stream->Read(&streamed));
   EXPECT_UNAVAILABLE(stream->Finish());
 }
 
 TEST_F(ShutdownTest, AnOpenReportStreamEndsWithUnavailableWhenShutdownBegins) {
-  v1::RegisterRequest reg;
-  reg.set_job("j");
-  reg.set_worker_name("w");
-  *reg.mutable_policy_if_created() = Asp();
   v1::RegisterResponse registered;
-  ASSERT_TRUE(stub_->Register(Context().get(), reg, &registered).ok());
+  ASSERT_TRUE(
+      stub_->Register(Context().get(), RegisterRequestFor("j", "w", Asp()), &registered).ok());
   std::unique_ptr<grpc::ClientContext> ctx = Context();
   auto stream = stub_->StreamReports(ctx.get());
-  ASSERT_TRUE(stream->Write(ReportOf(registered.worker_id(), 1)));
+  ASSERT_TRUE(stream->Write(ReportRequestFor("j", registered.worker_id(), 0, 1)));
   v1::ReportIterationResponse reply;
   ASSERT_TRUE(stream->Read(&reply));
   EXPECT_EQ(reply.directive(), v1::DIRECTIVE_CONTINUE);
