@@ -26,7 +26,9 @@ class DemoSmokeTest : public ClientFixture {};
 
 TEST_F(DemoSmokeTest, RunsEveryPolicyAndPrintsLiveLinesAndTheComparisonTable) {
   StartCoordinator();
-  const std::string dir = MakeTempDir("ebsp-demo-smoke");
+  absl::StatusOr<std::string> made = MakeTempDir("ebsp-demo-smoke");
+  ASSERT_TRUE(made.ok()) << made.status();
+  const std::string dir = *made;
   const std::string out = dir + "/demo.out";
   const std::string err = dir + "/demo.err";
   absl::StatusOr<std::unique_ptr<Subprocess>> demo = Subprocess::Spawn(
@@ -51,7 +53,9 @@ TEST_F(DemoSmokeTest, RunsEveryPolicyAndPrintsLiveLinesAndTheComparisonTable) {
 }
 
 TEST(DemoSmokeFlagsTest, RejectsAnInvalidPolicyListBeforeConnecting) {
-  const std::string dir = MakeTempDir("ebsp-demo-flags");
+  absl::StatusOr<std::string> made = MakeTempDir("ebsp-demo-flags");
+  ASSERT_TRUE(made.ok()) << made.status();
+  const std::string dir = *made;
   absl::StatusOr<std::unique_ptr<Subprocess>> demo =
       Subprocess::Spawn({DemoBinary(), "--target=127.0.0.1:1", "--policies=bsp,ebsp:R=0"},
                         dir + "/out", dir + "/err");

@@ -78,7 +78,9 @@ absl::StatusOr<int> PickFreePort() {
 absl::StatusOr<std::unique_ptr<CoordinatorProcess>> CoordinatorProcess::Start(
     Options options) {
   std::unique_ptr<CoordinatorProcess> process(new CoordinatorProcess(std::move(options)));
-  process->dir_ = MakeTempDir("ebsp-client-test");
+  absl::StatusOr<std::string> dir = MakeTempDir("ebsp-client-test");
+  if (!dir.ok()) return dir.status();
+  process->dir_ = std::move(*dir);
   if (absl::Status status = process->Launch(); !status.ok()) return status;
   return process;
 }

@@ -100,11 +100,13 @@ std::string ReadFileOrEmpty(const std::string& path) {
   return text.str();
 }
 
-std::string MakeTempDir(const std::string& prefix) {
+absl::StatusOr<std::string> MakeTempDir(const std::string& prefix) {
   const char* base = std::getenv("TMPDIR");
   std::string pattern =
       absl::StrCat(base != nullptr && *base ? base : "/tmp", "/", prefix, "-XXXXXX");
-  if (mkdtemp(pattern.data()) == nullptr) return "/tmp";
+  if (mkdtemp(pattern.data()) == nullptr) {
+    return absl::InternalError(absl::StrCat("mkdtemp ", pattern, ": ", std::strerror(errno)));
+  }
   return pattern;
 }
 

@@ -48,8 +48,9 @@ class Subprocess {
 
 std::string ReadFileOrEmpty(const std::string& path);
 
-// A fresh directory under $TMPDIR (or /tmp); its owner removes it.
-std::string MakeTempDir(const std::string& prefix);
+// A fresh directory under $TMPDIR (or /tmp); its owner removes it. An error
+// if none could be made (never a shared directory the owner would remove).
+absl::StatusOr<std::string> MakeTempDir(const std::string& prefix);
 
 }  // namespace ebsp::testing
 
