@@ -42,6 +42,7 @@ TEST_F(ClientErrorsTest, WrongAuthTokenIsPermissionDeniedWithoutRetry) {
   create.mutable_spec()->mutable_policy()->set_kind(elasticbsp::v1::POLICY_KIND_BSP);
   elasticbsp::v1::Job created;
   grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
   ASSERT_TRUE(stub->CreateJob(&context, create, &created).ok());
 
   ClientOptions options = Options("guarded", "w0");
