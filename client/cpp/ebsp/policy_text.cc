@@ -122,13 +122,11 @@ std::string PolicyToText(const v1::Policy& policy) {
 }
 
 bool HasRounds(const v1::Policy& policy) {
-  switch (policy.kind()) {
-    case v1::POLICY_KIND_ASP:
-    case v1::POLICY_KIND_SSP:
-      return false;
-    default:
-      return true;
-  }
+  std::optional<core::PolicyKind> kind = FromWire(kKinds, policy.kind());
+  if (!kind.has_value()) return true;  // Unset or unknown: as for a round policy.
+  core::PolicyConfig config;
+  config.kind = *kind;
+  return config.HasRounds();  // The core's one definition.
 }
 
 }  // namespace ebsp::client

@@ -30,7 +30,8 @@ absl::StatusOr<elasticbsp::v1::Policy> ParsePolicyText(std::string_view text);
 // "policy{kind: POLICY_KIND_ELASTIC_BSP}".
 std::string PolicyToText(const elasticbsp::v1::Policy& policy);
 
-// True for policies with rounds and barriers (BSP, ElasticBSP, LOCAL_STEPS).
+// True for policies with rounds and barriers (BSP, ElasticBSP, LOCAL_STEPS;
+// ebsp::core::PolicyConfig::HasRounds), and for an unset or unknown kind.
 bool HasRounds(const elasticbsp::v1::Policy& policy);
 
 }  // namespace ebsp::client
