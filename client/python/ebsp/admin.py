@@ -18,7 +18,7 @@ from ebsp.retry import RetryPolicy, call_with_retry
 
 
 class AdminClient:
-    """Thread-safe: every method is one RPC (retried on UNAVAILABLE)."""
+    """Thread-safe: every method is one RPC (retried on UNAVAILABLE and CANCELLED)."""
 
     def __init__(self, target: str, call_timeout: float = DEFAULT_CALL_TIMEOUT_SECONDS,
                  retry: Optional[RetryPolicy] = None):

@@ -16,8 +16,9 @@ constructor registers; a daemon thread heartbeats so a long iteration or a
 long barrier wait does not lose the lease; leave() (or leaving the `with`
 block) deregisters.
 
-Failures: UNAVAILABLE is retried with bounded exponential backoff and
-jitter (RetryPolicy). NOT_FOUND (the coordinator restarted, or evicted this
+Failures: UNAVAILABLE, and CANCELLED from a coordinator that is shutting
+down, are retried with bounded exponential backoff and jitter (RetryPolicy,
+ebsp.retry). NOT_FOUND (the coordinator restarted, or evicted this
 worker) makes the client register again under the same name; the next
 SyncResult then has membership_changed=True, which is the signal to rebuild
 the training stack's process group. Any other status is raised as a

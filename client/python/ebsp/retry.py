@@ -1,4 +1,4 @@
-"""Bounded exponential backoff with jitter for retrying UNAVAILABLE calls.
+"""Bounded exponential backoff with jitter for retrying UNAVAILABLE and CANCELLED calls.
 
 UNAVAILABLE means the coordinator is shutting down, restarting or not up
 yet; the call changed no state, so repeating it is safe. CANCELLED is
