@@ -12,6 +12,7 @@ the client interrupts them.
 import dataclasses
 import random
 import threading
+import time
 from typing import Callable, Optional, TypeVar
 
 import grpc
@@ -71,9 +72,8 @@ def call_with_retry(fn: Callable[[], T], policy: RetryPolicy,
             if code not in RETRYABLE_CODES or last_attempt:
                 raise
             delay = policy.backoff_seconds(attempt, rng)
-            if stop is not None:
-                if stop.wait(delay):
-                    raise
-            else:
-                threading.Event().wait(delay)
+            if stop is None:
+                time.sleep(delay)
+            elif stop.wait(delay):
+                raise  # Stopped while backing off.
     raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
