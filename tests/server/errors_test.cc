@@ -250,27 +250,15 @@ TEST_F(ErrorsTest, JobCallsOnUnknownJobsAreNotFound) {
   del.set_job("ghost");
   v1::DeleteJobResponse deleted;
   EXPECT_CODE(stub_->DeleteJob(Context().get(), del, &deleted), NOT_FOUND, "\"ghost\"");
-  v1::HeartbeatRequest hb;
-  hb.set_job("ghost");
-  hb.set_worker_id(1);
-  v1::HeartbeatResponse beat;
-  EXPECT_CODE(stub_->Heartbeat(Context().get(), hb, &beat), NOT_FOUND, "\"ghost\"");
-  v1::LeaveRequest leave;
-  leave.set_job("ghost");
-  leave.set_worker_id(1);
-  v1::LeaveResponse left;
-  EXPECT_CODE(stub_->Leave(Context().get(), leave, &left), NOT_FOUND, "\"ghost\"");
+  EXPECT_CODE(Heartbeat("ghost", 1), NOT_FOUND, "\"ghost\"");
+  EXPECT_CODE(Leave("ghost", 1), NOT_FOUND, "\"ghost\"");
 }
 
 TEST_F(ErrorsTest, LeftWorkerIsNotFoundAndTheMessageSaysToRegisterAgain) {
   const v1::RegisterResponse w = MustRegister("j", "w");
-  v1::LeaveRequest leave;
-  leave.set_job("j");
-  leave.set_worker_id(w.worker_id());
-  v1::LeaveResponse left;
-  ASSERT_TRUE(stub_->Leave(Context().get(), leave, &left).ok());
+  ASSERT_TRUE(Leave("j", w.worker_id()).ok());
   EXPECT_CODE(TryReport("j", w.worker_id(), 0, 1, 0.1), NOT_FOUND, "register again");
-  EXPECT_CODE(stub_->Leave(Context().get(), leave, &left), NOT_FOUND, "register again");
+  EXPECT_CODE(Leave("j", w.worker_id()), NOT_FOUND, "register again");
 }
 
 TEST_F(ErrorsTest, OversizeRequestIsRejected) {

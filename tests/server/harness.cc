@@ -110,6 +110,20 @@ v1::BarrierRequest BarrierRequestFor(const std::string& job, uint64_t worker, ui
   return request;
 }
 
+v1::HeartbeatRequest HeartbeatRequestFor(const std::string& job, uint64_t worker) {
+  v1::HeartbeatRequest request;
+  request.set_job(job);
+  request.set_worker_id(worker);
+  return request;
+}
+
+v1::LeaveRequest LeaveRequestFor(const std::string& job, uint64_t worker) {
+  v1::LeaveRequest request;
+  request.set_job(job);
+  request.set_worker_id(worker);
+  return request;
+}
+
 bool WaitUntil(const std::function<bool()>& condition, absl::Duration deadline) {
   const absl::Time end = absl::Now() + deadline;
   absl::Duration backoff = absl::Milliseconds(1);
@@ -265,11 +279,8 @@ double ComputeSecondsFor(const std::string& name) {
 
 grpc::Status Leave(v1::Coordinator::Stub& stub, const std::string& job,
                    uint64_t worker) {
-  v1::LeaveRequest request;
-  request.set_job(job);
-  request.set_worker_id(worker);
   v1::LeaveResponse reply;
-  return stub.Leave(Context().get(), request, &reply);
+  return stub.Leave(Context().get(), LeaveRequestFor(job, worker), &reply);
 }
 
 // Registers `name` and calls `registered`, even after a failure, so that the

@@ -74,6 +74,8 @@ v1::ReportIterationRequest ReportRequestFor(const std::string& job, uint64_t wor
                                             uint64_t round, uint32_t iteration,
                                             double compute_seconds = 0.01);
 v1::BarrierRequest BarrierRequestFor(const std::string& job, uint64_t worker, uint64_t round);
+v1::HeartbeatRequest HeartbeatRequestFor(const std::string& job, uint64_t worker);
+v1::LeaveRequest LeaveRequestFor(const std::string& job, uint64_t worker);
 
 // Polls `condition` until true or `deadline` passes, backing off from 1 ms
 // to 20 ms between polls. Returns whether it became true.

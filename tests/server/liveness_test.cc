@@ -33,14 +33,6 @@ class LivenessTest : public ServerTest {
     EXPECT_TRUE(WaitUntil([&] { return Arrived(job, id); }));
     return call;
   }
-
-  grpc::Status Heartbeat(const std::string& job, uint64_t worker) {
-    v1::HeartbeatRequest request;
-    request.set_job(job);
-    request.set_worker_id(worker);
-    v1::HeartbeatResponse reply;
-    return stub_->Heartbeat(Context().get(), request, &reply);
-  }
 };
 
 TEST_F(LivenessTest, GetJobShowsArrivedAndMissingWhileTheBarrierWaits) {
@@ -191,11 +183,7 @@ TEST_F(LivenessTest, MembershipEpochInRepliesFollowsJoinsLeavesAndEvictions) {
   ASSERT_TRUE(Report("e", a.worker_id(), 0, 1, &reply).ok());
   EXPECT_EQ(reply.membership_epoch(), c.membership_epoch());
 
-  v1::LeaveRequest leave;
-  leave.set_job("e");
-  leave.set_worker_id(c.worker_id());
-  v1::LeaveResponse left;
-  ASSERT_TRUE(stub_->Leave(Context().get(), leave, &left).ok());
+  ASSERT_TRUE(Leave("e", c.worker_id()).ok());
   ASSERT_TRUE(Report("e", a.worker_id(), 0, 2, &reply).ok());
   EXPECT_EQ(reply.membership_epoch(), c.membership_epoch() + 1);
   EXPECT_EQ(reply.membership_epoch(), MustGetJob("e").membership_epoch());
@@ -214,11 +202,7 @@ TEST_F(LivenessTest, BarrierReleasedByALeaveCarriesTheEpochAfterIt) {
   v1::RegisterResponse a, b;
   auto call = ParkFirstWorker("j", &a, &b);
   const uint64_t joined = b.membership_epoch();
-  v1::LeaveRequest leave;
-  leave.set_job("j");
-  leave.set_worker_id(b.worker_id());
-  v1::LeaveResponse left;
-  ASSERT_TRUE(stub_->Leave(Context().get(), leave, &left).ok());
+  ASSERT_TRUE(Leave("j", b.worker_id()).ok());
   auto [status, reply] = call.get();
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(reply.round(), 1u);
@@ -226,11 +210,8 @@ TEST_F(LivenessTest, BarrierReleasedByALeaveCarriesTheEpochAfterIt) {
   EXPECT_EQ(reply.membership_epoch(), joined + 1);
   EXPECT_EQ(reply.membership_epoch(), MustGetJob("j").membership_epoch());
 
-  v1::HeartbeatRequest request;
-  request.set_job("j");
-  request.set_worker_id(a.worker_id());
   v1::HeartbeatResponse beat;
-  ASSERT_TRUE(stub_->Heartbeat(Context().get(), request, &beat).ok());
+  ASSERT_TRUE(Heartbeat("j", a.worker_id(), &beat).ok());
   EXPECT_EQ(beat.membership_epoch(), joined + 1);
 }
 
@@ -238,11 +219,8 @@ TEST_F(LivenessTest, HeartbeatReportsTheRemainingLease) {
   const v1::RegisterResponse w = MustRegister("j", "w");
   EXPECT_DOUBLE_EQ(w.heartbeat_timeout_seconds(), 10.0);
   EXPECT_DOUBLE_EQ(w.barrier_deadline_seconds(), 600.0);
-  v1::HeartbeatRequest request;
-  request.set_job("j");
-  request.set_worker_id(w.worker_id());
   v1::HeartbeatResponse reply;
-  ASSERT_TRUE(stub_->Heartbeat(Context().get(), request, &reply).ok());
+  ASSERT_TRUE(Heartbeat("j", w.worker_id(), &reply).ok());
   EXPECT_GT(reply.lease_remaining_seconds(), 9.0);
   EXPECT_LE(reply.lease_remaining_seconds(), 10.0);
   EXPECT_EQ(reply.membership_epoch(), w.membership_epoch());

@@ -54,6 +54,18 @@ class ServerTest : public ::testing::Test {
     return stub_->Barrier(Context(deadline).get(), BarrierRequestFor(job, worker, round), reply);
   }
 
+  grpc::Status Heartbeat(const std::string& job, uint64_t worker,
+                         v1::HeartbeatResponse* reply = nullptr) {
+    v1::HeartbeatResponse ignored;
+    return stub_->Heartbeat(Context().get(), HeartbeatRequestFor(job, worker),
+                            reply != nullptr ? reply : &ignored);
+  }
+
+  grpc::Status Leave(const std::string& job, uint64_t worker) {
+    v1::LeaveResponse reply;
+    return stub_->Leave(Context().get(), LeaveRequestFor(job, worker), &reply);
+  }
+
   v1::Job MustGetJob(const std::string& job) {
     v1::GetJobRequest request;
     request.set_job(job);

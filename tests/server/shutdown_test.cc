@@ -77,16 +77,11 @@ TEST_F(ShutdownTest, EveryCallStartedAfterShutdownBeganIsUnavailable) {
   wait.set_worker_id(worker);
   v1::WaitForClockResponse wait_reply;
   EXPECT_UNAVAILABLE(stub_->WaitForClock(Context().get(), wait, &wait_reply));
-  v1::HeartbeatRequest heartbeat;
-  heartbeat.set_job("j");
-  heartbeat.set_worker_id(worker);
   v1::HeartbeatResponse heartbeat_reply;
-  EXPECT_UNAVAILABLE(stub_->Heartbeat(Context().get(), heartbeat, &heartbeat_reply));
-  v1::LeaveRequest leave;
-  leave.set_job("j");
-  leave.set_worker_id(worker);
+  EXPECT_UNAVAILABLE(
+      stub_->Heartbeat(Context().get(), HeartbeatRequestFor("j", worker), &heartbeat_reply));
   v1::LeaveResponse leave_reply;
-  EXPECT_UNAVAILABLE(stub_->Leave(Context().get(), leave, &leave_reply));
+  EXPECT_UNAVAILABLE(stub_->Leave(Context().get(), LeaveRequestFor("j", worker), &leave_reply));
 
   v1::CreateJobRequest create;
   create.mutable_spec()->set_job("k");
