@@ -10,17 +10,16 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "services/core/job/names.h"
 
 namespace ebsp::server {
 
-inline constexpr size_t kMaxNameLength = 128;
 // Longest heartbeat timeout a job may ask for (proto: at most 3600 s).
 inline constexpr absl::Duration kMaxHeartbeatTimeout = absl::Hours(1);
 
-// 1..128 characters of [A-Za-z0-9._-].
-absl::Status ValidateJobName(absl::string_view name);
-// 1..128 characters of [A-Za-z0-9._:-].
-absl::Status ValidateWorkerName(absl::string_view name);
+// Job and worker names follow the core's rules (one definition for both).
+using core::ValidateJobName;
+using core::ValidateWorkerName;
 // Worker ids are never 0 (0 is the proto default of an unset field).
 absl::Status ValidateWorkerId(uint64_t id);
 // A duration in seconds from the wire: finite and >= 0. `field` names it in

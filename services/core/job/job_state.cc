@@ -7,38 +7,14 @@
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "services/core/job/departures.h"
+#include "services/core/job/names.h"
 #include "services/core/job/worker_record.h"
 #include "services/core/policy/policy.h"
 #include "services/core/string_view_compat.h"
 
 namespace ebsp::core {
-namespace {
-
-constexpr size_t kMaxWorkerNameLength = 128;
-
-// The proto's rule: 1 to 128 characters of [A-Za-z0-9._:-].
-absl::Status ValidateWorkerName(std::string_view name) {
-  if (name.empty()) return absl::InvalidArgumentError("worker name is empty");
-  if (name.size() > kMaxWorkerNameLength) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "worker name of ", name.size(), " characters is longer than ", kMaxWorkerNameLength));
-  }
-  for (char c : name) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                    (c >= '0' && c <= '9') || c == '.' || c == '_' || c == ':' || c == '-';
-    if (!ok) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "worker name \"", absl::CHexEscape(ToAbsl(name)),
-          "\" has a character outside [A-Za-z0-9._:-]"));
-    }
-  }
-  return absl::OkStatus();
-}
-
-}  // namespace
 
 class JobState::Impl {
  public:
@@ -52,7 +28,7 @@ class JobState::Impl {
   // ---- Events -------------------------------------------------------------
 
   absl::StatusOr<RegisterResult> Register(WorkerId id, std::string_view name, absl::Time now) {
-    if (absl::Status s = ValidateWorkerName(name); !s.ok()) return s;
+    if (absl::Status s = ValidateWorkerName(ToAbsl(name)); !s.ok()) return s;
     if (auto it = workers_.find(id); it != workers_.end()) {
       return absl::AlreadyExistsError(absl::StrCat("worker id ", id, " is already registered in job \"",
                                                    name_, "\" as \"", it->second.name, "\""));
