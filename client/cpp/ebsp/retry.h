@@ -28,7 +28,8 @@ struct RetryPolicy {
   // Each wait is scaled by a uniform factor in [1 - jitter, 1 + jitter], so
   // that workers cut off together do not come back in lockstep.
   double jitter = 0.2;
-  // No new attempt starts once this much time has passed since the first.
+  // No new attempt starts once this much time has passed since the first
+  // failure (not the first attempt: a long Barrier keeps its whole budget).
   absl::Duration max_elapsed = absl::Seconds(30);
   // False: one attempt, whatever the failure.
   bool enabled = true;

@@ -1,6 +1,7 @@
 #include "client/cpp/ebsp/rpc_runner.h"
 
 #include <algorithm>
+#include <optional>
 #include <utility>
 
 #include "client/cpp/ebsp/status.h"
@@ -14,7 +15,10 @@ absl::Status RpcRunner::Run(absl::string_view method, absl::Duration attempt_dea
                             absl::FunctionRef<grpc::Status(
                                 elasticbsp::v1::Coordinator::Stub&, grpc::ClientContext*)>
                                 attempt) {
-  const absl::Time give_up_at = absl::Now() + policy_.max_elapsed;
+  // The budget counts from the first failure, not the first attempt: a
+  // Barrier may legitimately wait for minutes before the coordinator restarts
+  // under it, and that wait must not use up the time to reconnect.
+  std::optional<absl::Time> give_up_at;
   Backoff backoff(policy_, gen_);
   for (int attempt_number = 1;; ++attempt_number) {
     grpc::ClientContext context;
@@ -24,7 +28,8 @@ absl::Status RpcRunner::Run(absl::string_view method, absl::Duration attempt_dea
     if (status.ok()) return status;
     const bool connected = connection_.connected();
     if (!policy_.enabled || !IsRetryable(status, connected)) return status;
-    const absl::Duration left = give_up_at - absl::Now();
+    if (!give_up_at.has_value()) give_up_at = absl::Now() + policy_.max_elapsed;
+    const absl::Duration left = *give_up_at - absl::Now();
     if (left <= absl::ZeroDuration()) return status;
     const absl::Duration wait = std::min(backoff.Next(), left);
     if (observer_) observer_(RetryEvent{method, attempt_number, status, wait});
