@@ -35,6 +35,20 @@ TEST(PolicyListTest, ParametersAfterCommasStayWithTheirPolicy) {
   EXPECT_EQ((*policies)[2].config.staleness, 2);
 }
 
+TEST(PolicyListTest, APolicyMayBeginWithAnyNameParsePolicyAccepts) {
+  // The aliases ParsePolicy knows start a new policy too, not only the
+  // short names.
+  absl::StatusOr<std::vector<SimPolicy>> policies =
+      ParsePolicyList("bsp,elastic_bsp:R=4,objective=total_wait,local_steps:H=2", false);
+  ASSERT_TRUE(policies.ok()) << policies.status();
+  EXPECT_THAT(Labels(*policies),
+              ElementsAre("bsp", "elastic_bsp:R=4,objective=total_wait",
+                          "local_steps:H=2"));
+  EXPECT_EQ((*policies)[1].config.kind, core::PolicyKind::kElasticBsp);
+  EXPECT_EQ((*policies)[1].config.lookahead, 4);
+  EXPECT_EQ((*policies)[2].config.local_steps, 2);
+}
+
 TEST(PolicyListTest, AllExpandsToTheComparisonSetWithOracles) {
   absl::StatusOr<std::vector<SimPolicy>> policies = ParsePolicyList("all", true);
   ASSERT_TRUE(policies.ok()) << policies.status();

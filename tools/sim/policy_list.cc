@@ -1,6 +1,7 @@
 #include "tools/sim/policy_list.h"
 
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -15,15 +16,12 @@
 namespace ebsp::sim {
 namespace {
 
-constexpr absl::string_view kPolicyNames[] = {"bsp", "asp", "ssp", "ebsp",
-                                             "local"};
-
+// True when `item` begins with a policy name, as ParsePolicy spells them
+// (aliases such as "elastic_bsp" and "local_steps" included): the text before
+// ':' parses on its own exactly when it names a policy kind.
 bool StartsPolicy(absl::string_view item) {
   const absl::string_view head = item.substr(0, item.find(':'));
-  for (absl::string_view name : kPolicyNames) {
-    if (head == name) return true;
-  }
-  return false;
+  return core::ParsePolicy(std::string_view(head.data(), head.size())).ok();
 }
 
 }  // namespace
