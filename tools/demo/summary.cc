@@ -1,6 +1,7 @@
 #include "tools/demo/summary.h"
 
 #include <algorithm>
+#include <string_view>
 
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
@@ -14,12 +15,12 @@ namespace {
 
 constexpr size_t kMaxJobName = 128;
 
+// True when `part` begins with a policy name as the policy text form spells
+// them (aliases such as "elastic_bsp" included): the text before ':' parses
+// on its own exactly when it names a policy kind.
 bool StartsPolicy(absl::string_view part) {
   const absl::string_view name = part.substr(0, part.find(':'));
-  for (absl::string_view kind : {"bsp", "asp", "ssp", "ebsp", "local"}) {
-    if (name == kind) return true;
-  }
-  return false;
+  return ebsp::client::ParsePolicyText(std::string_view(name.data(), name.size())).ok();
 }
 
 }  // namespace
