@@ -25,12 +25,6 @@ std::string StateName(v1::WorkerState state) {
 
 std::string Seconds(double s) { return absl::StrFormat("%.3fs", s); }
 
-bool RoundPolicy(const v1::Policy& policy) {
-  return policy.kind() == v1::POLICY_KIND_BSP ||
-         policy.kind() == v1::POLICY_KIND_ELASTIC_BSP ||
-         policy.kind() == v1::POLICY_KIND_LOCAL_STEPS;
-}
-
 void AppendBarrier(const v1::Job& job, const TextOptions& options, std::string& out) {
   const v1::BarrierStatus& b = job.barrier();
   absl::StrAppendFormat(&out, "  barrier of round %d: %d arrived, %d missing", b.round(),
@@ -76,7 +70,7 @@ std::string FormatJobText(const v1::Job& job, const TextOptions& options) {
                     client::PolicyToText(job.pending_policy()));
   }
   absl::StrAppend(&out, "\n");
-  if (RoundPolicy(job.spec().policy())) AppendBarrier(job, options, out);
+  if (client::HasRounds(job.spec().policy())) AppendBarrier(job, options, out);
   if (job.workers_size() == 0) return out;
 
   absl::StrAppendFormat(&out, "  %-20s %-24s %-13s %9s %10s %10s %10s %9s %9s\n", "ID", "NAME",
