@@ -40,7 +40,6 @@ class ReportLoad {
 
  private:
   struct Worker {
-    int index = 0;
     int shard = 0;
     std::string name;
     uint64_t id = 0;
@@ -357,7 +356,6 @@ absl::StatusOr<LoadResult> ReportLoad::Run() {
   }
   for (int i = 0; i < options_.workers; ++i) {
     auto w = std::make_unique<Worker>();
-    w->index = i;
     w->shard = i % options_.channels;
     w->name = absl::StrCat("lg-", i);
     w->id = static_cast<uint64_t>(i) + 1;
