@@ -42,11 +42,13 @@ namespace {
 // Thread-safe: gRPC calls the handlers from many threads.
 class EchoService final : public elasticbsp::loadgen::v1::Echo::CallbackService {
  public:
-  // Fails every parked call (the server is stopping).
+  // Fails every parked call, and every Park from now on, with `status` (the
+  // server is stopping: an unfinished call would hold Shutdown).
   void ReleaseAllParked(const grpc::Status& status) {
     absl::flat_hash_map<uint64_t, std::vector<ParkedCall>> parked;
     {
       absl::MutexLock lock(&mu_);
+      stopping_ = status;
       parked.swap(parked_);
     }
     for (auto& [round, calls] : parked) {
@@ -65,15 +67,20 @@ class EchoService final : public elasticbsp::loadgen::v1::Echo::CallbackService 
                                  elasticbsp::v1::BarrierResponse* response) override {
     grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
     std::vector<ParkedCall> release;
+    grpc::Status refused;  // Not OK when the server is stopping.
     {
       absl::MutexLock lock(&mu_);
-      std::vector<ParkedCall>& calls = parked_[request->round()];
-      calls.push_back(ParkedCall{reactor, response});
-      if (calls.size() >= std::max<uint32_t>(1, request->parties())) {
-        release.swap(calls);
-        parked_.erase(request->round());
+      refused = stopping_;
+      if (refused.ok()) {
+        std::vector<ParkedCall>& calls = parked_[request->round()];
+        calls.push_back(ParkedCall{reactor, response});
+        if (calls.size() >= std::max<uint32_t>(1, request->parties())) {
+          release.swap(calls);
+          parked_.erase(request->round());
+        }
       }
     }
+    if (!refused.ok()) reactor->Finish(refused);
     // Like the coordinator: responses are filled and calls finished outside
     // the lock, by the thread whose arrival released the barrier.
     for (const ParkedCall& call : release) {
@@ -113,6 +120,8 @@ class EchoService final : public elasticbsp::loadgen::v1::Echo::CallbackService 
 
   absl::Mutex mu_;
   absl::flat_hash_map<uint64_t, std::vector<ParkedCall>> parked_ ABSL_GUARDED_BY(mu_);
+  // Not OK once ReleaseAllParked ran.
+  grpc::Status stopping_ ABSL_GUARDED_BY(mu_);
 };
 
 // SIGTERM and SIGINT are blocked in every thread (gRPC's threads inherit the
