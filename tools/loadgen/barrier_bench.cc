@@ -173,9 +173,7 @@ absl::Status BarrierBench::ReportAll(uint64_t round) {
         w->report_req.set_iteration(1);
         w->report_req.set_compute_seconds(0.001);
         StubFor(*w).async()->ReportIteration(NewContext(w), &w->report_req, &w->report_resp,
-                                             [done = std::move(done)](grpc::Status s) {
-                                               done(s);
-                                             });
+                                             std::move(done));
       },
       absl::StrCat("ReportIteration in round ", round),
       BatchTimeout(workers_.size(), kSetupWindow));
@@ -237,20 +235,19 @@ absl::StatusOr<BarrierRoundResult> BarrierBench::RunRound(uint64_t round) {
   Worker* last = early.back();
   early.pop_back();
   auto issue_barrier = [this, round](Worker* w, CallDone done) {
-    auto on_done = [done = std::move(done)](grpc::Status s) { done(s); };
     if (echo_mode()) {
       w->park_req.set_round(round);
       w->park_req.set_parties(static_cast<uint32_t>(options_.workers));
       w->park_req.set_worker_id(w->id);
       EchoStubFor(*w).async()->Park(NewContext(w), &w->park_req, &w->barrier_resp,
-                                    std::move(on_done));
+                                    std::move(done));
       return;
     }
     w->barrier_req.set_job(options_.job);
     w->barrier_req.set_worker_id(w->id);
     w->barrier_req.set_round(round);
     StubFor(*w).async()->Barrier(NewContext(w), &w->barrier_req, &w->barrier_resp,
-                                 std::move(on_done));
+                                 std::move(done));
   };
   // All N-1 in flight at once (the window is the whole batch). The batch
   // blocks until its calls finish, which is only after the last arrival, so
@@ -302,7 +299,7 @@ void BarrierBench::Cleanup() {
         w->leave_req.set_job(options_.job);
         w->leave_req.set_worker_id(w->id);
         StubFor(*w).async()->Leave(NewContext(w), &w->leave_req, &w->leave_resp,
-                                   [done = std::move(done)](grpc::Status s) { done(s); });
+                                   std::move(done));
       },
       "Leave", BatchTimeout(workers_.size(), kSetupWindow));
   v1::DeleteJobRequest request;
