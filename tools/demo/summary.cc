@@ -4,7 +4,6 @@
 #include <string_view>
 
 #include "absl/status/status.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
@@ -21,6 +20,12 @@ constexpr size_t kMaxJobName = 128;
 bool StartsPolicy(absl::string_view part) {
   const absl::string_view name = part.substr(0, part.find(':'));
   return ebsp::client::ParsePolicyText(std::string_view(name.data(), name.size())).ok();
+}
+
+// The kind a phase ran under (UNSPECIFIED for text that does not parse).
+elasticbsp::v1::PolicyKind KindOf(const std::string& policy_text) {
+  absl::StatusOr<elasticbsp::v1::Policy> policy = ebsp::client::ParsePolicyText(policy_text);
+  return policy.ok() ? policy->kind() : elasticbsp::v1::POLICY_KIND_UNSPECIFIED;
 }
 
 }  // namespace
@@ -65,11 +70,12 @@ std::string FormatSummary(const std::vector<PhaseResult>& results) {
                           r.iterations_per_second, r.idle_fraction, r.rounds,
                           r.iterations);
   }
-  auto bsp = std::find_if(results.begin(), results.end(),
-                          [](const PhaseResult& r) { return r.policy_text == "bsp"; });
+  auto bsp = std::find_if(results.begin(), results.end(), [](const PhaseResult& r) {
+    return KindOf(r.policy_text) == elasticbsp::v1::POLICY_KIND_BSP;
+  });
   if (bsp == results.end() || bsp->iterations_per_second <= 0) return out;
   for (const PhaseResult& r : results) {
-    if (!absl::StartsWith(r.policy_text, "ebsp")) continue;
+    if (KindOf(r.policy_text) != elasticbsp::v1::POLICY_KIND_ELASTIC_BSP) continue;
     absl::StrAppendFormat(
         &out, "speedup of ElasticBSP (%s) over BSP: %.2fx iterations/s\n", r.policy_text,
         r.iterations_per_second / bsp->iterations_per_second);
