@@ -1,8 +1,6 @@
-// Conversions between the core's value types and the v1 wire messages.
-//
-// Policies coming from the wire are resolved here: unset fields take the
-// coordinator's defaults, out-of-range or unknown enum values are rejected
-// with INVALID_ARGUMENT before any state is touched.
+// Conversions between the core's value types and the v1 wire messages that
+// only the coordinator needs (job snapshots, directives). Policies coming from
+// the wire are resolved by services/wire before any state is touched.
 #ifndef EBSP_SERVICES_SERVER_PROTO_CONVERT_H_
 #define EBSP_SERVICES_SERVER_PROTO_CONVERT_H_
 
@@ -13,17 +11,15 @@
 #include "elasticbsp/v1/coordinator.pb.h"
 #include "services/core/job/job_state.h"
 #include "services/core/policy/policy_config.h"
+#include "services/wire/policy_proto.h"
 
 namespace ebsp::server {
 
 namespace v1 = ::elasticbsp::v1;
 
-// POLICY_KIND_UNSPECIFIED yields `default_policy`. A zero lookahead takes the
-// default policy's lookahead (or core::kDefaultLookahead), a zero local_steps
-// means 1. The result is validated.
-absl::StatusOr<core::PolicyConfig> PolicyFromProto(
-    const v1::Policy& policy, const core::PolicyConfig& default_policy);
-v1::Policy PolicyToProto(const core::PolicyConfig& policy);
+// Policies: the translation shared with the C++ client (services/wire).
+using wire::PolicyFromProto;
+using wire::PolicyToProto;
 
 v1::WorkerState WorkerStateToProto(core::WorkerPhase phase);
 v1::Directive DirectiveToProto(core::SyncAction action);
