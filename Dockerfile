@@ -29,7 +29,7 @@ COPY . .
 # `kubectl exec`).
 RUN BUILD_DIR=/src/build BUILD_TYPE=RelWithDebInfo scripts/build.sh ebsp-coordinator ebsp-status \
  && mkdir -p /out \
- && objcopy --strip-debug build/services/server/ebsp-coordinator /out/ebsp-coordinator \
+ && objcopy --strip-debug build/service/ebsp-coordinator /out/ebsp-coordinator \
  && objcopy --strip-debug build/tools/status/ebsp-status /out/ebsp-status
 
 # ---------------------------------------------------------------------------

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "absl/time/time.h"
-#include "services/core/planner/zipline.h"
+#include "lib/core/planner/zipline.h"
 
 namespace ebsp::bench {
 

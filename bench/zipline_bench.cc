@@ -11,7 +11,7 @@
 #include "absl/status/statusor.h"
 #include "bench/realistic_forecast.h"
 #include "benchmark/benchmark.h"
-#include "services/core/planner/zipline.h"
+#include "lib/core/planner/zipline.h"
 
 namespace ebsp::bench {
 namespace {

@@ -10,8 +10,8 @@ the same test accuracy: the median over runs per policy. Writes
   <out_dir>/results.md            the table, the command and the settings
   <out_dir>/runs.csv              every evaluation of every run
 
-    PYTHONPATH=client/python:<build>/protos/python /usr/bin/python3 examples/compare.py \\
-      --coordinator_binary <build>/services/server/ebsp-coordinator --out_dir docs/training
+    PYTHONPATH=clients/python:<build>/protos/python /usr/bin/python3 examples/compare.py \\
+      --coordinator_binary <build>/service/ebsp-coordinator --out_dir docs/training
 """
 
 import argparse
@@ -189,9 +189,9 @@ def main(argv=None) -> int:
         os.path.join(args.out_dir, "accuracy_vs_time.png"), plot_runs, args.target_accuracy,
         f"digits MLP, {args.workers} workers, rank 0 slowed {args.slow_worker_factor:g}x "
         f"({args.runs} runs each)")
-    command = "PYTHONPATH=client/python:<build>/protos/python /usr/bin/python3 " + \
+    command = "PYTHONPATH=clients/python:<build>/protos/python /usr/bin/python3 " + \
         " ".join(shlex.quote(a) for a in ["examples/compare.py",
-                                          "--coordinator_binary=<build>/services/server/ebsp-coordinator",
+                                          "--coordinator_binary=<build>/service/ebsp-coordinator",
                                           f"--policies={args.policies}", f"--runs={args.runs}",
                                           f"--workers={args.workers}",
                                           f"--slow_worker_factor={args.slow_worker_factor:g}",

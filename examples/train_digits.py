@@ -26,8 +26,8 @@ in every row of a run); --plot, test accuracy against wall time (PNG);
 --summary_json, one JSON object with the run's totals. The JSON summary is
 also printed as the last line of stdout.
 
-    PYTHONPATH=client/python:<build>/protos/python /usr/bin/python3 \\
-      examples/train_digits.py --coordinator_binary <build>/services/server/ebsp-coordinator \\
+    PYTHONPATH=clients/python:<build>/protos/python /usr/bin/python3 \\
+      examples/train_digits.py --coordinator_binary <build>/service/ebsp-coordinator \\
       --policy ebsp:R=8 --slow_worker_factor 2 --csv /tmp/ebsp.csv --plot /tmp/ebsp.png
 
 Compute per iteration of this model is a fraction of a millisecond, much

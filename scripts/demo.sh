@@ -13,7 +13,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/setup.sh"
 "$root/scripts/build.sh" ebsp-coordinator ebsp-demo
 build_dir=${BUILD_DIR:-$root/build}
-coordinator="$build_dir/services/server/ebsp-coordinator"
+coordinator="$build_dir/service/ebsp-coordinator"
 demo="$build_dir/tools/demo/ebsp-demo"
 
 grpc_port=${EBSP_GRPC_PORT:-50051}

@@ -9,7 +9,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "services/core/job/job_state.h"
+#include "lib/core/job/job_state.h"
 #include "tests/core/test_support.h"
 
 namespace ebsp::core {

@@ -1,11 +1,11 @@
 // ElasticBspPolicy on its own: cold start, drift threshold, re-plan budget.
-#include "services/core/policy/elastic_bsp_policy.h"
+#include "lib/core/policy/elastic_bsp_policy.h"
 
 #include <memory>
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "services/core/policy/policy_config.h"
+#include "lib/core/policy/policy_config.h"
 
 namespace ebsp::core {
 namespace {

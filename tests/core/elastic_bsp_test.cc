@@ -6,8 +6,8 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "services/core/job/job_state.h"
-#include "services/core/policy/elastic_bsp_policy.h"
+#include "lib/core/job/job_state.h"
+#include "lib/core/policy/elastic_bsp_policy.h"
 #include "tests/core/round_driver.h"
 #include "tests/core/test_support.h"
 

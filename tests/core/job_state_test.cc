@@ -1,6 +1,6 @@
 // JobState with rounds: barrier, leases, membership, policy changes, and the
 // numbers a snapshot reports. Everything in virtual time.
-#include "services/core/job/job_state.h"
+#include "lib/core/job/job_state.h"
 
 #include <memory>
 #include <string>

@@ -1,5 +1,5 @@
 // PolicyConfig: parsing, printing, validation.
-#include "services/core/policy/policy_config.h"
+#include "lib/core/policy/policy_config.h"
 
 #include <ostream>
 #include <string>

@@ -1,5 +1,5 @@
 // Predictors: interval vs round overhead, history, robustness, naming.
-#include "services/core/predict/predictor.h"
+#include "lib/core/predict/predictor.h"
 
 #include <memory>
 

@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "absl/time/time.h"
-#include "services/core/job/job_state.h"
+#include "lib/core/job/job_state.h"
 
 namespace ebsp::core::testing {
 

@@ -7,7 +7,7 @@
 
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
-#include "services/core/job/job_state.h"
+#include "lib/core/job/job_state.h"
 
 namespace ebsp::core::testing {
 

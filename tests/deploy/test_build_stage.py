@@ -179,14 +179,14 @@ def dockerignore_excludes(path: str) -> bool:
 
 @pytest.mark.parametrize("path", [
     "CMakeLists.txt", "scripts/build.sh", "scripts/setup.sh",
-    "protos/elasticbsp/v1/coordinator.proto", "services/server/CMakeLists.txt",
+    "protos/elasticbsp/v1/coordinator.proto", "service/CMakeLists.txt",
     "deploy/docker/healthcheck.sh"])
 def test_dockerignore_keeps_sources(path):
     assert not dockerignore_excludes(path)
 
 
 @pytest.mark.parametrize("path", [".git/config", "build/build.ninja",
-                                  "client/python/ebsp/__pycache__/x.pyc"])
+                                  "clients/python/ebsp/__pycache__/x.pyc"])
 def test_dockerignore_drops_build_trees_and_caches(path):
     assert dockerignore_excludes(path)
 

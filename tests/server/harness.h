@@ -24,9 +24,9 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "elasticbsp/v1/coordinator.grpc.pb.h"
-#include "services/server/clock.h"
-#include "services/server/server.h"
-#include "services/server/server_options.h"
+#include "service/clock.h"
+#include "service/server.h"
+#include "service/server_options.h"
 
 namespace ebsp::server::testing {
 

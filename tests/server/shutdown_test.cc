@@ -12,9 +12,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "services/server/clock.h"
-#include "services/server/coordinator_service.h"
-#include "services/server/metrics.h"
+#include "service/clock.h"
+#include "service/coordinator_service.h"
+#include "service/metrics.h"
 #include "tests/server/harness.h"
 
 namespace ebsp::server::testing {

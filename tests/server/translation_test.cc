@@ -7,9 +7,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "services/server/proto_convert.h"
-#include "services/server/status_mapping.h"
-#include "services/server/validation.h"
+#include "service/proto_convert.h"
+#include "service/status_mapping.h"
+#include "service/validation.h"
 
 namespace ebsp::server {
 namespace {

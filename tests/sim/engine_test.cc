@@ -7,7 +7,7 @@
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "services/core/policy/policy_config.h"
+#include "lib/core/policy/policy_config.h"
 #include "tools/sim/trace.h"
 
 namespace ebsp::sim {

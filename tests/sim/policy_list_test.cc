@@ -6,7 +6,7 @@
 #include "absl/status/status.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "services/core/policy/policy_config.h"
+#include "lib/core/policy/policy_config.h"
 
 namespace ebsp::sim {
 namespace {

@@ -8,7 +8,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
-#include "services/core/policy/policy_config.h"
+#include "lib/core/policy/policy_config.h"
 #include "tools/sim/engine.h"
 #include "tools/sim/trace.h"
 

@@ -9,9 +9,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "client/cpp/ebsp/channel.h"
-#include "client/cpp/ebsp/policy_text.h"
-#include "client/cpp/ebsp/status.h"
+#include "clients/cpp/ebsp/channel.h"
+#include "clients/cpp/ebsp/policy_text.h"
+#include "clients/cpp/ebsp/status.h"
 #include "elasticbsp/v1/coordinator.grpc.pb.h"
 #include "tools/demo/simulated_worker.h"
 

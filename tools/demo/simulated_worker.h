@@ -14,7 +14,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
-#include "client/cpp/ebsp/client.h"
+#include "clients/cpp/ebsp/client.h"
 
 namespace ebsp::demo {
 

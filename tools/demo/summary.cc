@@ -7,7 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
-#include "client/cpp/ebsp/policy_text.h"
+#include "clients/cpp/ebsp/policy_text.h"
 
 namespace ebsp::demo {
 namespace {

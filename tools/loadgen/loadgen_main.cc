@@ -11,7 +11,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
-#include "client/cpp/ebsp/policy_text.h"
+#include "clients/cpp/ebsp/policy_text.h"
 #include "tools/loadgen/grpc_util.h"
 #include "tools/loadgen/report_load.h"
 

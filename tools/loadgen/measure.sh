@@ -25,7 +25,7 @@ rss_workers=${RSS_WORKERS:-10000}
 channels=${CHANNELS:-4}
 py=/usr/bin/python3
 
-coordinator=$build/services/server/ebsp-coordinator
+coordinator=$build/service/ebsp-coordinator
 echo_server=$build/tools/loadgen/ebsp-echo-server
 loadgen=$build/tools/loadgen/ebsp-loadgen
 barrier_bench=$build/tools/loadgen/ebsp-barrier-bench

@@ -13,7 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
-#include "client/cpp/ebsp/policy_text.h"
+#include "clients/cpp/ebsp/policy_text.h"
 #include "echo.grpc.pb.h"
 #include "elasticbsp/v1/coordinator.grpc.pb.h"
 #include "grpcpp/grpcpp.h"

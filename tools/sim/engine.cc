@@ -15,8 +15,8 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "services/core/job/job_state.h"
-#include "services/core/policy/policy_config.h"
+#include "lib/core/job/job_state.h"
+#include "lib/core/policy/policy_config.h"
 #include "tools/sim/oracle_predictor.h"
 #include "tools/sim/trace.h"
 

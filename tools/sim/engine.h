@@ -21,7 +21,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "services/core/policy/policy_config.h"
+#include "lib/core/policy/policy_config.h"
 #include "tools/sim/trace.h"
 
 namespace ebsp::sim {

@@ -16,7 +16,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "services/core/policy/policy_config.h"
+#include "lib/core/policy/policy_config.h"
 #include "tools/sim/engine.h"
 #include "tools/sim/policy_list.h"
 #include "tools/sim/report.h"

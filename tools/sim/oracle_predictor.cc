@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "absl/time/time.h"
-#include "services/core/predict/predictor.h"
+#include "lib/core/predict/predictor.h"
 #include "tools/sim/trace.h"
 
 namespace ebsp::sim {

@@ -11,7 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "services/core/policy/policy_config.h"
+#include "lib/core/policy/policy_config.h"
 
 namespace ebsp::sim {
 

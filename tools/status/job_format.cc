@@ -5,7 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "client/cpp/ebsp/policy_text.h"
+#include "clients/cpp/ebsp/policy_text.h"
 #include "google/protobuf/util/json_util.h"
 
 namespace ebsp::status {

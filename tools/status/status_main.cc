@@ -14,7 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "client/cpp/ebsp/status.h"
+#include "clients/cpp/ebsp/status.h"
 #include "elasticbsp/v1/coordinator.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "tools/status/job_format.h"

@@ -2,7 +2,7 @@
 // once, with the coordinator's code, and leave the client usable.
 #include <grpcpp/client_context.h>
 
-#include "client/cpp/ebsp/channel.h"
+#include "clients/cpp/ebsp/channel.h"
 #include "elasticbsp/v1/coordinator.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "tests/client/cpp/support/client_fixture.h"

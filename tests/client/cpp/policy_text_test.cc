@@ -1,12 +1,12 @@
 // The client's policy text: the core's parser (ParsePolicy) read into the
 // wire Policy, and PolicyToText back, for the tools that show policies.
-#include "client/cpp/ebsp/policy_text.h"
+#include "clients/cpp/ebsp/policy_text.h"
 
 #include <string>
 
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
-#include "services/core/policy/policy_config.h"
+#include "lib/core/policy/policy_config.h"
 
 namespace ebsp::testing {
 namespace {

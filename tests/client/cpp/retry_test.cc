@@ -1,10 +1,10 @@
 // The retry policy on its own (backoff growth, cap, jitter, which statuses
 // are worth another attempt) and the RpcRunner that applies it.
-#include "client/cpp/ebsp/retry.h"
+#include "clients/cpp/ebsp/retry.h"
 
 #include "absl/random/random.h"
-#include "client/cpp/ebsp/connection.h"
-#include "client/cpp/ebsp/rpc_runner.h"
+#include "clients/cpp/ebsp/connection.h"
+#include "clients/cpp/ebsp/rpc_runner.h"
 #include "gtest/gtest.h"
 
 namespace ebsp::client {

@@ -23,7 +23,7 @@ def coordinator_binary() -> str:
     if not path or not os.access(path, os.X_OK):
         raise RuntimeError(
             f"EBSP_COORDINATOR={path!r} is not an executable ebsp-coordinator; "
-            "run through ctest or set it to <build>/services/server/ebsp-coordinator")
+            "run through ctest or set it to <build>/service/ebsp-coordinator")
     return path
 
 

@@ -1,4 +1,4 @@
-// Test-only references for ZipLine (services/core/planner/zipline.h).
+// Test-only references for ZipLine (lib/core/planner/zipline.h).
 //
 // BruteForceOptima tries every one of the prod_i |ends_i| choices (R^n), so
 // it is the definition of the optimum, usable for n, R <= 6.
@@ -11,7 +11,7 @@
 
 #include "absl/time/time.h"
 #include "absl/types/span.h"
-#include "services/core/planner/zipline.h"
+#include "lib/core/planner/zipline.h"
 
 namespace ebsp::core::testing {
 

@@ -1,7 +1,7 @@
 // The sweep's two time orders (slabs, heap) must find the same t*; the
 // slab order must really be the one used on realistic forecasts, and the
 // heap must take over when the points are far from evenly spread.
-#include "services/core/planner/sync_time_sweep.h"
+#include "lib/core/planner/sync_time_sweep.h"
 
 #include <cstdint>
 #include <limits>
@@ -10,8 +10,8 @@
 
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
-#include "services/core/planner/flat_forecast.h"
-#include "services/core/planner/zipline.h"
+#include "lib/core/planner/flat_forecast.h"
+#include "lib/core/planner/zipline.h"
 #include "tests/core/planner/brute_force.h"
 
 namespace ebsp::core::planner_internal {

@@ -6,7 +6,7 @@
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "services/core/planner/zipline.h"
+#include "lib/core/planner/zipline.h"
 
 namespace ebsp::core {
 namespace {

@@ -12,7 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
-#include "services/core/planner/zipline.h"
+#include "lib/core/planner/zipline.h"
 #include "tests/core/planner/brute_force.h"
 
 namespace ebsp::core {

@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "client/cpp/ebsp/client.h"
-#include "client/cpp/ebsp/policy_text.h"
+#include "clients/cpp/ebsp/client.h"
+#include "clients/cpp/ebsp/policy_text.h"
 #include "gtest/gtest.h"
 #include "tests/client/cpp/support/coordinator_process.h"
 

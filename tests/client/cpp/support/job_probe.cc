@@ -4,8 +4,8 @@
 
 #include <algorithm>
 
-#include "client/cpp/ebsp/channel.h"
-#include "client/cpp/ebsp/status.h"
+#include "clients/cpp/ebsp/channel.h"
+#include "clients/cpp/ebsp/status.h"
 #include "elasticbsp/v1/coordinator.grpc.pb.h"
 
 namespace ebsp::testing {

@@ -10,7 +10,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
-#include "client/cpp/ebsp/client.h"
+#include "clients/cpp/ebsp/client.h"
 
 namespace ebsp::testing {
 

@@ -1,0 +1,334 @@
+#include "clients/cpp/ebsp/client.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/memory/memory.h"
+#include "absl/strings/str_cat.h"
+#include "clients/cpp/ebsp/policy_text.h"
+
+namespace ebsp::client {
+namespace {
+
+namespace v1 = ::elasticbsp::v1;
+
+// A coordinator that keeps answering NOT_FOUND right after a successful
+// Register (it restarted again, or evicts at once) is not worth chasing.
+constexpr int kMaxJoinAttempts = 3;
+constexpr absl::Duration kMinHeartbeatInterval = absl::Milliseconds(10);
+// Leave from the destructor: best effort, must not hold up shutdown.
+constexpr absl::Duration kDestructorLeaveDeadline = absl::Seconds(1);
+
+absl::Duration Seconds(double seconds) { return absl::Seconds(seconds); }
+
+// A worker that registered again is in a new membership.
+template <typename Result>
+void MarkRejoined(Result& result) {
+  result.reregistered = true;
+  result.membership_changed = true;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Client>> Client::Connect(ClientOptions options) {
+  if (options.target.empty() && options.channel == nullptr) {
+    return absl::InvalidArgumentError("ClientOptions: neither target nor channel is set");
+  }
+  if (options.job.empty()) {
+    return absl::InvalidArgumentError("ClientOptions: job is empty");
+  }
+  if (options.worker_name.empty()) {
+    return absl::InvalidArgumentError("ClientOptions: worker_name is empty");
+  }
+  std::unique_ptr<Client> client(new Client(std::move(options)));
+  if (client->options_.heartbeats) {
+    // Started before Join: a PENDING worker may wait a whole round at the
+    // barrier inside Join and must keep its lease meanwhile.
+    client->heartbeat_thread_ = std::thread([c = client.get()] { c->HeartbeatLoop(); });
+  }
+  if (absl::Status status = client->Join(); !status.ok()) return status;
+  return client;
+}
+
+Client::Client(ClientOptions options)
+    : options_(std::move(options)),
+      connection_(options_.target, options_.channel),
+      runner_(connection_, options_.retry, options_.on_retry) {}
+
+Client::~Client() {
+  StopHeartbeats();
+  bool registered;
+  uint64_t worker_id;
+  {
+    absl::MutexLock lock(&mu_);
+    registered = registered_;
+    worker_id = worker_id_;
+  }
+  if (left_ || !registered) return;
+  v1::LeaveRequest request;
+  request.set_job(options_.job);
+  request.set_worker_id(worker_id);
+  v1::LeaveResponse response;
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(
+      absl::Now() + std::min(options_.call_deadline, kDestructorLeaveDeadline)));
+  // Nothing to do about a failure here: the lease will expire instead.
+  (void)connection_.stub()->Leave(&context, request, &response);
+}
+
+uint64_t Client::worker_id() const {
+  absl::MutexLock lock(&mu_);
+  return worker_id_;
+}
+
+absl::Duration Client::WaitDeadline() const {
+  return barrier_deadline_ + options_.call_deadline;
+}
+
+absl::Status Client::Join() {
+  absl::Status status;
+  for (int attempt = 0; attempt < kMaxJoinAttempts; ++attempt) {
+    bool retry_join = false;
+    status = JoinOnce(&retry_join);
+    if (!retry_join) return status;
+  }
+  return status;
+}
+
+absl::Status Client::JoinOnce(bool* retry_join) {
+  {
+    absl::MutexLock lock(&mu_);
+    registered_ = false;
+  }
+  v1::RegisterRequest request;
+  request.set_job(options_.job);
+  request.set_worker_name(options_.worker_name);
+  request.set_auth_token(options_.auth_token);
+  *request.mutable_policy_if_created() = options_.policy_if_created;
+  v1::RegisterResponse response;
+  absl::Status status =
+      runner_.Run("Register", options_.call_deadline,
+                  [&](v1::Coordinator::Stub& stub, grpc::ClientContext* c) {
+                    return stub.Register(c, request, &response);
+                  });
+  if (!status.ok()) return status;
+  ++registrations_;
+  policy_ = response.policy();
+  has_rounds_ = HasRounds(policy_);
+  if (response.barrier_deadline_seconds() > 0) {
+    barrier_deadline_ = Seconds(response.barrier_deadline_seconds());
+  }
+  membership_epoch_ = response.membership_epoch();
+  round_ = response.round();
+  target_ = static_cast<int>(response.target());
+  iteration_ = 0;
+  sync_pending_ = false;
+  left_ = false;
+  {
+    absl::MutexLock lock(&mu_);
+    worker_id_ = response.worker_id();
+    registered_ = true;
+    heartbeat_interval_ = options_.heartbeat_interval > absl::ZeroDuration()
+                              ? options_.heartbeat_interval
+                              : Seconds(response.heartbeat_timeout_seconds()) / 3;
+    heartbeat_interval_ = std::max(heartbeat_interval_, kMinHeartbeatInterval);
+  }
+  if (response.state() != v1::WORKER_STATE_PENDING) return absl::OkStatus();
+
+  // Joined mid-round: wait for that round to end, then start with the others.
+  v1::BarrierRequest barrier;
+  barrier.set_job(options_.job);
+  barrier.set_worker_id(response.worker_id());
+  barrier.set_round(response.round() - 1);
+  v1::BarrierResponse released;
+  status = runner_.Run("Barrier", WaitDeadline(),
+                       [&](v1::Coordinator::Stub& stub, grpc::ClientContext* c) {
+                         return stub.Barrier(c, barrier, &released);
+                       });
+  if (absl::IsNotFound(status)) *retry_join = true;
+  if (!status.ok()) return status;
+  round_ = released.round();
+  target_ = static_cast<int>(released.target());
+  membership_epoch_ = released.membership_epoch();
+  return absl::OkStatus();
+}
+
+absl::Status Client::Rejoin(const absl::Status& cause) {
+  absl::Status status = Join();
+  if (status.ok()) return status;
+  return absl::Status(status.code(),
+                      absl::StrCat("registering again after \"", cause.message(),
+                                   "\" failed: ", status.message()));
+}
+
+absl::StatusOr<Client::CallOutcome> Client::RejoinIfForgotten(const absl::Status& status) {
+  if (status.ok()) return CallOutcome::kDone;
+  if (!absl::IsNotFound(status)) return status;
+  if (absl::Status joined = Rejoin(status); !joined.ok()) return joined;
+  return CallOutcome::kRejoined;
+}
+
+absl::StatusOr<StepResult> Client::IterationDone(absl::Duration compute) {
+  if (left_) return absl::FailedPreconditionError("IterationDone after Leave");
+  if (sync_pending_) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("IterationDone after reaching target ", target_, " in round ",
+                     round_, ": call Sync() first"));
+  }
+  v1::ReportIterationRequest request;
+  request.set_job(options_.job);
+  request.set_worker_id(worker_id());
+  request.set_round(round_);
+  request.set_iteration(static_cast<uint32_t>(iteration_ + 1));
+  request.set_compute_seconds(absl::ToDoubleSeconds(compute));
+  v1::ReportIterationResponse response;
+  absl::Status status =
+      runner_.Run("ReportIteration", options_.call_deadline,
+                  [&](v1::Coordinator::Stub& stub, grpc::ClientContext* c) {
+                    return stub.ReportIteration(c, request, &response);
+                  });
+  absl::StatusOr<CallOutcome> reported = RejoinIfForgotten(status);
+  if (!reported.ok()) return reported.status();
+  StepResult result;
+  if (*reported == CallOutcome::kRejoined) {
+    MarkRejoined(result);
+  } else {
+    ++iteration_;
+    target_ = static_cast<int>(response.target());
+    result.membership_changed = response.membership_epoch() != membership_epoch_;
+    membership_epoch_ = response.membership_epoch();
+    switch (response.directive()) {
+      case v1::DIRECTIVE_SYNC_NOW:
+        sync_pending_ = true;
+        break;
+      case v1::DIRECTIVE_WAIT: {
+        absl::StatusOr<absl::Duration> waited = WaitForClock();
+        absl::StatusOr<CallOutcome> outcome = RejoinIfForgotten(waited.status());
+        if (!outcome.ok()) return outcome.status();
+        if (*outcome == CallOutcome::kRejoined) {
+          MarkRejoined(result);
+        } else {
+          result.clock_wait = *waited;
+        }
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  result.sync_now = sync_pending_;
+  result.round = round_;
+  result.target = target_;
+  result.iteration = iteration_;
+  return result;
+}
+
+absl::StatusOr<absl::Duration> Client::WaitForClock() {
+  v1::WaitForClockRequest request;
+  request.set_job(options_.job);
+  request.set_worker_id(worker_id());
+  v1::WaitForClockResponse response;
+  absl::Status status =
+      runner_.Run("WaitForClock", WaitDeadline(),
+                  [&](v1::Coordinator::Stub& stub, grpc::ClientContext* c) {
+                    return stub.WaitForClock(c, request, &response);
+                  });
+  if (!status.ok()) return status;
+  return Seconds(response.waited_seconds());
+}
+
+absl::StatusOr<SyncResult> Client::Sync() {
+  if (left_) return absl::FailedPreconditionError("Sync after Leave");
+  if (!has_rounds_) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "Sync under policy ", elasticbsp::v1::PolicyKind_Name(policy_.kind()),
+        ", which has no rounds"));
+  }
+  if (!sync_pending_) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("Sync before the target: ", iteration_, " of ", target_,
+                     " iterations done in round ", round_));
+  }
+  v1::BarrierRequest request;
+  request.set_job(options_.job);
+  request.set_worker_id(worker_id());
+  request.set_round(round_);
+  v1::BarrierResponse response;
+  absl::Status status =
+      runner_.Run("Barrier", WaitDeadline(),
+                  [&](v1::Coordinator::Stub& stub, grpc::ClientContext* c) {
+                    return stub.Barrier(c, request, &response);
+                  });
+  absl::StatusOr<CallOutcome> released = RejoinIfForgotten(status);
+  if (!released.ok()) return released.status();
+  SyncResult result;
+  if (*released == CallOutcome::kRejoined) {
+    MarkRejoined(result);
+  } else {
+    round_ = response.round();
+    target_ = static_cast<int>(response.target());
+    iteration_ = 0;
+    sync_pending_ = false;
+    result.waited = Seconds(response.waited_seconds());
+    result.live_workers = static_cast<int>(response.live_workers());
+    result.membership_changed = response.membership_epoch() != membership_epoch_;
+    membership_epoch_ = response.membership_epoch();
+  }
+  result.round = round_;
+  result.target = target_;
+  result.membership_epoch = membership_epoch_;
+  return result;
+}
+
+absl::Status Client::Leave() {
+  if (left_) return absl::OkStatus();
+  v1::LeaveRequest request;
+  request.set_job(options_.job);
+  request.set_worker_id(worker_id());
+  v1::LeaveResponse response;
+  absl::Status status =
+      runner_.Run("Leave", options_.call_deadline,
+                  [&](v1::Coordinator::Stub& stub, grpc::ClientContext* c) {
+                    return stub.Leave(c, request, &response);
+                  });
+  if (!status.ok() && !absl::IsNotFound(status)) return status;
+  left_ = true;
+  absl::MutexLock lock(&mu_);
+  registered_ = false;
+  return absl::OkStatus();
+}
+
+void Client::HeartbeatLoop() {
+  mu_.Lock();
+  while (!stopping_) {
+    mu_.AwaitWithTimeout(absl::Condition(&stopping_), heartbeat_interval_);
+    if (stopping_) break;
+    if (!registered_) continue;
+    v1::HeartbeatRequest request;
+    request.set_job(options_.job);
+    request.set_worker_id(worker_id_);
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + options_.call_deadline));
+    heartbeat_call_ = &context;
+    mu_.Unlock();
+    v1::HeartbeatResponse response;
+    // A failed beat is not retried: the next one follows after an interval
+    // and the lease outlasts two missed ones. A NOT_FOUND is left to the
+    // training thread, which registers again on its next call.
+    (void)connection_.stub()->Heartbeat(&context, request, &response);
+    mu_.Lock();
+    heartbeat_call_ = nullptr;
+  }
+  mu_.Unlock();
+}
+
+void Client::StopHeartbeats() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+    if (heartbeat_call_ != nullptr) heartbeat_call_->TryCancel();
+  }
+  if (heartbeat_thread_.joinable()) heartbeat_thread_.join();
+}
+
+}  // namespace ebsp::client

@@ -1,0 +1,200 @@
+// The C++ client of the ElasticBSP coordinator: what one training worker
+// links to learn when to synchronize.
+//
+//   absl::StatusOr<std::unique_ptr<Client>> client = Client::Connect(options);
+//   if (!client.ok()) return client.status();
+//   while (training) {
+//     RunOneIteration();
+//     absl::StatusOr<StepResult> step = (*client)->IterationDone(compute);
+//     if (!step.ok()) return step.status();
+//     if (step->reregistered) RebuildProcessGroup();
+//     if (!step->sync_now) continue;
+//     absl::StatusOr<SyncResult> sync = (*client)->Sync();
+//     if (!sync.ok()) return sync.status();
+//     if (sync->membership_changed) RebuildProcessGroup();
+//     AllReduceGradients();
+//   }
+//   (*client)->Leave();
+//
+// Connect registers the worker. A worker that joins mid-round is PENDING;
+// Connect itself waits at the barrier of that round, so when it returns the
+// worker is always RUNNING in a round, with a target.
+//
+// Failures: UNAVAILABLE, CANCELLED by a coordinator that is stopping, and
+// DEADLINE_EXCEEDED before the channel ever connected are retried with exponential
+// backoff and jitter, within a bounded time per operation (RetryPolicy). NOT_FOUND (the
+// coordinator restarted, or evicted this worker after its lease expired) makes the client
+// register again by itself and report it (`reregistered`, `membership_changed`) so the
+// caller can rebuild its process group; the iteration being reported is then
+// not counted, the worker starts afresh in the round it joined. Any other
+// error surfaces at once, unchanged, and changes nothing on either side.
+//
+// Thread-safety: one thread (the training loop) calls IterationDone, Sync
+// and Leave and destroys the client; the accessors are for that thread too.
+// A background thread, internal to the client, sends heartbeats so that a
+// long iteration does not lose the lease; it stops promptly on destruction.
+#ifndef EBSP_CLIENTS_CPP_EBSP_CLIENT_H_
+#define EBSP_CLIENTS_CPP_EBSP_CLIENT_H_
+
+#include <grpcpp/channel.h>
+#include <grpcpp/client_context.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "clients/cpp/ebsp/connection.h"
+#include "clients/cpp/ebsp/retry.h"
+#include "clients/cpp/ebsp/rpc_runner.h"
+#include "elasticbsp/v1/coordinator.grpc.pb.h"
+
+namespace ebsp::client {
+
+struct ClientOptions {
+  std::string target;       // "host:port" of the coordinator.
+  std::string job;          // Job name, [A-Za-z0-9._-]{1,128}.
+  std::string worker_name;  // Unique among the job's live workers ("host:rank").
+  std::string auth_token;   // The job's token, if it has one.
+  // Used only when Register creates the job (coordinator flag
+  // --auto_create_jobs); unset means the coordinator's default. See
+  // ParsePolicyText (policy_text.h) for "bsp", "ebsp:R=8", ...
+  elasticbsp::v1::Policy policy_if_created;
+  // Zero: a third of the lease (heartbeat timeout) the coordinator returns.
+  absl::Duration heartbeat_interval = absl::ZeroDuration();
+  // Tests turn heartbeats off to let a lease expire.
+  bool heartbeats = true;
+  // Deadline of each attempt of each call, except Barrier and WaitForClock,
+  // whose deadline is the coordinator's barrier deadline plus this.
+  absl::Duration call_deadline = absl::Seconds(10);
+  RetryPolicy retry;
+  // Told about every retry (for logs); called on the training thread.
+  RetryObserver on_retry;
+  // If set, used instead of dialing `target` (e.g. one channel shared by
+  // the workers of a process).
+  std::shared_ptr<grpc::Channel> channel;
+};
+
+// What IterationDone returns.
+struct StepResult {
+  // The worker reached its target: call Sync() before the next iteration.
+  bool sync_now = false;
+  uint64_t round = 0;  // The current round.
+  int target = 0;      // Target in `round` (may move up when re-planned).
+  int iteration = 0;   // Iterations counted in `round` (roundless: in total).
+  // SSP: time blocked in WaitForClock before this returned.
+  absl::Duration clock_wait = absl::ZeroDuration();
+  // The worker had to register again (NOT_FOUND); the reported iteration
+  // was not counted.
+  bool reregistered = false;
+  // Workers joined, left or were evicted since the last result.
+  bool membership_changed = false;
+};
+
+// What Sync returns: the round that begins now.
+struct SyncResult {
+  uint64_t round = 0;
+  int target = 0;
+  absl::Duration waited = absl::ZeroDuration();  // Time spent at the barrier.
+  int live_workers = 0;
+  uint64_t membership_epoch = 0;
+  bool reregistered = false;
+  bool membership_changed = false;
+};
+
+class Client {
+ public:
+  // Registers (with retries), waits out the round if the worker joined as
+  // PENDING, and starts the heartbeat thread. INVALID_ARGUMENT for options
+  // without target/channel, job or worker name; otherwise the coordinator's
+  // status (PERMISSION_DENIED, RESOURCE_EXHAUSTED, ALREADY_EXISTS, ...), or
+  // the last UNAVAILABLE once the retry budget is spent.
+  static absl::StatusOr<std::unique_ptr<Client>> Connect(ClientOptions options);
+
+  // Stops the heartbeat thread, then leaves the job (one attempt, short
+  // deadline) unless Leave already did.
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  // Reports that one more iteration finished after `compute` of the worker's
+  // own compute time. Under SSP a WAIT directive blocks here (WaitForClock)
+  // until the slowest worker catches up. FAILED_PRECONDITION if the last
+  // result said sync_now and Sync() has not been called, or after Leave.
+  absl::StatusOr<StepResult> IterationDone(absl::Duration compute);
+
+  // Waits at the barrier of the current round; returns when it releases,
+  // with the next round's target. FAILED_PRECONDITION unless the last
+  // IterationDone said sync_now.
+  absl::StatusOr<SyncResult> Sync();
+
+  // Leaves the job (the barrier stops waiting for this worker). NOT_FOUND
+  // from the coordinator counts as success: the worker is gone either way.
+  absl::Status Leave();
+
+  uint64_t worker_id() const;
+  uint64_t round() const { return round_; }
+  int target() const { return target_; }
+  int iteration() const { return iteration_; }
+  // The job's policy as the coordinator reported it at registration.
+  const elasticbsp::v1::Policy& policy() const { return policy_; }
+  // Registrations done so far (1 after Connect; more after NOT_FOUND).
+  int registrations() const { return registrations_; }
+
+ private:
+  explicit Client(ClientOptions options);
+
+  // Register, then (PENDING) wait at the barrier of the running round.
+  absl::Status Join();
+  absl::Status JoinOnce(bool* retry_join);
+  // Join after a NOT_FOUND, bounded; `cause` is kept in the error if that fails.
+  absl::Status Rejoin(const absl::Status& cause);
+  // What became of a call to the coordinator.
+  enum class CallOutcome {
+    kDone,      // It went through.
+    kRejoined,  // NOT_FOUND: the worker was forgotten and registered again.
+  };
+  // kDone for an OK `status`; Rejoin and kRejoined for a NOT_FOUND; any other
+  // error, or a failed re-registration, is returned.
+  absl::StatusOr<CallOutcome> RejoinIfForgotten(const absl::Status& status);
+  absl::Duration WaitDeadline() const;
+  absl::StatusOr<absl::Duration> WaitForClock();
+
+  void HeartbeatLoop();
+  void StopHeartbeats();
+
+  const ClientOptions options_;
+  Connection connection_;  // Thread-safe.
+
+  // Training-thread state.
+  RpcRunner runner_;
+  elasticbsp::v1::Policy policy_;
+  bool has_rounds_ = true;
+  absl::Duration barrier_deadline_ = absl::Minutes(10);
+  uint64_t round_ = 0;
+  int target_ = 0;
+  int iteration_ = 0;
+  uint64_t membership_epoch_ = 0;
+  bool sync_pending_ = false;
+  bool left_ = false;
+  int registrations_ = 0;
+
+  // Shared with the heartbeat thread.
+  mutable absl::Mutex mu_;
+  uint64_t worker_id_ ABSL_GUARDED_BY(mu_) = 0;
+  bool registered_ ABSL_GUARDED_BY(mu_) = false;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Duration heartbeat_interval_ ABSL_GUARDED_BY(mu_) = absl::Seconds(1);
+  // The heartbeat in flight, so that destruction can cancel it.
+  grpc::ClientContext* heartbeat_call_ ABSL_GUARDED_BY(mu_) = nullptr;
+  std::thread heartbeat_thread_;
+};
+
+}  // namespace ebsp::client
+
+#endif  // EBSP_CLIENTS_CPP_EBSP_CLIENT_H_

@@ -1,0 +1,143 @@
+#include "lib/core/policy/elastic_bsp_policy.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <utility>
+
+namespace ebsp::core {
+
+std::optional<ElasticBspPolicy::ColdModel> ElasticBspPolicy::SlowestWithHistory(
+    absl::Span<const RoundMember> members) {
+  std::optional<ColdModel> slowest;
+  for (const RoundMember& m : members) {
+    if (!m.predictor->HasHistory()) continue;
+    const ColdModel model{m.predictor->TypicalInterval(), m.predictor->RoundOverhead()};
+    if (!slowest.has_value() || model.interval > slowest->interval ||
+        (model.interval == slowest->interval && model.overhead > slowest->overhead)) {
+      slowest = model;
+    }
+  }
+  return slowest;
+}
+
+std::optional<std::vector<absl::Time>> ElasticBspPolicy::MemberEnds(
+    const RoundMember& member, absl::Time cold_anchor, const std::optional<ColdModel>& cold,
+    int count) {
+  if (member.predictor->HasHistory()) return member.predictor->Forecast(count);
+  if (!cold.has_value()) return std::nullopt;
+  std::vector<absl::Time> ends;
+  ends.reserve(static_cast<size_t>(std::max(count, 0)));
+  for (int j = 1; j <= count; ++j) ends.push_back(cold_anchor + j * cold->interval);
+  return ends;
+}
+
+std::optional<RoundTargets> ElasticBspPolicy::RunZipLine(absl::Span<const RoundMember> members,
+                                                   std::vector<WorkerForecast> forecasts) {
+  absl::StatusOr<Plan> plan = PlanTargets(forecasts, config().objective);
+  // The forecasts are built to satisfy PlanTargets' preconditions; a failure
+  // is a bug, and keeping the current targets is the safe answer to it.
+  if (!plan.ok()) return std::nullopt;
+  expected_.clear();
+  for (size_t i = 0; i < members.size(); ++i) {
+    expected_[members[i].id] =
+        Expected{forecasts[i].done + 1, std::move(forecasts[i].ends)};
+  }
+  RoundTargets result;
+  result.targets = std::move(plan->targets);
+  result.sync_time = plan->sync_time;
+  result.predicted_wait = plan->total_wait;
+  result.planned = true;
+  return result;
+}
+
+RoundTargets ElasticBspPolicy::StartRound(absl::Span<const RoundMember> members,
+                                          absl::Time now) {
+  expected_.clear();
+  replans_in_round_ = 0;
+  const int lookahead = config().lookahead;
+  const int64_t points = std::max<int64_t>(1, static_cast<int64_t>(members.size()) * lookahead);
+  replans_allowed_ = static_cast<int>(std::clamp<int64_t>(
+      kReplanPointBudget / points, kMinReplansPerRound, kMaxReplansPerRound));
+  const std::optional<ColdModel> cold = SlowestWithHistory(members);
+  RoundTargets bsp;
+  bsp.targets.assign(members.size(), 1);
+  if (!cold.has_value() || members.empty()) return bsp;
+
+  std::vector<WorkerForecast> forecasts;
+  forecasts.reserve(members.size());
+  for (const RoundMember& m : members) {
+    WorkerForecast f;
+    f.done = 0;
+    f.ends = *MemberEnds(m, m.round_start + cold->overhead, cold, lookahead);
+    forecasts.push_back(std::move(f));
+  }
+  std::optional<RoundTargets> planned = RunZipLine(members, std::move(forecasts));
+  return planned.has_value() ? *std::move(planned) : bsp;
+}
+
+bool ElasticBspPolicy::WantsReplan(const RoundMember& who, absl::Time now) const {
+  if (replans_in_round_ >= replans_allowed_) return false;
+  auto it = expected_.find(who.id);
+  if (it == expected_.end()) return false;  // No plan this round.
+  const Expected& expected = it->second;
+  const int index = who.done - expected.first_iteration;
+  if (index < 0 || index >= static_cast<int>(expected.ends.size())) return false;
+  // The drift scale: the worker's own interval, else the one it was planned with.
+  absl::Duration scale = who.predictor->TypicalInterval();
+  if (scale <= absl::ZeroDuration() && expected.ends.size() >= 2) {
+    scale = expected.ends[1] - expected.ends[0];
+  }
+  if (scale <= absl::ZeroDuration()) return false;
+  const absl::Duration drift = absl::AbsDuration(now - expected.ends[static_cast<size_t>(index)]);
+  return drift > kReplanDriftFraction * scale;
+}
+
+std::optional<RoundTargets> ElasticBspPolicy::Replan(absl::Span<const RoundMember> members,
+                                                     size_t reporter, absl::Time now) {
+  if (reporter >= members.size() || replans_in_round_ >= replans_allowed_) {
+    return std::nullopt;
+  }
+  const int lookahead = config().lookahead;
+  const std::optional<ColdModel> cold = SlowestWithHistory(members);
+  std::vector<WorkerForecast> forecasts;
+  forecasts.reserve(members.size());
+  for (size_t i = 0; i < members.size(); ++i) {
+    const RoundMember& m = members[i];
+    WorkerForecast f;
+    if (i == reporter) {
+      // Its iteration `done` ended now: it may sync now (k = done) or go on.
+      f.done = m.done - 1;
+      f.ends.push_back(now);
+      if (std::optional<std::vector<absl::Time>> more =
+              MemberEnds(m, now, cold, lookahead - m.done)) {
+        f.ends.insert(f.ends.end(), more->begin(), more->end());
+      }
+    } else if (m.pinned) {
+      f.done = m.done - 1;
+      f.ends.push_back(m.pinned_at);
+    } else {
+      f.done = m.done;
+      const absl::Time cold_anchor =
+          m.last_report.has_value()
+              ? *m.last_report
+              : m.round_start + (cold.has_value() ? cold->overhead : absl::ZeroDuration());
+      std::optional<std::vector<absl::Time>> ends =
+          MemberEnds(m, cold_anchor, cold, lookahead - m.done);
+      if (!ends.has_value()) return std::nullopt;  // Unreachable: the reporter had a plan.
+      f.ends = *std::move(ends);
+      // Its next report has not arrived by now, so it cannot end earlier:
+      // a forecast already in the past moves forward as a whole.
+      if (!f.ends.empty() && f.ends.front() < now) {
+        const absl::Duration late = now - f.ends.front();
+        for (absl::Time& end : f.ends) end += late;
+      }
+    }
+    if (f.done < 0 || f.ends.empty()) return std::nullopt;
+    forecasts.push_back(std::move(f));
+  }
+  std::optional<RoundTargets> planned = RunZipLine(members, std::move(forecasts));
+  if (planned.has_value()) ++replans_in_round_;
+  return planned;
+}
+
+}  // namespace ebsp::core

@@ -1,0 +1,106 @@
+// The internal policy interface of the job state machine: one class per
+// synchronization policy, chosen by PolicyConfig (Policy::Create). A policy
+// with rounds sets every member's target when a round begins and may re-plan
+// after a report; a roundless policy answers each report from the SSP clocks.
+// JobState owns the only instance per job and keeps all membership state; a
+// policy sees members through RoundMember views and keeps only what it needs
+// to re-plan (ElasticBSP's forecasts of the round).
+//
+// Internal to ebsp_core. Not thread-safe; the owning JobState serializes calls.
+#ifndef EBSP_LIB_CORE_POLICY_POLICY_H_
+#define EBSP_LIB_CORE_POLICY_POLICY_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "absl/types/span.h"
+#include "lib/core/job/job_state.h"
+#include "lib/core/policy/policy_config.h"
+#include "lib/core/predict/predictor.h"
+
+namespace ebsp::core {
+
+// A member of the current round, as a policy sees it.
+struct RoundMember {
+  WorkerId id = 0;
+  int done = 0;    // c_i: iterations finished in this round.
+  int target = 0;  // The current k_i (0 before the first plan).
+  // At the barrier, or told to sync (done >= target) and on its way there:
+  // its last iteration ended at `pinned_at` and its target cannot move.
+  bool pinned = false;
+  absl::Time pinned_at;
+  // When this member's round began (a joiner's registration time).
+  absl::Time round_start;
+  std::optional<absl::Time> last_report;  // Latest report in this round.
+  const IterationPredictor* predictor = nullptr;  // Borrowed, never null.
+};
+
+// Targets parallel to the members passed in, and what a plan predicted.
+struct RoundTargets {
+  std::vector<int> targets;
+  std::optional<absl::Time> sync_time;  // Set when ZipLine planned.
+  absl::Duration predicted_wait;        // The plan's total wait (zero if none).
+  bool planned = false;                 // ZipLine ran.
+};
+
+class Policy {
+ public:
+  // `config` must be valid.
+  static std::unique_ptr<Policy> Create(const PolicyConfig& config);
+
+  explicit Policy(const PolicyConfig& config) : config_(config) {}
+  virtual ~Policy() = default;
+  Policy(const Policy&) = delete;
+  Policy& operator=(const Policy&) = delete;
+
+  const PolicyConfig& config() const { return config_; }
+
+  // Rounds: the targets of the round that begins at `now`. Every member has
+  // done 0 and a predictor already told about its round start.
+  virtual RoundTargets StartRound(absl::Span<const RoundMember> members,
+                                  absl::Time now) = 0;
+
+  // Rounds: the target of `newcomer`, joining a round that nobody has
+  // started, when the other members can keep theirs. nullopt: the policy
+  // must plan the whole round again (StartRound). Cheap: registrations of
+  // thousands of workers call it once each.
+  virtual std::optional<int> JoinTarget(const RoundMember& newcomer) const {
+    return std::nullopt;
+  }
+
+  // Rounds: `reporter` (its view already counts the iteration that just
+  // ended at `now`) calls for a re-plan of the round. Cheap: it runs on
+  // every report, so it looks at the reporter only.
+  virtual bool WantsReplan(const RoundMember& reporter, absl::Time now) const { return false; }
+
+  // Rounds: re-plans the round after WantsReplan(members[reporter]) said so.
+  // Returns the new targets, or nullopt to keep the current ones. Each new
+  // target is above an unpinned member's done (at least done for the
+  // reporter) and unchanged for pinned members.
+  virtual std::optional<RoundTargets> Replan(absl::Span<const RoundMember> members,
+                                             size_t reporter, absl::Time now) {
+    return std::nullopt;
+  }
+
+  // Rounds: the directive for a member that has done `done` of `target`.
+  static SyncAction AnswerRoundReport(int done, int target) {
+    return done >= target ? SyncAction::kSyncNow : SyncAction::kContinue;
+  }
+
+  // Roundless: the directive for a worker at `clock` iterations while the
+  // slowest live worker is at `slowest_clock`.
+  virtual SyncAction AnswerClock(uint64_t clock, uint64_t slowest_clock) const {
+    return SyncAction::kContinue;
+  }
+
+ private:
+  PolicyConfig config_;
+};
+
+}  // namespace ebsp::core
+
+#endif  // EBSP_LIB_CORE_POLICY_POLICY_H_

@@ -1,0 +1,56 @@
+// Which synchronization policy a job runs, with its parameters. A value type:
+// validated once (Validate / ParsePolicy), then handed to JobState.
+#ifndef EBSP_LIB_CORE_POLICY_POLICY_CONFIG_H_
+#define EBSP_LIB_CORE_POLICY_POLICY_CONFIG_H_
+
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "lib/core/planner/zipline.h"
+#include "lib/core/predict/predictor.h"
+
+namespace ebsp::core {
+
+enum class PolicyKind {
+  kBsp,         // Every target is 1.
+  kAsp,         // No rounds, never wait.
+  kSsp,         // No rounds; wait when more than `staleness` ahead.
+  kElasticBsp,  // Per-worker targets from ZipLine, 1 <= k_i <= lookahead.
+  kLocalSteps,  // Every target is `local_steps`.
+};
+
+inline constexpr int kMaxLookahead = 4096;
+inline constexpr int kDefaultLookahead = 15;
+
+struct PolicyConfig {
+  PolicyKind kind = PolicyKind::kElasticBsp;
+  int lookahead = kDefaultLookahead;  // R, ElasticBSP.
+  int staleness = 3;                  // s, SSP.
+  int local_steps = 1;                // H, LOCAL_STEPS.
+  PlanObjective objective = PlanObjective::kSpread;
+  PredictorKind predictor = PredictorKind::kEwma;
+
+  // BSP, ElasticBSP and LOCAL_STEPS have rounds and barriers; ASP and SSP
+  // do not.
+  bool HasRounds() const;
+  // INVALID_ARGUMENT naming the parameter and its value when out of range
+  // (1 <= lookahead <= kMaxLookahead, staleness >= 0, local_steps >= 1).
+  absl::Status Validate() const;
+  // Round-trips through ParsePolicy, e.g. "ebsp:R=15,objective=spread,predictor=ewma".
+  std::string ToString() const;
+};
+
+// Parses the textual form used by flags, the simulator and the demo:
+//   "bsp" | "asp" | "ssp:s=3" | "local:H=4" |
+//   "ebsp:R=15[,objective=spread|total_wait][,predictor=latest|ewma|median]"
+// Returns a validated config or INVALID_ARGUMENT saying what was wrong.
+absl::StatusOr<PolicyConfig> ParsePolicy(std::string_view text);
+
+std::string_view PolicyKindName(PolicyKind kind);  // "bsp", "asp", "ssp", "ebsp", "local"
+std::string_view ObjectiveName(PlanObjective objective);  // "spread", "total_wait"
+
+}  // namespace ebsp::core
+
+#endif  // EBSP_LIB_CORE_POLICY_POLICY_CONFIG_H_

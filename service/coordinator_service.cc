@@ -1,0 +1,502 @@
+// Worker RPCs (Register, reports, waits, heartbeats, Leave) and the ticker
+// pass. Job administration lives in coordinator_service_jobs.cc.
+#include "service/coordinator_service.h"
+
+#include <limits>
+#include <optional>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "service/proto_convert.h"
+#include "service/status_mapping.h"
+#include "service/validation.h"
+
+namespace ebsp::server {
+
+// A Barrier or WaitForClock call: parked in its job until finished by
+// whoever unparks it (see waiting_call.h). Deletes itself in OnDone.
+class CoordinatorService::WaitReactor final : public grpc::ServerUnaryReactor,
+                                              public WaitingCall {
+ public:
+  WaitReactor(CoordinatorService* service, std::shared_ptr<JobEntry> entry,
+              core::WorkerId worker, core::WaitKind kind, absl::Time started,
+              v1::BarrierResponse* barrier_response,
+              v1::WaitForClockResponse* clock_response)
+      : WaitingCall(worker, kind, started),
+        service_(service),
+        entry_(std::move(entry)),
+        barrier_response_(barrier_response),
+        clock_response_(clock_response) {}
+
+  void Complete(const WaitOutcome& outcome) override {
+    if (outcome.status.ok()) {
+      const double waited = ToSeconds(outcome.release.waited);
+      if (barrier_response_ != nullptr) {
+        barrier_response_->set_round(outcome.release.round);
+        barrier_response_->set_target(static_cast<uint32_t>(outcome.release.target));
+        barrier_response_->set_membership_epoch(outcome.membership_epoch);
+        barrier_response_->set_live_workers(static_cast<uint32_t>(outcome.live_workers));
+        barrier_response_->set_waited_seconds(waited);
+      } else {
+        clock_response_->set_slowest_clock(outcome.release.slowest_clock);
+        clock_response_->set_own_clock(outcome.release.own_clock);
+        clock_response_->set_waited_seconds(waited);
+      }
+    }
+    service_->metrics().RecordRpc(
+        kind() == core::WaitKind::kBarrier ? RpcMethod::kBarrier
+                                           : RpcMethod::kWaitForClock,
+        outcome.status.error_code(), service_->clock().Now() - started());
+    Finish(outcome.status);
+  }
+
+  // The client went away or its deadline passed. The core keeps the
+  // arrival, so a retried Barrier is accepted.
+  void OnCancel() override {
+    bool mine = false;
+    {
+      absl::MutexLock lock(&entry_->mu);
+      mine = entry_->Unpark(this);
+    }
+    if (mine) {
+      WaitOutcome outcome;
+      outcome.status = grpc::Status(
+          grpc::StatusCode::CANCELLED,
+          "wait cancelled by the client or its deadline; the arrival still "
+          "counts: call again to keep waiting");
+      Complete(outcome);
+    }
+  }
+
+  void OnDone() override { delete this; }
+
+ private:
+  CoordinatorService* const service_;
+  const std::shared_ptr<JobEntry> entry_;
+  v1::BarrierResponse* const barrier_response_;
+  v1::WaitForClockResponse* const clock_response_;
+};
+
+// StreamReports: one response per request, in order: the next read starts
+// only after the previous response is written. The service tracks open
+// streams so that shutdown ends them with UNAVAILABLE at once instead of
+// gRPC cancelling them when the grace period runs out.
+class CoordinatorService::StreamReactor final
+    : public grpc::ServerBidiReactor<v1::ReportIterationRequest,
+                                     v1::ReportIterationResponse> {
+ public:
+  explicit StreamReactor(CoordinatorService* service)
+      : service_(service), started_(service->clock().Now()) {
+    // Not under mu_: shutdown takes the service's stream lock before mu_.
+    const bool tracked = service_->TrackStream(this);
+    absl::MutexLock lock(&mu_);
+    if (finished_) return;  // Shutdown stopped it right after tracking.
+    if (tracked) {
+      StartRead(&request_);
+    } else {
+      End(Unavailable());
+    }
+  }
+
+  void OnReadDone(bool ok) override {
+    absl::MutexLock lock(&mu_);
+    if (finished_) return;  // Ended by shutdown while the read was pending.
+    if (!ok) {
+      End(grpc::Status::OK);  // The client half-closed.
+      return;
+    }
+    response_.Clear();
+    grpc::Status status = service_->HandleReport(request_, &response_);
+    if (!status.ok()) {
+      End(status);
+      return;
+    }
+    StartWrite(&response_);
+  }
+
+  void OnWriteDone(bool ok) override {
+    absl::MutexLock lock(&mu_);
+    if (finished_) return;
+    if (!ok) {
+      End(grpc::Status(grpc::StatusCode::CANCELLED, "stream write failed"));
+      return;
+    }
+    StartRead(&request_);
+  }
+
+  // Ends the stream with `status` unless it has ended already.
+  void Stop(const grpc::Status& status) {
+    absl::MutexLock lock(&mu_);
+    if (!finished_) End(status);
+  }
+
+  void OnDone() override {
+    service_->ForgetStream(this);
+    delete this;
+  }
+
+ private:
+  void End(const grpc::Status& status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    finished_ = true;
+    service_->metrics().RecordRpc(RpcMethod::kStreamReports, status.error_code(),
+                                  service_->clock().Now() - started_);
+    Finish(status);
+  }
+
+  CoordinatorService* const service_;
+  const absl::Time started_;
+  // Serializes the reactions with Stop from the shutting-down thread.
+  absl::Mutex mu_;
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
+  v1::ReportIterationRequest request_ ABSL_GUARDED_BY(mu_);
+  v1::ReportIterationResponse response_ ABSL_GUARDED_BY(mu_);
+};
+
+CoordinatorService::CoordinatorService(const ServerOptions& options,
+                                       const Clock* clock, Metrics* metrics)
+    : options_(options),
+      clock_(clock),
+      metrics_(metrics),
+      registry_(metrics, options.max_jobs) {}
+
+CoordinatorService::~CoordinatorService() = default;
+
+grpc::ServerUnaryReactor* CoordinatorService::FinishNow(
+    grpc::CallbackServerContext* ctx, RpcMethod method, absl::Time start,
+    const grpc::Status& status) {
+  metrics_->RecordRpc(method, status.error_code(), clock_->Now() - start);
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  reactor->Finish(status);
+  return reactor;
+}
+
+bool CoordinatorService::ShuttingDown() const { return shutting_down_.load(); }
+
+grpc::Status CoordinatorService::Unavailable() {
+  return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                      "coordinator is shutting down; retry after a backoff and "
+                      "register again with the next one");
+}
+
+absl::StatusOr<std::shared_ptr<JobEntry>> CoordinatorService::FindJob(
+    absl::string_view job) const {
+  if (absl::Status valid = ValidateJobName(job); !valid.ok()) return valid;
+  return registry_.Find(job);
+}
+
+absl::StatusOr<std::shared_ptr<JobEntry>> CoordinatorService::FindWorkerJob(
+    absl::string_view job, uint64_t worker_id) const {
+  if (absl::Status valid = ValidateWorkerId(worker_id); !valid.ok()) return valid;
+  return FindJob(job);
+}
+
+void CoordinatorService::ApplyEvent(JobEntry& job, const core::Effects& effects,
+                                    absl::Time now, Completions* out) {
+  // Only an event that ran ZipLine is timed: a clock read per report would
+  // cost more than the report.
+  const absl::Duration event_time =
+      effects.planned ? clock_->Now() - now : absl::ZeroDuration();
+  job.ApplyEffects(effects, event_time, out);
+}
+
+bool CoordinatorService::TrackStream(StreamReactor* stream) {
+  absl::MutexLock lock(&streams_mu_);
+  if (shutting_down_.load()) return false;
+  streams_.insert(stream);
+  return true;
+}
+
+void CoordinatorService::ForgetStream(StreamReactor* stream) {
+  absl::MutexLock lock(&streams_mu_);
+  streams_.erase(stream);
+}
+
+// ---------------------------------------------------------------------------
+// Register
+
+grpc::ServerUnaryReactor* CoordinatorService::Register(
+    grpc::CallbackServerContext* ctx, const v1::RegisterRequest* request,
+    v1::RegisterResponse* response) {
+  return Serve(ctx, RpcMethod::kRegister, [&] { return DoRegister(*request, response); });
+}
+
+grpc::Status CoordinatorService::DoRegister(const v1::RegisterRequest& request,
+                                            v1::RegisterResponse* response) {
+  if (absl::Status s = ValidateJobName(request.job()); !s.ok()) return ToGrpcStatus(s);
+  if (absl::Status s = ValidateWorkerName(request.worker_name()); !s.ok()) {
+    return ToGrpcStatus(s);
+  }
+  // Checked even when the job exists: a malformed request fails either way.
+  absl::StatusOr<core::PolicyConfig> policy =
+      PolicyFromProto(request.policy_if_created(), options_.default_policy);
+  if (!policy.ok()) return ToGrpcStatus(policy.status());
+
+  std::shared_ptr<JobEntry> entry;
+  if (options_.auto_create_jobs) {
+    core::JobOptions job_options;
+    job_options.policy = *policy;
+    job_options.heartbeat_timeout = options_.heartbeat_timeout;
+    job_options.max_workers = options_.max_workers_per_job;
+    // An auto-created job adopts the first registrant's token, so a
+    // restarted coordinator keeps refusing workers without it.
+    absl::StatusOr<JobRegistry::Created> created =
+        registry_.Create(request.job(), std::move(job_options),
+                         request.auth_token(), clock_->Now(), /*existing_ok=*/true);
+    if (!created.ok()) return ToGrpcStatus(created.status());
+    entry = std::move(created->entry);
+  } else {
+    absl::StatusOr<std::shared_ptr<JobEntry>> found = registry_.Find(request.job());
+    if (!found.ok()) {
+      return ToGrpcStatus(absl::NotFoundError(absl::StrCat(
+          found.status().message(), " (--auto_create_jobs is off: CreateJob first)")));
+    }
+    entry = *std::move(found);
+  }
+  if (!entry->TokenMatches(request.auth_token())) {
+    return grpc::Status(
+        grpc::StatusCode::PERMISSION_DENIED,
+        request.auth_token().empty()
+            ? absl::StrCat("job \"", entry->name(), "\" requires an auth token")
+            : absl::StrCat("wrong auth token for job \"", entry->name(), "\""));
+  }
+
+  Completions completions;
+  absl::MutexLock lock(&entry->mu);
+  if (entry->deleted()) return entry->DeletedStatus();
+  core::JobState& state = entry->state();
+  core::WorkerId id = registry_.NewWorkerId();
+  // A collision within the job is astronomically unlikely; bounded anyway.
+  for (int attempt = 0; attempt < 4 && state.IsMember(id); ++attempt) {
+    id = registry_.NewWorkerId();
+  }
+  const absl::Time now = clock_->Now();
+  absl::StatusOr<core::RegisterResult> result =
+      state.Register(id, request.worker_name(), now);
+  if (!result.ok()) return ToGrpcStatus(result.status());
+  entry->OnRegistered(*result);
+  ApplyEvent(*entry, result->effects, now, &completions);
+
+  response->set_worker_id(result->worker);
+  response->set_round(result->round);
+  response->set_target(static_cast<uint32_t>(result->target));
+  response->set_state(WorkerStateToProto(result->phase));
+  *response->mutable_policy() = PolicyToProto(state.policy());
+  response->set_heartbeat_timeout_seconds(ToSeconds(entry->heartbeat_timeout()));
+  response->set_barrier_deadline_seconds(ToSeconds(options_.barrier_deadline));
+  response->set_membership_epoch(result->membership_epoch);
+  response->set_live_workers(static_cast<uint32_t>(result->live_workers));
+  return grpc::Status::OK;
+}
+
+// ---------------------------------------------------------------------------
+// Reports: the hot path. One registry read lock, one job lock, no logging.
+
+grpc::ServerUnaryReactor* CoordinatorService::ReportIteration(
+    grpc::CallbackServerContext* ctx, const v1::ReportIterationRequest* request,
+    v1::ReportIterationResponse* response) {
+  return Serve(ctx, RpcMethod::kReportIteration, [&] { return HandleReport(*request, response); });
+}
+
+grpc::ServerBidiReactor<v1::ReportIterationRequest, v1::ReportIterationResponse>*
+CoordinatorService::StreamReports(grpc::CallbackServerContext* ctx) {
+  return new StreamReactor(this);
+}
+
+grpc::Status CoordinatorService::HandleReport(
+    const v1::ReportIterationRequest& request,
+    v1::ReportIterationResponse* response) {
+  if (absl::Status s = ValidateWorkerId(request.worker_id()); !s.ok()) {
+    return ToGrpcStatus(s);
+  }
+  if (request.iteration() == 0) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        "iteration is 0; iterations are 1-based");
+  }
+  if (request.iteration() > static_cast<uint32_t>(std::numeric_limits<int>::max())) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        absl::StrCat("iteration ", request.iteration(),
+                                     " is out of range"));
+  }
+  absl::StatusOr<absl::Duration> compute =
+      ValidateSeconds("compute_seconds", request.compute_seconds());
+  if (!compute.ok()) return ToGrpcStatus(compute.status());
+  // Checked here rather than in Serve, so that open streams answer it too.
+  if (ShuttingDown()) return Unavailable();
+  absl::StatusOr<std::shared_ptr<JobEntry>> entry = FindJob(request.job());
+  if (!entry.ok()) return ToGrpcStatus(entry.status());
+  JobEntry& job = **entry;
+
+  Completions completions;
+  absl::MutexLock lock(&job.mu);
+  if (job.deleted()) return job.DeletedStatus();
+  const absl::Time now = clock_->Now();
+  absl::StatusOr<core::ReportResult> result = job.state().ReportIteration(
+      request.worker_id(), request.round(), static_cast<int>(request.iteration()),
+      *compute, now);
+  if (!result.ok()) return ToGrpcStatus(result.status());
+  job.OnReported(request.worker_id(), result->target, *compute);
+  ApplyEvent(job, result->effects, now, &completions);
+  response->set_directive(DirectiveToProto(result->action));
+  response->set_target(static_cast<uint32_t>(result->target));
+  response->set_round(result->round);
+  response->set_membership_epoch(job.state().membership_epoch());
+  return grpc::Status::OK;
+}
+
+// ---------------------------------------------------------------------------
+// Waits
+
+grpc::ServerUnaryReactor* CoordinatorService::Barrier(
+    grpc::CallbackServerContext* ctx, const v1::BarrierRequest* request,
+    v1::BarrierResponse* response) {
+  return StartWait(ctx, core::WaitKind::kBarrier, request->job(), request->worker_id(),
+                   request->round(), response, nullptr);
+}
+
+grpc::ServerUnaryReactor* CoordinatorService::WaitForClock(
+    grpc::CallbackServerContext* ctx, const v1::WaitForClockRequest* request,
+    v1::WaitForClockResponse* response) {
+  return StartWait(ctx, core::WaitKind::kClock, request->job(), request->worker_id(),
+                   /*round=*/0, nullptr, response);
+}
+
+grpc::ServerUnaryReactor* CoordinatorService::StartWait(
+    grpc::CallbackServerContext* ctx, core::WaitKind kind, absl::string_view job_name,
+    uint64_t worker, uint64_t round, v1::BarrierResponse* barrier_response,
+    v1::WaitForClockResponse* clock_response) {
+  const absl::Time start = clock_->Now();
+  const RpcMethod method =
+      kind == core::WaitKind::kBarrier ? RpcMethod::kBarrier : RpcMethod::kWaitForClock;
+  if (ShuttingDown()) return FinishNow(ctx, method, start, Unavailable());
+  absl::StatusOr<std::shared_ptr<JobEntry>> entry = FindWorkerJob(job_name, worker);
+  if (!entry.ok()) return FinishNow(ctx, method, start, ToGrpcStatus(entry.status()));
+  JobEntry& job = **entry;
+  auto* reactor =
+      new WaitReactor(this, *entry, worker, kind, start, barrier_response, clock_response);
+  Completions completions;
+  std::optional<WaitOutcome> immediate;
+  {
+    absl::MutexLock lock(&job.mu);
+    if (job.deleted()) {
+      immediate.emplace().status = job.DeletedStatus();
+    } else if (ShuttingDown()) {
+      // Checked again under the job lock: BeginShutdown drains each job under
+      // it, so a call parked after that drain would wait for the grace period.
+      immediate.emplace().status = Unavailable();
+    } else {
+      const absl::Time now = clock_->Now();
+      absl::StatusOr<core::Effects> effects =
+          kind == core::WaitKind::kBarrier
+              ? job.state().ArriveAtBarrier(worker, round, now)
+              : job.state().WaitForClock(worker, now);
+      if (!effects.ok()) {
+        immediate.emplace().status = ToGrpcStatus(effects.status());
+      } else {
+        job.Park(reactor, &completions);
+        ApplyEvent(job, *effects, now, &completions);
+        // A cancellation that came before the park found nothing to unpark.
+        if (ctx->IsCancelled() && job.Unpark(reactor)) {
+          immediate.emplace().status =
+              grpc::Status(grpc::StatusCode::CANCELLED, "cancelled by the client");
+        }
+      }
+    }
+  }
+  if (immediate.has_value()) reactor->Complete(*immediate);
+  completions.Run();
+  return reactor;
+}
+
+// ---------------------------------------------------------------------------
+// Heartbeat, Leave
+
+grpc::ServerUnaryReactor* CoordinatorService::Heartbeat(
+    grpc::CallbackServerContext* ctx, const v1::HeartbeatRequest* request,
+    v1::HeartbeatResponse* response) {
+  return Serve(ctx, RpcMethod::kHeartbeat, [&] { return DoHeartbeat(*request, response); });
+}
+
+grpc::Status CoordinatorService::DoHeartbeat(const v1::HeartbeatRequest& request,
+                                             v1::HeartbeatResponse* response) {
+  absl::StatusOr<std::shared_ptr<JobEntry>> entry =
+      FindWorkerJob(request.job(), request.worker_id());
+  if (!entry.ok()) return ToGrpcStatus(entry.status());
+  JobEntry& job = **entry;
+  absl::MutexLock lock(&job.mu);
+  if (job.deleted()) return job.DeletedStatus();
+  absl::StatusOr<core::HeartbeatResult> result =
+      job.state().Heartbeat(request.worker_id(), clock_->Now());
+  if (!result.ok()) return ToGrpcStatus(result.status());
+  response->set_round(result->round);
+  response->set_membership_epoch(result->membership_epoch);
+  response->set_lease_remaining_seconds(ToSeconds(result->lease_remaining));
+  return grpc::Status::OK;
+}
+
+grpc::ServerUnaryReactor* CoordinatorService::Leave(
+    grpc::CallbackServerContext* ctx, const v1::LeaveRequest* request,
+    v1::LeaveResponse* response) {
+  return Serve(ctx, RpcMethod::kLeave, [&] { return DoLeave(*request); });
+}
+
+grpc::Status CoordinatorService::DoLeave(const v1::LeaveRequest& request) {
+  absl::StatusOr<std::shared_ptr<JobEntry>> entry =
+      FindWorkerJob(request.job(), request.worker_id());
+  if (!entry.ok()) return ToGrpcStatus(entry.status());
+  JobEntry& job = **entry;
+  Completions completions;
+  absl::MutexLock lock(&job.mu);
+  if (job.deleted()) return job.DeletedStatus();
+  const absl::Time now = clock_->Now();
+  absl::StatusOr<core::Effects> effects = job.state().Leave(request.worker_id(), now);
+  if (!effects.ok()) return ToGrpcStatus(effects.status());
+  job.OnLeft(request.worker_id());
+  ApplyEvent(job, *effects, now, &completions);
+  // A wait of the leaving worker (from another thread of the same client)
+  // cannot be released any more.
+  job.FailParked(request.worker_id(),
+                 grpc::Status(grpc::StatusCode::NOT_FOUND,
+                              absl::StrCat("worker ", request.worker_id(),
+                                           " left job \"", job.name(), "\"")),
+                 &completions);
+  return grpc::Status::OK;
+}
+
+// ---------------------------------------------------------------------------
+// Ticker pass and shutdown
+
+void CoordinatorService::Tick() {
+  // Gauges that need a full snapshot are refreshed about once a second.
+  const int refresh_every = std::max<int>(
+      1, static_cast<int>(absl::Seconds(1) / std::max(options_.tick_interval,
+                                                      absl::Milliseconds(1))));
+  const bool refresh = (tick_count_++ % refresh_every) == 0;
+  for (const std::shared_ptr<JobEntry>& entry : registry_.All()) {
+    Completions completions;
+    absl::MutexLock lock(&entry->mu);
+    if (entry->deleted()) continue;
+    const absl::Time now = clock_->Now();
+    ApplyEvent(*entry, entry->state().Tick(now), now, &completions);
+    entry->ExpireWaits(now, options_.barrier_deadline, &completions);
+    if (refresh) entry->RefreshGauges(now);
+    // `completions` runs after `lock` is released (reverse declaration order).
+  }
+}
+
+void CoordinatorService::BeginShutdown() {
+  {
+    // Set under the streams' lock: a stream opening now is either tracked
+    // (and stopped below) or sees the flag.
+    absl::MutexLock lock(&streams_mu_);
+    shutting_down_.store(true);
+    for (StreamReactor* stream : streams_) stream->Stop(Unavailable());
+  }
+  for (const std::shared_ptr<JobEntry>& entry : registry_.All()) {
+    Completions completions;
+    absl::MutexLock lock(&entry->mu);
+    entry->DrainWaits(Unavailable(), &completions);
+  }
+}
+
+}  // namespace ebsp::server

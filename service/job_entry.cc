@@ -1,0 +1,285 @@
+#include "service/job_entry.h"
+
+#include <algorithm>
+#include <limits>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+
+namespace ebsp::server {
+namespace {
+
+std::string NotFoundAfterEviction(const core::Eviction& eviction,
+                                  absl::Duration timeout) {
+  return absl::StrFormat(
+      "worker %d (\"%s\") evicted: lease expired after %s of silence; "
+      "register again",
+      eviction.worker, eviction.name, absl::FormatDuration(timeout));
+}
+
+}  // namespace
+
+JobEntry::JobEntry(std::string name, core::JobOptions options,
+                   std::string auth_token, absl::Time now,
+                   std::unique_ptr<JobMetrics> metrics)
+    : name_(std::move(name)),
+      auth_token_(std::move(auth_token)),
+      heartbeat_timeout_(options.heartbeat_timeout),
+      state_(name_, std::move(options), now),
+      metrics_(std::move(metrics)) {
+  if (metrics_ != nullptr) {
+    slot_used_.assign(static_cast<size_t>(metrics_->max_worker_slots()), false);
+    metrics_->membership_epoch().Set(static_cast<double>(state_.membership_epoch()));
+  }
+}
+
+JobEntry::~JobEntry() = default;
+
+bool JobEntry::TokenMatches(absl::string_view presented) const {
+  if (auth_token_.empty()) return true;
+  // Compare every byte regardless of where the first difference is, so the
+  // time taken does not reveal a prefix of the token.
+  unsigned char diff = presented.size() == auth_token_.size() ? 0 : 1;
+  for (size_t i = 0; i < auth_token_.size(); ++i) {
+    const unsigned char p =
+        i < presented.size() ? static_cast<unsigned char>(presented[i]) : 0;
+    diff |= p ^ static_cast<unsigned char>(auth_token_[i]);
+  }
+  return diff == 0;
+}
+
+void JobEntry::ApplyEffects(const core::Effects& effects,
+                            absl::Duration event_time, Completions* out) {
+  if (effects.releases.empty() && effects.evictions.empty() &&
+      effects.rounds_completed.empty() && !effects.membership_changed &&
+      !effects.planned) {
+    return;
+  }
+  const uint64_t epoch = state_.membership_epoch();
+
+  for (const core::Eviction& eviction : effects.evictions) {
+    FreeSlot(eviction.worker);
+    if (metrics_ != nullptr) {
+      switch (eviction.reason) {
+        case core::EvictionReason::kLeaseExpired:
+          metrics_->evictions_lease_expired().Increment();
+          break;
+      }
+    }
+    auto it = waiting_.find(eviction.worker);
+    if (it == waiting_.end()) continue;
+    WaitOutcome outcome;
+    outcome.status = grpc::Status(grpc::StatusCode::NOT_FOUND,
+                                  NotFoundAfterEviction(eviction, heartbeat_timeout_));
+    out->Add(it->second, std::move(outcome));
+    waiting_.erase(it);
+  }
+
+  if (!effects.releases.empty()) {
+    const int live = state_.live_workers();
+    for (const core::Release& release : effects.releases) {
+      WaitOutcome outcome;
+      outcome.release = release;
+      outcome.membership_epoch = epoch;
+      outcome.live_workers = live;
+      if (release.kind == core::WaitKind::kBarrier) SetTarget(release.worker, release.target);
+      auto it = waiting_.find(release.worker);
+      // No parked call: the client gave up after its arrival counted. Its
+      // retry of Barrier(round - 1) is answered again by the core.
+      if (it == waiting_.end()) continue;
+      out->Add(it->second, std::move(outcome));
+      waiting_.erase(it);
+    }
+  }
+
+  if (metrics_ == nullptr) return;
+  JobMetrics& m = *metrics_;
+  if (effects.planned) m.planning_seconds().Observe(absl::ToDoubleSeconds(event_time));
+  for (const core::RoundSummary& round : effects.rounds_completed) {
+    m.rounds_total().Increment();
+    for (const core::RoundSummary::Member& member : round.members) {
+      m.barrier_wait_seconds().Observe(absl::ToDoubleSeconds(member.waited));
+    }
+    m.round_wait_seconds_total().Increment(absl::ToDoubleSeconds(round.total_wait));
+    m.round_predicted_wait_seconds_total().Increment(
+        std::max(0.0, absl::ToDoubleSeconds(round.predicted_wait)));
+    m.round().Set(static_cast<double>(round.round + 1));
+  }
+  if (effects.membership_changed) {
+    m.live_workers().Set(state_.live_workers());
+    m.membership_epoch().Set(static_cast<double>(epoch));
+  }
+  if (!effects.releases.empty() || !effects.evictions.empty()) UpdateWaitingGauge();
+}
+
+void JobEntry::Park(WaitingCall* call, Completions* out) {
+  auto [it, inserted] = waiting_.try_emplace(call->worker(), call);
+  if (!inserted) {
+    WaitOutcome superseded;
+    superseded.status = grpc::Status(
+        grpc::StatusCode::CANCELLED,
+        absl::StrCat("superseded by a newer wait call of worker ", call->worker()));
+    out->Add(it->second, std::move(superseded));
+    it->second = call;
+  }
+  UpdateWaitingGauge();
+}
+
+bool JobEntry::Unpark(WaitingCall* call) {
+  auto it = waiting_.find(call->worker());
+  if (it == waiting_.end() || it->second != call) return false;
+  waiting_.erase(it);
+  UpdateWaitingGauge();
+  return true;
+}
+
+void JobEntry::OnRegistered(const core::RegisterResult& result) {
+  AssignSlot(result.worker, result.target);
+  if (metrics_ != nullptr) {
+    metrics_->registrations_total().Increment();
+    metrics_->live_workers().Set(result.live_workers);
+  }
+}
+
+void JobEntry::OnReported(core::WorkerId worker, int target,
+                          absl::Duration compute) {
+  if (metrics_ == nullptr) return;
+  metrics_->iterations_total().Increment();
+  metrics_->iteration_seconds().Observe(absl::ToDoubleSeconds(compute));
+  SetTarget(worker, target);
+}
+
+void JobEntry::OnLeft(core::WorkerId worker) { FreeSlot(worker); }
+
+void JobEntry::ExpireWaits(absl::Time now, absl::Duration deadline,
+                           Completions* out) {
+  absl::Duration oldest = absl::ZeroDuration();
+  std::vector<WaitingCall*> expired;
+  for (const auto& [worker, call] : waiting_) {
+    const absl::Duration age = now - call->started();
+    if (age >= deadline) {
+      expired.push_back(call);
+    } else {
+      oldest = std::max(oldest, age);
+    }
+  }
+  if (!expired.empty()) {
+    const core::JobSnapshot snap = state_.Snapshot(now);
+    std::vector<std::string> missing;
+    missing.reserve(snap.missing.size());
+    for (size_t i = 0; i < snap.missing.size(); ++i) {
+      missing.push_back(absl::StrFormat(
+          "%s (%d)", i < snap.missing_names.size() ? snap.missing_names[i] : "?",
+          snap.missing[i]));
+    }
+    // For SSP waits, the ones holding the caller back are the slowest.
+    std::vector<std::string> slowest;
+    uint64_t min_total = std::numeric_limits<uint64_t>::max();
+    for (const core::WorkerSnapshot& w : snap.workers) min_total = std::min(min_total, w.iterations_total);
+    for (const core::WorkerSnapshot& w : snap.workers) {
+      if (w.iterations_total == min_total) {
+        slowest.push_back(absl::StrFormat("%s (%d)", w.name, w.worker));
+      }
+    }
+    for (WaitingCall* call : expired) {
+      waiting_.erase(call->worker());
+      WaitOutcome outcome;
+      if (call->kind() == core::WaitKind::kBarrier) {
+        outcome.status = grpc::Status(
+            grpc::StatusCode::DEADLINE_EXCEEDED,
+            absl::StrFormat("barrier of round %d not released after %s; "
+                            "missing workers: %s",
+                            snap.round, absl::FormatDuration(deadline),
+                            missing.empty() ? "none" : absl::StrJoin(missing, ", ")));
+      } else {
+        outcome.status = grpc::Status(
+            grpc::StatusCode::DEADLINE_EXCEEDED,
+            absl::StrFormat("WaitForClock not released after %s; slowest "
+                            "workers (at %d iterations): %s",
+                            absl::FormatDuration(deadline), min_total,
+                            absl::StrJoin(slowest, ", ")));
+      }
+      out->Add(call, std::move(outcome));
+    }
+  }
+  UpdateWaitingGauge();
+  if (metrics_ != nullptr) {
+    metrics_->barrier_oldest_wait_seconds().Set(absl::ToDoubleSeconds(oldest));
+  }
+}
+
+void JobEntry::RefreshGauges(absl::Time now) {
+  if (metrics_ == nullptr) return;
+  const core::JobSnapshot snap = state_.Snapshot(now);
+  metrics_->live_workers().Set(state_.live_workers());
+  metrics_->round().Set(static_cast<double>(snap.round));
+  metrics_->membership_epoch().Set(static_cast<double>(snap.membership_epoch));
+  metrics_->idle_fraction().Set(snap.idle_fraction);
+  metrics_->staleness_iterations().Set(static_cast<double>(snap.staleness));
+}
+
+void JobEntry::FailParked(core::WorkerId worker, const grpc::Status& status,
+                          Completions* out) {
+  auto it = waiting_.find(worker);
+  if (it == waiting_.end()) return;
+  WaitOutcome outcome;
+  outcome.status = status;
+  out->Add(it->second, std::move(outcome));
+  waiting_.erase(it);
+  UpdateWaitingGauge();
+}
+
+void JobEntry::DrainWaits(const grpc::Status& status, Completions* out) {
+  for (const auto& [worker, call] : waiting_) {
+    WaitOutcome outcome;
+    outcome.status = status;
+    out->Add(call, std::move(outcome));
+  }
+  waiting_.clear();
+  UpdateWaitingGauge();
+}
+
+grpc::Status JobEntry::DeletedStatus() const {
+  return grpc::Status(grpc::StatusCode::NOT_FOUND,
+                      absl::StrCat("job \"", name_, "\" was deleted"));
+}
+
+void JobEntry::MarkDeleted(Completions* out) {
+  deleted_ = true;
+  DrainWaits(DeletedStatus(), out);
+  metrics_.reset();
+}
+
+void JobEntry::AssignSlot(core::WorkerId worker, int target) {
+  auto free = std::find(slot_used_.begin(), slot_used_.end(), false);
+  if (free == slot_used_.end()) return;  // Beyond the series cap: no series.
+  *free = true;
+  const int slot = static_cast<int>(free - slot_used_.begin());
+  slot_of_[worker] = slot;
+  if (metrics_ != nullptr) metrics_->SetWorkerTarget(slot, target);
+}
+
+void JobEntry::FreeSlot(core::WorkerId worker) {
+  auto it = slot_of_.find(worker);
+  if (it == slot_of_.end()) return;
+  slot_used_[it->second] = false;
+  // The slot reads 0 until another worker takes it.
+  if (metrics_ != nullptr) metrics_->SetWorkerTarget(it->second, 0);
+  slot_of_.erase(it);
+}
+
+void JobEntry::SetTarget(core::WorkerId worker, int target) {
+  if (metrics_ == nullptr) return;
+  auto it = slot_of_.find(worker);
+  if (it != slot_of_.end()) metrics_->SetWorkerTarget(it->second, target);
+}
+
+void JobEntry::UpdateWaitingGauge() {
+  if (metrics_ != nullptr) {
+    metrics_->barrier_waiting_calls().Set(static_cast<double>(waiting_.size()));
+  }
+}
+
+}  // namespace ebsp::server

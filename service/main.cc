@@ -1,0 +1,174 @@
+// ebsp-coordinator: the ElasticBSP coordinator gRPC server.
+// Flags, ports and signals: service/README.md.
+#include <pthread.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "lib/core/policy/policy_config.h"
+#include "service/metrics.h"
+#include "service/server.h"
+
+ABSL_FLAG(std::string, listen_address, "0.0.0.0:50051",
+          "gRPC address; port 0 lets the kernel pick (see --ready_file)");
+ABSL_FLAG(std::string, metrics_address, "0.0.0.0:9464",
+          "Prometheus /metrics address; port 0 lets the kernel pick");
+ABSL_FLAG(std::string, ready_file, "",
+          "Once serving, atomically write {\"grpc_port\": N, \"metrics_port\": M} here");
+ABSL_FLAG(std::string, default_policy, "ebsp:R=15",
+          "Policy of jobs that do not name one (bsp, asp, ssp:s=3, local:H=4, "
+          "ebsp:R=15[,objective=...][,predictor=...])");
+ABSL_FLAG(absl::Duration, heartbeat_timeout, absl::Seconds(10),
+          "A worker silent longer than this is evicted (jobs may override)");
+ABSL_FLAG(absl::Duration, barrier_deadline, absl::Seconds(600),
+          "Longest Barrier/WaitForClock wait before DEADLINE_EXCEEDED");
+ABSL_FLAG(int, max_jobs, 100, "Most jobs at once");
+ABSL_FLAG(int, max_workers_per_job, 10000, "Most workers in one job");
+ABSL_FLAG(bool, auto_create_jobs, true,
+          "Register of an unknown job creates it (policy_if_created or the default)");
+ABSL_FLAG(int, max_worker_series, 64,
+          "Per-job worker slots with an ebsp_worker_target series");
+ABSL_FLAG(absl::Duration, tick_interval, absl::Milliseconds(100),
+          "How often leases and barrier deadlines are checked");
+
+namespace ebsp::server {
+namespace {
+
+absl::StatusOr<ServerOptions> OptionsFromFlags() {
+  ServerOptions options;
+  options.listen_address = absl::GetFlag(FLAGS_listen_address);
+  options.metrics_address = absl::GetFlag(FLAGS_metrics_address);
+  absl::StatusOr<core::PolicyConfig> policy =
+      core::ParsePolicy(absl::GetFlag(FLAGS_default_policy));
+  if (!policy.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--default_policy: ", policy.status().message()));
+  }
+  options.default_policy = *policy;
+  auto positive = [](const char* name, absl::Duration d) -> absl::Status {
+    if (d <= absl::ZeroDuration() || d == absl::InfiniteDuration()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--", name, "=", absl::FormatDuration(d), " must be positive and finite"));
+    }
+    return absl::OkStatus();
+  };
+  options.heartbeat_timeout = absl::GetFlag(FLAGS_heartbeat_timeout);
+  options.barrier_deadline = absl::GetFlag(FLAGS_barrier_deadline);
+  options.tick_interval = absl::GetFlag(FLAGS_tick_interval);
+  for (auto [name, d] : {std::pair{"heartbeat_timeout", options.heartbeat_timeout},
+                         std::pair{"barrier_deadline", options.barrier_deadline},
+                         std::pair{"tick_interval", options.tick_interval}}) {
+    if (absl::Status s = positive(name, d); !s.ok()) return s;
+  }
+  options.max_jobs = absl::GetFlag(FLAGS_max_jobs);
+  options.max_workers_per_job = absl::GetFlag(FLAGS_max_workers_per_job);
+  options.max_worker_series = absl::GetFlag(FLAGS_max_worker_series);
+  for (auto [name, v] : {std::pair{"max_jobs", options.max_jobs},
+                         std::pair{"max_workers_per_job", options.max_workers_per_job}}) {
+    if (v < 1) {
+      return absl::InvalidArgumentError(absl::StrCat("--", name, "=", v, " must be >= 1"));
+    }
+  }
+  if (options.max_worker_series < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--max_worker_series=", options.max_worker_series, " must be >= 0"));
+  }
+  options.auto_create_jobs = absl::GetFlag(FLAGS_auto_create_jobs);
+  return options;
+}
+
+// Written to a temporary name and renamed, so a reader never sees half a line.
+absl::Status WriteReadyFile(const std::string& path, int grpc_port,
+                            int metrics_port) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << absl::StrFormat("{\"grpc_port\": %d, \"metrics_port\": %d}\n",
+                           grpc_port, metrics_port);
+    out.close();
+    if (!out) return absl::InternalError(absl::StrCat("cannot write ", tmp));
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    return absl::InternalError(absl::StrCat("cannot rename ", tmp, " to ", path));
+  }
+  return absl::OkStatus();
+}
+
+int Main() {
+  absl::StatusOr<ServerOptions> options = OptionsFromFlags();
+  if (!options.ok()) {
+    std::fprintf(stderr, "ebsp-coordinator: %s\n",
+                 std::string(options.status().message()).c_str());
+    return 2;
+  }
+  // Every thread started from here on inherits the blocked set, so only
+  // sigwait below sees SIGTERM/SIGINT.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  absl::StatusOr<std::unique_ptr<CoordinatorServer>> server =
+      CoordinatorServer::Start(*options);
+  if (!server.ok()) {
+    std::fprintf(stderr, "ebsp-coordinator: %s\n",
+                 std::string(server.status().message()).c_str());
+    return 1;
+  }
+  std::fprintf(stderr,
+               "ebsp-coordinator %s: gRPC on %s (port %d), metrics on "
+               "http://%s/metrics (port %d), default policy %s\n",
+               kVersion, options->listen_address.c_str(), (*server)->grpc_port(),
+               options->metrics_address.c_str(), (*server)->metrics_port(),
+               options->default_policy.ToString().c_str());
+  const std::string ready_file = absl::GetFlag(FLAGS_ready_file);
+  if (!ready_file.empty()) {
+    if (absl::Status s = WriteReadyFile(ready_file, (*server)->grpc_port(),
+                                        (*server)->metrics_port());
+        !s.ok()) {
+      std::fprintf(stderr, "ebsp-coordinator: %s\n", std::string(s.message()).c_str());
+      (*server)->Shutdown();
+      return 1;
+    }
+  }
+  int received = 0;
+  sigwait(&signals, &received);
+  std::fprintf(stderr, "ebsp-coordinator: %s received, shutting down\n",
+               received == SIGTERM ? "SIGTERM" : "SIGINT");
+  (*server)->Shutdown();
+  std::fprintf(stderr, "ebsp-coordinator: stopped\n");
+  return 0;
+}
+
+}  // namespace
+}  // namespace ebsp::server
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "ElasticBSP coordinator: tells data-parallel training workers when to "
+      "synchronize. See service/README.md.");
+  absl::FlagsUsageConfig usage;
+  usage.version_string = [] {
+    return std::string("ebsp-coordinator ") + ebsp::server::kVersion + "\n";
+  };
+  absl::SetFlagsUsageConfig(usage);
+  absl::ParseCommandLine(argc, argv);
+  // Debian's libabsl is built without NDEBUG, so every absl::Mutex lock
+  // (gRPC's included) would also maintain a global deadlock graph: about a
+  // fifth of the server's CPU per report (tools/loadgen/README.md). The
+  // lock order is fixed by design (registry before job), so turn it off.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+  return ebsp::server::Main();
+}

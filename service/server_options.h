@@ -1,0 +1,37 @@
+// Settings of a coordinator instance; main.cc fills them from flags, tests
+// build them directly.
+#ifndef EBSP_SERVICE_SERVER_OPTIONS_H_
+#define EBSP_SERVICE_SERVER_OPTIONS_H_
+
+#include <string>
+
+#include "absl/time/time.h"
+#include "lib/core/job/job_state.h"
+#include "lib/core/policy/policy_config.h"
+
+namespace ebsp::server {
+
+struct ServerOptions {
+  std::string listen_address = "0.0.0.0:50051";
+  std::string metrics_address = "0.0.0.0:9464";
+  core::PolicyConfig default_policy;  // ebsp:R=15
+  absl::Duration heartbeat_timeout = core::kDefaultHeartbeatTimeout;
+  absl::Duration barrier_deadline = absl::Seconds(600);
+  int max_jobs = 100;
+  int max_workers_per_job = core::kDefaultMaxWorkersPerJob;
+  bool auto_create_jobs = true;
+  int max_worker_series = 64;
+  absl::Duration tick_interval = absl::Milliseconds(100);
+  // Largest request accepted; reports are tens of bytes.
+  int max_receive_message_bytes = 64 * 1024;
+  // How long Shutdown lets in-flight calls finish before cancelling them.
+  // Parked waits are finished before this starts and a unary handler takes
+  // microseconds, so this is short; gRPC would otherwise also wait the whole
+  // period for idle client connections (a sync client without a call in
+  // flight reads the GOAWAY only at its next backup poll, every 5 s).
+  absl::Duration shutdown_grace = absl::Milliseconds(250);
+};
+
+}  // namespace ebsp::server
+
+#endif  // EBSP_SERVICE_SERVER_OPTIONS_H_
