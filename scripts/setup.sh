@@ -11,6 +11,7 @@ packages=(
   python3-grpcio python3-protobuf python3-pytest
   python3-torch python3-sklearn python3-matplotlib python3-numpy
   prometheus yamllint
+  clang-format clang-14
 )
 # Debian's kubernetes-client conflicts with other kubectl packages; any kubectl
 # with the built-in `kustomize` subcommand serves the deploy tests.

@@ -23,13 +23,10 @@ class Clock {
 
 class MonotonicClock final : public Clock {
  public:
-  MonotonicClock()
-      : wall_origin_(absl::Now()),
-        steady_origin_(std::chrono::steady_clock::now()) {}
+  MonotonicClock() : wall_origin_(absl::Now()), steady_origin_(std::chrono::steady_clock::now()) {}
 
   absl::Time Now() const override {
-    return wall_origin_ +
-           absl::FromChrono(std::chrono::steady_clock::now() - steady_origin_);
+    return wall_origin_ + absl::FromChrono(std::chrono::steady_clock::now() - steady_origin_);
   }
 
  private:

@@ -16,12 +16,10 @@ namespace ebsp::server {
 
 // A Barrier or WaitForClock call: parked in its job until finished by
 // whoever unparks it (see waiting_call.h). Deletes itself in OnDone.
-class CoordinatorService::WaitReactor final : public grpc::ServerUnaryReactor,
-                                              public WaitingCall {
+class CoordinatorService::WaitReactor final : public grpc::ServerUnaryReactor, public WaitingCall {
  public:
-  WaitReactor(CoordinatorService* service, std::shared_ptr<JobEntry> entry,
-              core::WorkerId worker, core::WaitKind kind, absl::Time started,
-              v1::BarrierResponse* barrier_response,
+  WaitReactor(CoordinatorService* service, std::shared_ptr<JobEntry> entry, core::WorkerId worker,
+              core::WaitKind kind, absl::Time started, v1::BarrierResponse* barrier_response,
               v1::WaitForClockResponse* clock_response)
       : WaitingCall(worker, kind, started),
         service_(service),
@@ -45,8 +43,7 @@ class CoordinatorService::WaitReactor final : public grpc::ServerUnaryReactor,
       }
     }
     service_->metrics().RecordRpc(
-        kind() == core::WaitKind::kBarrier ? RpcMethod::kBarrier
-                                           : RpcMethod::kWaitForClock,
+        kind() == core::WaitKind::kBarrier ? RpcMethod::kBarrier : RpcMethod::kWaitForClock,
         outcome.status.error_code(), service_->clock().Now() - started());
     Finish(outcome.status);
   }
@@ -61,10 +58,10 @@ class CoordinatorService::WaitReactor final : public grpc::ServerUnaryReactor,
     }
     if (mine) {
       WaitOutcome outcome;
-      outcome.status = grpc::Status(
-          grpc::StatusCode::CANCELLED,
-          "wait cancelled by the client or its deadline; the arrival still "
-          "counts: call again to keep waiting");
+      outcome.status =
+          grpc::Status(grpc::StatusCode::CANCELLED,
+                       "wait cancelled by the client or its deadline; the arrival still "
+                       "counts: call again to keep waiting");
       Complete(outcome);
     }
   }
@@ -83,8 +80,7 @@ class CoordinatorService::WaitReactor final : public grpc::ServerUnaryReactor,
 // streams so that shutdown ends them with UNAVAILABLE at once instead of
 // gRPC cancelling them when the grace period runs out.
 class CoordinatorService::StreamReactor final
-    : public grpc::ServerBidiReactor<v1::ReportIterationRequest,
-                                     v1::ReportIterationResponse> {
+    : public grpc::ServerBidiReactor<v1::ReportIterationRequest, v1::ReportIterationResponse> {
  public:
   explicit StreamReactor(CoordinatorService* service)
       : service_(service), started_(service->clock().Now()) {
@@ -153,18 +149,15 @@ class CoordinatorService::StreamReactor final
   v1::ReportIterationResponse response_ ABSL_GUARDED_BY(mu_);
 };
 
-CoordinatorService::CoordinatorService(const ServerOptions& options,
-                                       const Clock* clock, Metrics* metrics)
-    : options_(options),
-      clock_(clock),
-      metrics_(metrics),
-      registry_(metrics, options.max_jobs) {}
+CoordinatorService::CoordinatorService(const ServerOptions& options, const Clock* clock,
+                                       Metrics* metrics)
+    : options_(options), clock_(clock), metrics_(metrics), registry_(metrics, options.max_jobs) {}
 
 CoordinatorService::~CoordinatorService() = default;
 
-grpc::ServerUnaryReactor* CoordinatorService::FinishNow(
-    grpc::CallbackServerContext* ctx, RpcMethod method, absl::Time start,
-    const grpc::Status& status) {
+grpc::ServerUnaryReactor* CoordinatorService::FinishNow(grpc::CallbackServerContext* ctx,
+                                                        RpcMethod method, absl::Time start,
+                                                        const grpc::Status& status) {
   metrics_->RecordRpc(method, status.error_code(), clock_->Now() - start);
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   reactor->Finish(status);
@@ -179,8 +172,7 @@ grpc::Status CoordinatorService::Unavailable() {
                       "register again with the next one");
 }
 
-absl::StatusOr<std::shared_ptr<JobEntry>> CoordinatorService::FindJob(
-    absl::string_view job) const {
+absl::StatusOr<std::shared_ptr<JobEntry>> CoordinatorService::FindJob(absl::string_view job) const {
   if (absl::Status valid = ValidateJobName(job); !valid.ok()) return valid;
   return registry_.Find(job);
 }
@@ -191,12 +183,11 @@ absl::StatusOr<std::shared_ptr<JobEntry>> CoordinatorService::FindWorkerJob(
   return FindJob(job);
 }
 
-void CoordinatorService::ApplyEvent(JobEntry& job, const core::Effects& effects,
-                                    absl::Time now, Completions* out) {
+void CoordinatorService::ApplyEvent(JobEntry& job, const core::Effects& effects, absl::Time now,
+                                    Completions* out) {
   // Only an event that ran ZipLine is timed: a clock read per report would
   // cost more than the report.
-  const absl::Duration event_time =
-      effects.planned ? clock_->Now() - now : absl::ZeroDuration();
+  const absl::Duration event_time = effects.planned ? clock_->Now() - now : absl::ZeroDuration();
   job.ApplyEffects(effects, event_time, out);
 }
 
@@ -215,9 +206,9 @@ void CoordinatorService::ForgetStream(StreamReactor* stream) {
 // ---------------------------------------------------------------------------
 // Register
 
-grpc::ServerUnaryReactor* CoordinatorService::Register(
-    grpc::CallbackServerContext* ctx, const v1::RegisterRequest* request,
-    v1::RegisterResponse* response) {
+grpc::ServerUnaryReactor* CoordinatorService::Register(grpc::CallbackServerContext* ctx,
+                                                       const v1::RegisterRequest* request,
+                                                       v1::RegisterResponse* response) {
   return Serve(ctx, RpcMethod::kRegister, [&] { return DoRegister(*request, response); });
 }
 
@@ -241,24 +232,23 @@ grpc::Status CoordinatorService::DoRegister(const v1::RegisterRequest& request,
     // An auto-created job adopts the first registrant's token, so a
     // restarted coordinator keeps refusing workers without it.
     absl::StatusOr<JobRegistry::Created> created =
-        registry_.Create(request.job(), std::move(job_options),
-                         request.auth_token(), clock_->Now(), /*existing_ok=*/true);
+        registry_.Create(request.job(), std::move(job_options), request.auth_token(), clock_->Now(),
+                         /*existing_ok=*/true);
     if (!created.ok()) return ToGrpcStatus(created.status());
     entry = std::move(created->entry);
   } else {
     absl::StatusOr<std::shared_ptr<JobEntry>> found = registry_.Find(request.job());
     if (!found.ok()) {
-      return ToGrpcStatus(absl::NotFoundError(absl::StrCat(
-          found.status().message(), " (--auto_create_jobs is off: CreateJob first)")));
+      return ToGrpcStatus(absl::NotFoundError(
+          absl::StrCat(found.status().message(), " (--auto_create_jobs is off: CreateJob first)")));
     }
     entry = *std::move(found);
   }
   if (!entry->TokenMatches(request.auth_token())) {
-    return grpc::Status(
-        grpc::StatusCode::PERMISSION_DENIED,
-        request.auth_token().empty()
-            ? absl::StrCat("job \"", entry->name(), "\" requires an auth token")
-            : absl::StrCat("wrong auth token for job \"", entry->name(), "\""));
+    return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
+                        request.auth_token().empty()
+                            ? absl::StrCat("job \"", entry->name(), "\" requires an auth token")
+                            : absl::StrCat("wrong auth token for job \"", entry->name(), "\""));
   }
 
   Completions completions;
@@ -271,8 +261,7 @@ grpc::Status CoordinatorService::DoRegister(const v1::RegisterRequest& request,
     id = registry_.NewWorkerId();
   }
   const absl::Time now = clock_->Now();
-  absl::StatusOr<core::RegisterResult> result =
-      state.Register(id, request.worker_name(), now);
+  absl::StatusOr<core::RegisterResult> result = state.Register(id, request.worker_name(), now);
   if (!result.ok()) return ToGrpcStatus(result.status());
   entry->OnRegistered(*result);
   ApplyEvent(*entry, result->effects, now, &completions);
@@ -303,9 +292,8 @@ CoordinatorService::StreamReports(grpc::CallbackServerContext* ctx) {
   return new StreamReactor(this);
 }
 
-grpc::Status CoordinatorService::HandleReport(
-    const v1::ReportIterationRequest& request,
-    v1::ReportIterationResponse* response) {
+grpc::Status CoordinatorService::HandleReport(const v1::ReportIterationRequest& request,
+                                              v1::ReportIterationResponse* response) {
   if (absl::Status s = ValidateWorkerId(request.worker_id()); !s.ok()) {
     return ToGrpcStatus(s);
   }
@@ -315,8 +303,7 @@ grpc::Status CoordinatorService::HandleReport(
   }
   if (request.iteration() > static_cast<uint32_t>(std::numeric_limits<int>::max())) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                        absl::StrCat("iteration ", request.iteration(),
-                                     " is out of range"));
+                        absl::StrCat("iteration ", request.iteration(), " is out of range"));
   }
   absl::StatusOr<absl::Duration> compute =
       ValidateSeconds("compute_seconds", request.compute_seconds());
@@ -332,8 +319,7 @@ grpc::Status CoordinatorService::HandleReport(
   if (job.deleted()) return job.DeletedStatus();
   const absl::Time now = clock_->Now();
   absl::StatusOr<core::ReportResult> result = job.state().ReportIteration(
-      request.worker_id(), request.round(), static_cast<int>(request.iteration()),
-      *compute, now);
+      request.worker_id(), request.round(), static_cast<int>(request.iteration()), *compute, now);
   if (!result.ok()) return ToGrpcStatus(result.status());
   job.OnReported(request.worker_id(), result->target, *compute);
   ApplyEvent(job, result->effects, now, &completions);
@@ -347,24 +333,26 @@ grpc::Status CoordinatorService::HandleReport(
 // ---------------------------------------------------------------------------
 // Waits
 
-grpc::ServerUnaryReactor* CoordinatorService::Barrier(
-    grpc::CallbackServerContext* ctx, const v1::BarrierRequest* request,
-    v1::BarrierResponse* response) {
+grpc::ServerUnaryReactor* CoordinatorService::Barrier(grpc::CallbackServerContext* ctx,
+                                                      const v1::BarrierRequest* request,
+                                                      v1::BarrierResponse* response) {
   return StartWait(ctx, core::WaitKind::kBarrier, request->job(), request->worker_id(),
                    request->round(), response, nullptr);
 }
 
-grpc::ServerUnaryReactor* CoordinatorService::WaitForClock(
-    grpc::CallbackServerContext* ctx, const v1::WaitForClockRequest* request,
-    v1::WaitForClockResponse* response) {
+grpc::ServerUnaryReactor* CoordinatorService::WaitForClock(grpc::CallbackServerContext* ctx,
+                                                           const v1::WaitForClockRequest* request,
+                                                           v1::WaitForClockResponse* response) {
   return StartWait(ctx, core::WaitKind::kClock, request->job(), request->worker_id(),
                    /*round=*/0, nullptr, response);
 }
 
-grpc::ServerUnaryReactor* CoordinatorService::StartWait(
-    grpc::CallbackServerContext* ctx, core::WaitKind kind, absl::string_view job_name,
-    uint64_t worker, uint64_t round, v1::BarrierResponse* barrier_response,
-    v1::WaitForClockResponse* clock_response) {
+grpc::ServerUnaryReactor* CoordinatorService::StartWait(grpc::CallbackServerContext* ctx,
+                                                        core::WaitKind kind,
+                                                        absl::string_view job_name, uint64_t worker,
+                                                        uint64_t round,
+                                                        v1::BarrierResponse* barrier_response,
+                                                        v1::WaitForClockResponse* clock_response) {
   const absl::Time start = clock_->Now();
   const RpcMethod method =
       kind == core::WaitKind::kBarrier ? RpcMethod::kBarrier : RpcMethod::kWaitForClock;
@@ -386,10 +374,9 @@ grpc::ServerUnaryReactor* CoordinatorService::StartWait(
       immediate.emplace().status = Unavailable();
     } else {
       const absl::Time now = clock_->Now();
-      absl::StatusOr<core::Effects> effects =
-          kind == core::WaitKind::kBarrier
-              ? job.state().ArriveAtBarrier(worker, round, now)
-              : job.state().WaitForClock(worker, now);
+      absl::StatusOr<core::Effects> effects = kind == core::WaitKind::kBarrier
+                                                  ? job.state().ArriveAtBarrier(worker, round, now)
+                                                  : job.state().WaitForClock(worker, now);
       if (!effects.ok()) {
         immediate.emplace().status = ToGrpcStatus(effects.status());
       } else {
@@ -411,9 +398,9 @@ grpc::ServerUnaryReactor* CoordinatorService::StartWait(
 // ---------------------------------------------------------------------------
 // Heartbeat, Leave
 
-grpc::ServerUnaryReactor* CoordinatorService::Heartbeat(
-    grpc::CallbackServerContext* ctx, const v1::HeartbeatRequest* request,
-    v1::HeartbeatResponse* response) {
+grpc::ServerUnaryReactor* CoordinatorService::Heartbeat(grpc::CallbackServerContext* ctx,
+                                                        const v1::HeartbeatRequest* request,
+                                                        v1::HeartbeatResponse* response) {
   return Serve(ctx, RpcMethod::kHeartbeat, [&] { return DoHeartbeat(*request, response); });
 }
 
@@ -434,9 +421,9 @@ grpc::Status CoordinatorService::DoHeartbeat(const v1::HeartbeatRequest& request
   return grpc::Status::OK;
 }
 
-grpc::ServerUnaryReactor* CoordinatorService::Leave(
-    grpc::CallbackServerContext* ctx, const v1::LeaveRequest* request,
-    v1::LeaveResponse* response) {
+grpc::ServerUnaryReactor* CoordinatorService::Leave(grpc::CallbackServerContext* ctx,
+                                                    const v1::LeaveRequest* request,
+                                                    v1::LeaveResponse* response) {
   return Serve(ctx, RpcMethod::kLeave, [&] { return DoLeave(*request); });
 }
 
@@ -455,11 +442,11 @@ grpc::Status CoordinatorService::DoLeave(const v1::LeaveRequest& request) {
   ApplyEvent(job, *effects, now, &completions);
   // A wait of the leaving worker (from another thread of the same client)
   // cannot be released any more.
-  job.FailParked(request.worker_id(),
-                 grpc::Status(grpc::StatusCode::NOT_FOUND,
-                              absl::StrCat("worker ", request.worker_id(),
-                                           " left job \"", job.name(), "\"")),
-                 &completions);
+  job.FailParked(
+      request.worker_id(),
+      grpc::Status(grpc::StatusCode::NOT_FOUND,
+                   absl::StrCat("worker ", request.worker_id(), " left job \"", job.name(), "\"")),
+      &completions);
   return grpc::Status::OK;
 }
 
@@ -469,8 +456,8 @@ grpc::Status CoordinatorService::DoLeave(const v1::LeaveRequest& request) {
 void CoordinatorService::Tick() {
   // Gauges that need a full snapshot are refreshed about once a second.
   const int refresh_every = std::max<int>(
-      1, static_cast<int>(absl::Seconds(1) / std::max(options_.tick_interval,
-                                                      absl::Milliseconds(1))));
+      1,
+      static_cast<int>(absl::Seconds(1) / std::max(options_.tick_interval, absl::Milliseconds(1))));
   const bool refresh = (tick_count_++ % refresh_every) == 0;
   for (const std::shared_ptr<JobEntry>& entry : registry_.All()) {
     Completions completions;

@@ -11,10 +11,10 @@
 #ifndef EBSP_SERVICE_COORDINATOR_SERVICE_H_
 #define EBSP_SERVICE_COORDINATOR_SERVICE_H_
 
+#include <grpcpp/grpcpp.h>
+
 #include <atomic>
 #include <memory>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_set.h"
@@ -35,8 +35,7 @@ namespace v1 = ::elasticbsp::v1;
 class CoordinatorService final : public v1::Coordinator::CallbackService {
  public:
   // `clock` and `metrics` are borrowed and must outlive the service.
-  CoordinatorService(const ServerOptions& options, const Clock* clock,
-                     Metrics* metrics);
+  CoordinatorService(const ServerOptions& options, const Clock* clock, Metrics* metrics);
   ~CoordinatorService() override;
 
   // One pass of lease checks and barrier deadlines over every job.
@@ -52,8 +51,7 @@ class CoordinatorService final : public v1::Coordinator::CallbackService {
                                       const v1::CreateJobRequest* request,
                                       v1::Job* response) override;
   grpc::ServerUnaryReactor* GetJob(grpc::CallbackServerContext* ctx,
-                                   const v1::GetJobRequest* request,
-                                   v1::Job* response) override;
+                                   const v1::GetJobRequest* request, v1::Job* response) override;
   grpc::ServerUnaryReactor* ListJobs(grpc::CallbackServerContext* ctx,
                                      const v1::ListJobsRequest* request,
                                      v1::ListJobsResponse* response) override;
@@ -66,11 +64,11 @@ class CoordinatorService final : public v1::Coordinator::CallbackService {
   grpc::ServerUnaryReactor* Register(grpc::CallbackServerContext* ctx,
                                      const v1::RegisterRequest* request,
                                      v1::RegisterResponse* response) override;
-  grpc::ServerUnaryReactor* ReportIteration(
-      grpc::CallbackServerContext* ctx, const v1::ReportIterationRequest* request,
-      v1::ReportIterationResponse* response) override;
-  grpc::ServerBidiReactor<v1::ReportIterationRequest, v1::ReportIterationResponse>*
-  StreamReports(grpc::CallbackServerContext* ctx) override;
+  grpc::ServerUnaryReactor* ReportIteration(grpc::CallbackServerContext* ctx,
+                                            const v1::ReportIterationRequest* request,
+                                            v1::ReportIterationResponse* response) override;
+  grpc::ServerBidiReactor<v1::ReportIterationRequest, v1::ReportIterationResponse>* StreamReports(
+      grpc::CallbackServerContext* ctx) override;
   grpc::ServerUnaryReactor* Barrier(grpc::CallbackServerContext* ctx,
                                     const v1::BarrierRequest* request,
                                     v1::BarrierResponse* response) override;
@@ -80,8 +78,7 @@ class CoordinatorService final : public v1::Coordinator::CallbackService {
   grpc::ServerUnaryReactor* Heartbeat(grpc::CallbackServerContext* ctx,
                                       const v1::HeartbeatRequest* request,
                                       v1::HeartbeatResponse* response) override;
-  grpc::ServerUnaryReactor* Leave(grpc::CallbackServerContext* ctx,
-                                  const v1::LeaveRequest* request,
+  grpc::ServerUnaryReactor* Leave(grpc::CallbackServerContext* ctx, const v1::LeaveRequest* request,
                                   v1::LeaveResponse* response) override;
 
   // Shared by ReportIteration and StreamReports.
@@ -98,35 +95,29 @@ class CoordinatorService final : public v1::Coordinator::CallbackService {
   grpc::Status DoCreateJob(const v1::CreateJobRequest& request, v1::Job* response);
   grpc::Status DoGetJob(const v1::GetJobRequest& request, v1::Job* response);
   grpc::Status DoListJobs(v1::ListJobsResponse* response);
-  grpc::Status DoUpdatePolicy(const v1::UpdatePolicyRequest& request,
-                              v1::Job* response);
+  grpc::Status DoUpdatePolicy(const v1::UpdatePolicyRequest& request, v1::Job* response);
   grpc::Status DoDeleteJob(const v1::DeleteJobRequest& request);
-  grpc::Status DoRegister(const v1::RegisterRequest& request,
-                          v1::RegisterResponse* response);
-  grpc::Status DoHeartbeat(const v1::HeartbeatRequest& request,
-                           v1::HeartbeatResponse* response);
+  grpc::Status DoRegister(const v1::RegisterRequest& request, v1::RegisterResponse* response);
+  grpc::Status DoHeartbeat(const v1::HeartbeatRequest& request, v1::HeartbeatResponse* response);
   grpc::Status DoLeave(const v1::LeaveRequest& request);
 
   // Finishes a call that never waits, recording its metrics.
-  grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* ctx,
-                                      RpcMethod method, absl::Time start,
-                                      const grpc::Status& status);
+  grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* ctx, RpcMethod method,
+                                      absl::Time start, const grpc::Status& status);
 
   // A unary call that never waits: UNAVAILABLE once shutdown began,
   // otherwise `handler()`'s status; finished at once with its metrics.
   template <typename Handler>
-  grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* ctx,
-                                  RpcMethod method, Handler&& handler) {
+  grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* ctx, RpcMethod method,
+                                  Handler&& handler) {
     const absl::Time start = clock_->Now();
-    return FinishNow(ctx, method, start,
-                     ShuttingDown() ? Unavailable() : handler());
+    return FinishNow(ctx, method, start, ShuttingDown() ? Unavailable() : handler());
   }
 
   // Barrier (`barrier_response`) or WaitForClock (`clock_response`): parks
   // the call in its job unless it is answered at once.
-  grpc::ServerUnaryReactor* StartWait(grpc::CallbackServerContext* ctx,
-                                      core::WaitKind kind, absl::string_view job,
-                                      uint64_t worker, uint64_t round,
+  grpc::ServerUnaryReactor* StartWait(grpc::CallbackServerContext* ctx, core::WaitKind kind,
+                                      absl::string_view job, uint64_t worker, uint64_t round,
                                       v1::BarrierResponse* barrier_response,
                                       v1::WaitForClockResponse* clock_response);
 
@@ -141,8 +132,8 @@ class CoordinatorService final : public v1::Coordinator::CallbackService {
 
   // Hands a core event's effects to the job, timing it as planning when the
   // core ran ZipLine (`now` is the time the event was given).
-  void ApplyEvent(JobEntry& job, const core::Effects& effects, absl::Time now,
-                  Completions* out) ABSL_EXCLUSIVE_LOCKS_REQUIRED(job.mu);
+  void ApplyEvent(JobEntry& job, const core::Effects& effects, absl::Time now, Completions* out)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(job.mu);
 
   // Open StreamReports calls, so that shutdown can end them. TrackStream is
   // false once shutdown began.

@@ -24,9 +24,9 @@ grpc::Status CoordinatorService::Describe(JobEntry& entry, v1::Job* job) {
   return grpc::Status::OK;
 }
 
-grpc::ServerUnaryReactor* CoordinatorService::CreateJob(
-    grpc::CallbackServerContext* ctx, const v1::CreateJobRequest* request,
-    v1::Job* response) {
+grpc::ServerUnaryReactor* CoordinatorService::CreateJob(grpc::CallbackServerContext* ctx,
+                                                        const v1::CreateJobRequest* request,
+                                                        v1::Job* response) {
   return Serve(ctx, RpcMethod::kCreateJob, [&] { return DoCreateJob(*request, response); });
 }
 
@@ -37,21 +37,19 @@ grpc::Status CoordinatorService::DoCreateJob(const v1::CreateJobRequest& request
   absl::StatusOr<core::PolicyConfig> policy =
       PolicyFromProto(spec.policy(), options_.default_policy);
   if (!policy.ok()) return ToGrpcStatus(policy.status());
-  absl::StatusOr<absl::Duration> heartbeat = ValidateSeconds(
-      "spec.heartbeat_timeout_seconds", spec.heartbeat_timeout_seconds());
+  absl::StatusOr<absl::Duration> heartbeat =
+      ValidateSeconds("spec.heartbeat_timeout_seconds", spec.heartbeat_timeout_seconds());
   if (!heartbeat.ok()) return ToGrpcStatus(heartbeat.status());
   if (*heartbeat > kMaxHeartbeatTimeout) {
-    return grpc::Status(
-        grpc::StatusCode::INVALID_ARGUMENT,
-        absl::StrCat("spec.heartbeat_timeout_seconds ",
-                     spec.heartbeat_timeout_seconds(), " exceeds 3600"));
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        absl::StrCat("spec.heartbeat_timeout_seconds ",
+                                     spec.heartbeat_timeout_seconds(), " exceeds 3600"));
   }
   if (spec.max_workers() > static_cast<uint32_t>(options_.max_workers_per_job)) {
-    return grpc::Status(
-        grpc::StatusCode::INVALID_ARGUMENT,
-        absl::StrCat("spec.max_workers ", spec.max_workers(),
-                     " exceeds this coordinator's limit of ",
-                     options_.max_workers_per_job, " (--max_workers_per_job)"));
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        absl::StrCat("spec.max_workers ", spec.max_workers(),
+                                     " exceeds this coordinator's limit of ",
+                                     options_.max_workers_per_job, " (--max_workers_per_job)"));
   }
   if (spec.auth_token().size() > kMaxAuthTokenLength) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
@@ -62,32 +60,29 @@ grpc::Status CoordinatorService::DoCreateJob(const v1::CreateJobRequest& request
   job_options.policy = *policy;
   job_options.heartbeat_timeout =
       *heartbeat == absl::ZeroDuration() ? options_.heartbeat_timeout : *heartbeat;
-  job_options.max_workers = spec.max_workers() == 0
-                                ? options_.max_workers_per_job
-                                : static_cast<int>(spec.max_workers());
-  absl::StatusOr<JobRegistry::Created> created =
-      registry_.Create(spec.job(), std::move(job_options), spec.auth_token(),
-                       clock_->Now(), /*existing_ok=*/false);
+  job_options.max_workers =
+      spec.max_workers() == 0 ? options_.max_workers_per_job : static_cast<int>(spec.max_workers());
+  absl::StatusOr<JobRegistry::Created> created = registry_.Create(
+      spec.job(), std::move(job_options), spec.auth_token(), clock_->Now(), /*existing_ok=*/false);
   if (!created.ok()) return ToGrpcStatus(created.status());
   return Describe(*created->entry, response);
 }
 
-grpc::ServerUnaryReactor* CoordinatorService::GetJob(
-    grpc::CallbackServerContext* ctx, const v1::GetJobRequest* request,
-    v1::Job* response) {
+grpc::ServerUnaryReactor* CoordinatorService::GetJob(grpc::CallbackServerContext* ctx,
+                                                     const v1::GetJobRequest* request,
+                                                     v1::Job* response) {
   return Serve(ctx, RpcMethod::kGetJob, [&] { return DoGetJob(*request, response); });
 }
 
-grpc::Status CoordinatorService::DoGetJob(const v1::GetJobRequest& request,
-                                          v1::Job* response) {
+grpc::Status CoordinatorService::DoGetJob(const v1::GetJobRequest& request, v1::Job* response) {
   absl::StatusOr<std::shared_ptr<JobEntry>> entry = FindJob(request.job());
   if (!entry.ok()) return ToGrpcStatus(entry.status());
   return Describe(**entry, response);
 }
 
-grpc::ServerUnaryReactor* CoordinatorService::ListJobs(
-    grpc::CallbackServerContext* ctx, const v1::ListJobsRequest* request,
-    v1::ListJobsResponse* response) {
+grpc::ServerUnaryReactor* CoordinatorService::ListJobs(grpc::CallbackServerContext* ctx,
+                                                       const v1::ListJobsRequest* request,
+                                                       v1::ListJobsResponse* response) {
   return Serve(ctx, RpcMethod::kListJobs, [&] { return DoListJobs(response); });
 }
 
@@ -100,14 +95,14 @@ grpc::Status CoordinatorService::DoListJobs(v1::ListJobsResponse* response) {
   return grpc::Status::OK;
 }
 
-grpc::ServerUnaryReactor* CoordinatorService::UpdatePolicy(
-    grpc::CallbackServerContext* ctx, const v1::UpdatePolicyRequest* request,
-    v1::Job* response) {
+grpc::ServerUnaryReactor* CoordinatorService::UpdatePolicy(grpc::CallbackServerContext* ctx,
+                                                           const v1::UpdatePolicyRequest* request,
+                                                           v1::Job* response) {
   return Serve(ctx, RpcMethod::kUpdatePolicy, [&] { return DoUpdatePolicy(*request, response); });
 }
 
-grpc::Status CoordinatorService::DoUpdatePolicy(
-    const v1::UpdatePolicyRequest& request, v1::Job* response) {
+grpc::Status CoordinatorService::DoUpdatePolicy(const v1::UpdatePolicyRequest& request,
+                                                v1::Job* response) {
   if (absl::Status s = ValidateJobName(request.job()); !s.ok()) return ToGrpcStatus(s);
   absl::StatusOr<core::PolicyConfig> policy =
       PolicyFromProto(request.policy(), options_.default_policy);
@@ -123,9 +118,9 @@ grpc::Status CoordinatorService::DoUpdatePolicy(
   return Describe(**entry, response);
 }
 
-grpc::ServerUnaryReactor* CoordinatorService::DeleteJob(
-    grpc::CallbackServerContext* ctx, const v1::DeleteJobRequest* request,
-    v1::DeleteJobResponse* response) {
+grpc::ServerUnaryReactor* CoordinatorService::DeleteJob(grpc::CallbackServerContext* ctx,
+                                                        const v1::DeleteJobRequest* request,
+                                                        v1::DeleteJobResponse* response) {
   return Serve(ctx, RpcMethod::kDeleteJob, [&] { return DoDeleteJob(*request); });
 }
 

@@ -11,8 +11,7 @@
 namespace ebsp::server {
 namespace {
 
-std::string NotFoundAfterEviction(const core::Eviction& eviction,
-                                  absl::Duration timeout) {
+std::string NotFoundAfterEviction(const core::Eviction& eviction, absl::Duration timeout) {
   return absl::StrFormat(
       "worker %d (\"%s\") evicted: lease expired after %s of silence; "
       "register again",
@@ -21,9 +20,8 @@ std::string NotFoundAfterEviction(const core::Eviction& eviction,
 
 }  // namespace
 
-JobEntry::JobEntry(std::string name, core::JobOptions options,
-                   std::string auth_token, absl::Time now,
-                   std::unique_ptr<JobMetrics> metrics)
+JobEntry::JobEntry(std::string name, core::JobOptions options, std::string auth_token,
+                   absl::Time now, std::unique_ptr<JobMetrics> metrics)
     : name_(std::move(name)),
       auth_token_(std::move(auth_token)),
       heartbeat_timeout_(options.heartbeat_timeout),
@@ -43,18 +41,16 @@ bool JobEntry::TokenMatches(absl::string_view presented) const {
   // time taken does not reveal a prefix of the token.
   unsigned char diff = presented.size() == auth_token_.size() ? 0 : 1;
   for (size_t i = 0; i < auth_token_.size(); ++i) {
-    const unsigned char p =
-        i < presented.size() ? static_cast<unsigned char>(presented[i]) : 0;
+    const unsigned char p = i < presented.size() ? static_cast<unsigned char>(presented[i]) : 0;
     diff |= p ^ static_cast<unsigned char>(auth_token_[i]);
   }
   return diff == 0;
 }
 
-void JobEntry::ApplyEffects(const core::Effects& effects,
-                            absl::Duration event_time, Completions* out) {
-  if (effects.releases.empty() && effects.evictions.empty() &&
-      effects.rounds_completed.empty() && !effects.membership_changed &&
-      !effects.planned) {
+void JobEntry::ApplyEffects(const core::Effects& effects, absl::Duration event_time,
+                            Completions* out) {
+  if (effects.releases.empty() && effects.evictions.empty() && effects.rounds_completed.empty() &&
+      !effects.membership_changed && !effects.planned) {
     return;
   }
   const uint64_t epoch = state_.membership_epoch();
@@ -118,9 +114,9 @@ void JobEntry::Park(WaitingCall* call, Completions* out) {
   auto [it, inserted] = waiting_.try_emplace(call->worker(), call);
   if (!inserted) {
     WaitOutcome superseded;
-    superseded.status = grpc::Status(
-        grpc::StatusCode::CANCELLED,
-        absl::StrCat("superseded by a newer wait call of worker ", call->worker()));
+    superseded.status =
+        grpc::Status(grpc::StatusCode::CANCELLED,
+                     absl::StrCat("superseded by a newer wait call of worker ", call->worker()));
     out->Add(it->second, std::move(superseded));
     it->second = call;
   }
@@ -143,8 +139,7 @@ void JobEntry::OnRegistered(const core::RegisterResult& result) {
   }
 }
 
-void JobEntry::OnReported(core::WorkerId worker, int target,
-                          absl::Duration compute) {
+void JobEntry::OnReported(core::WorkerId worker, int target, absl::Duration compute) {
   if (metrics_ == nullptr) return;
   metrics_->iterations_total().Increment();
   metrics_->iteration_seconds().Observe(absl::ToDoubleSeconds(compute));
@@ -153,8 +148,7 @@ void JobEntry::OnReported(core::WorkerId worker, int target,
 
 void JobEntry::OnLeft(core::WorkerId worker) { FreeSlot(worker); }
 
-void JobEntry::ExpireWaits(absl::Time now, absl::Duration deadline,
-                           Completions* out) {
+void JobEntry::ExpireWaits(absl::Time now, absl::Duration deadline, Completions* out) {
   absl::Duration oldest = absl::ZeroDuration();
   std::vector<WaitingCall*> expired;
   for (const auto& [worker, call] : waiting_) {
@@ -171,13 +165,13 @@ void JobEntry::ExpireWaits(absl::Time now, absl::Duration deadline,
     missing.reserve(snap.missing.size());
     for (size_t i = 0; i < snap.missing.size(); ++i) {
       missing.push_back(absl::StrFormat(
-          "%s (%d)", i < snap.missing_names.size() ? snap.missing_names[i] : "?",
-          snap.missing[i]));
+          "%s (%d)", i < snap.missing_names.size() ? snap.missing_names[i] : "?", snap.missing[i]));
     }
     // For SSP waits, the ones holding the caller back are the slowest.
     std::vector<std::string> slowest;
     uint64_t min_total = std::numeric_limits<uint64_t>::max();
-    for (const core::WorkerSnapshot& w : snap.workers) min_total = std::min(min_total, w.iterations_total);
+    for (const core::WorkerSnapshot& w : snap.workers)
+      min_total = std::min(min_total, w.iterations_total);
     for (const core::WorkerSnapshot& w : snap.workers) {
       if (w.iterations_total == min_total) {
         slowest.push_back(absl::StrFormat("%s (%d)", w.name, w.worker));
@@ -187,19 +181,18 @@ void JobEntry::ExpireWaits(absl::Time now, absl::Duration deadline,
       waiting_.erase(call->worker());
       WaitOutcome outcome;
       if (call->kind() == core::WaitKind::kBarrier) {
-        outcome.status = grpc::Status(
-            grpc::StatusCode::DEADLINE_EXCEEDED,
-            absl::StrFormat("barrier of round %d not released after %s; "
-                            "missing workers: %s",
-                            snap.round, absl::FormatDuration(deadline),
-                            missing.empty() ? "none" : absl::StrJoin(missing, ", ")));
+        outcome.status =
+            grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
+                         absl::StrFormat("barrier of round %d not released after %s; "
+                                         "missing workers: %s",
+                                         snap.round, absl::FormatDuration(deadline),
+                                         missing.empty() ? "none" : absl::StrJoin(missing, ", ")));
       } else {
-        outcome.status = grpc::Status(
-            grpc::StatusCode::DEADLINE_EXCEEDED,
-            absl::StrFormat("WaitForClock not released after %s; slowest "
-                            "workers (at %d iterations): %s",
-                            absl::FormatDuration(deadline), min_total,
-                            absl::StrJoin(slowest, ", ")));
+        outcome.status = grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
+                                      absl::StrFormat("WaitForClock not released after %s; slowest "
+                                                      "workers (at %d iterations): %s",
+                                                      absl::FormatDuration(deadline), min_total,
+                                                      absl::StrJoin(slowest, ", ")));
       }
       out->Add(call, std::move(outcome));
     }
@@ -220,8 +213,7 @@ void JobEntry::RefreshGauges(absl::Time now) {
   metrics_->staleness_iterations().Set(static_cast<double>(snap.staleness));
 }
 
-void JobEntry::FailParked(core::WorkerId worker, const grpc::Status& status,
-                          Completions* out) {
+void JobEntry::FailParked(core::WorkerId worker, const grpc::Status& status, Completions* out) {
   auto it = waiting_.find(worker);
   if (it == waiting_.end()) return;
   WaitOutcome outcome;
@@ -242,8 +234,7 @@ void JobEntry::DrainWaits(const grpc::Status& status, Completions* out) {
 }
 
 grpc::Status JobEntry::DeletedStatus() const {
-  return grpc::Status(grpc::StatusCode::NOT_FOUND,
-                      absl::StrCat("job \"", name_, "\" was deleted"));
+  return grpc::Status(grpc::StatusCode::NOT_FOUND, absl::StrCat("job \"", name_, "\" was deleted"));
 }
 
 void JobEntry::MarkDeleted(Completions* out) {

@@ -9,16 +9,16 @@
 #ifndef EBSP_SERVICE_JOB_ENTRY_H_
 #define EBSP_SERVICE_JOB_ENTRY_H_
 
+#include <grpcpp/support/status.h>
+
 #include <cstdint>
 #include <memory>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
-
-#include <grpcpp/support/status.h>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "lib/core/job/job_state.h"
@@ -29,8 +29,8 @@ namespace ebsp::server {
 
 class JobEntry {
  public:
-  JobEntry(std::string name, core::JobOptions options, std::string auth_token,
-           absl::Time now, std::unique_ptr<JobMetrics> metrics);
+  JobEntry(std::string name, core::JobOptions options, std::string auth_token, absl::Time now,
+           std::unique_ptr<JobMetrics> metrics);
   ~JobEntry();
   JobEntry(const JobEntry&) = delete;
   JobEntry& operator=(const JobEntry&) = delete;
@@ -57,8 +57,8 @@ class JobEntry {
   // clocks each Release carries, never a snapshot. `event_time` is the wall
   // time the core event took (counted as planning time when the core ran
   // ZipLine).
-  void ApplyEffects(const core::Effects& effects, absl::Duration event_time,
-                    Completions* out) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  void ApplyEffects(const core::Effects& effects, absl::Duration event_time, Completions* out)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
 
   absl::Duration heartbeat_timeout() const { return heartbeat_timeout_; }
 
@@ -71,8 +71,7 @@ class JobEntry {
   bool Unpark(WaitingCall* call) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
 
   // Bookkeeping after a successful Register.
-  void OnRegistered(const core::RegisterResult& result)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  void OnRegistered(const core::RegisterResult& result) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   // Bookkeeping after a successful report of `worker` with its target.
   void OnReported(core::WorkerId worker, int target, absl::Duration compute)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
@@ -87,12 +86,11 @@ class JobEntry {
   void RefreshGauges(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
 
   // Fails the parked call of `worker`, if any, with `status` (it left).
-  void FailParked(core::WorkerId worker, const grpc::Status& status,
-                  Completions* out) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  void FailParked(core::WorkerId worker, const grpc::Status& status, Completions* out)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
 
   // Finishes every parked call with `status` (shutdown, DeleteJob).
-  void DrainWaits(const grpc::Status& status, Completions* out)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  void DrainWaits(const grpc::Status& status, Completions* out) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   // Marks the job deleted and drops its metric series; parked calls end
   // with NOT_FOUND.
   void MarkDeleted(Completions* out) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);

@@ -8,34 +8,32 @@
 
 namespace ebsp::server {
 
-JobRegistry::JobRegistry(Metrics* metrics, int max_jobs)
-    : metrics_(metrics), max_jobs_(max_jobs) {
+JobRegistry::JobRegistry(Metrics* metrics, int max_jobs) : metrics_(metrics), max_jobs_(max_jobs) {
   metrics_->SetJobCount(0);
 }
 
-absl::StatusOr<JobRegistry::Created> JobRegistry::Create(
-    const std::string& name, core::JobOptions options, std::string auth_token,
-    absl::Time now, bool existing_ok) {
+absl::StatusOr<JobRegistry::Created> JobRegistry::Create(const std::string& name,
+                                                         core::JobOptions options,
+                                                         std::string auth_token, absl::Time now,
+                                                         bool existing_ok) {
   absl::MutexLock lock(&mu_);
   if (auto it = jobs_.find(name); it != jobs_.end()) {
     if (existing_ok) return Created{it->second, false};
     return absl::AlreadyExistsError(absl::StrCat("job \"", name, "\" already exists"));
   }
   if (static_cast<int>(jobs_.size()) >= max_jobs_) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "cannot create job \"", name, "\": the coordinator already has ",
-        jobs_.size(), " jobs (--max_jobs=", max_jobs_, ")"));
+    return absl::ResourceExhaustedError(
+        absl::StrCat("cannot create job \"", name, "\": the coordinator already has ", jobs_.size(),
+                     " jobs (--max_jobs=", max_jobs_, ")"));
   }
-  auto entry = std::make_shared<JobEntry>(name, std::move(options),
-                                          std::move(auth_token), now,
+  auto entry = std::make_shared<JobEntry>(name, std::move(options), std::move(auth_token), now,
                                           metrics_->AddJob(name));
   jobs_.emplace(name, entry);
   metrics_->SetJobCount(static_cast<int>(jobs_.size()));
   return Created{std::move(entry), true};
 }
 
-absl::StatusOr<std::shared_ptr<JobEntry>> JobRegistry::Find(
-    absl::string_view name) const {
+absl::StatusOr<std::shared_ptr<JobEntry>> JobRegistry::Find(absl::string_view name) const {
   absl::ReaderMutexLock lock(&mu_);
   auto it = jobs_.find(name);
   if (it == jobs_.end()) {

@@ -11,13 +11,13 @@
 
 #include <memory>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/btree_map.h"
 #include "absl/random/random.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "lib/core/job/job_state.h"
@@ -39,10 +39,8 @@ class JobRegistry {
   // Creates the job. ALREADY_EXISTS if it exists (unless `existing_ok`, which
   // returns the existing one with created=false); RESOURCE_EXHAUSTED at
   // max_jobs.
-  absl::StatusOr<Created> Create(const std::string& name,
-                                 core::JobOptions options,
-                                 std::string auth_token, absl::Time now,
-                                 bool existing_ok);
+  absl::StatusOr<Created> Create(const std::string& name, core::JobOptions options,
+                                 std::string auth_token, absl::Time now, bool existing_ok);
 
   // NOT_FOUND naming the job if it does not exist.
   absl::StatusOr<std::shared_ptr<JobEntry>> Find(absl::string_view name) const;
@@ -60,8 +58,7 @@ class JobRegistry {
   Metrics* const metrics_;
   const int max_jobs_;
   mutable absl::Mutex mu_;
-  absl::btree_map<std::string, std::shared_ptr<JobEntry>, std::less<>> jobs_
-      ABSL_GUARDED_BY(mu_);
+  absl::btree_map<std::string, std::shared_ptr<JobEntry>, std::less<>> jobs_ ABSL_GUARDED_BY(mu_);
   absl::Mutex id_mu_;
   absl::BitGen id_gen_ ABSL_GUARDED_BY(id_mu_);
 };

@@ -37,8 +37,7 @@ ABSL_FLAG(int, max_jobs, 100, "Most jobs at once");
 ABSL_FLAG(int, max_workers_per_job, 10000, "Most workers in one job");
 ABSL_FLAG(bool, auto_create_jobs, true,
           "Register of an unknown job creates it (policy_if_created or the default)");
-ABSL_FLAG(int, max_worker_series, 64,
-          "Per-job worker slots with an ebsp_worker_target series");
+ABSL_FLAG(int, max_worker_series, 64, "Per-job worker slots with an ebsp_worker_target series");
 ABSL_FLAG(absl::Duration, tick_interval, absl::Milliseconds(100),
           "How often leases and barrier deadlines are checked");
 
@@ -58,8 +57,8 @@ absl::StatusOr<ServerOptions> OptionsFromFlags() {
   options.default_policy = *policy;
   auto positive = [](const char* name, absl::Duration d) -> absl::Status {
     if (d <= absl::ZeroDuration() || d == absl::InfiniteDuration()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "--", name, "=", absl::FormatDuration(d), " must be positive and finite"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("--", name, "=", absl::FormatDuration(d), " must be positive and finite"));
     }
     return absl::OkStatus();
   };
@@ -81,21 +80,19 @@ absl::StatusOr<ServerOptions> OptionsFromFlags() {
     }
   }
   if (options.max_worker_series < 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--max_worker_series=", options.max_worker_series, " must be >= 0"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--max_worker_series=", options.max_worker_series, " must be >= 0"));
   }
   options.auto_create_jobs = absl::GetFlag(FLAGS_auto_create_jobs);
   return options;
 }
 
 // Written to a temporary name and renamed, so a reader never sees half a line.
-absl::Status WriteReadyFile(const std::string& path, int grpc_port,
-                            int metrics_port) {
+absl::Status WriteReadyFile(const std::string& path, int grpc_port, int metrics_port) {
   const std::string tmp = path + ".tmp";
   {
     std::ofstream out(tmp, std::ios::trunc);
-    out << absl::StrFormat("{\"grpc_port\": %d, \"metrics_port\": %d}\n",
-                           grpc_port, metrics_port);
+    out << absl::StrFormat("{\"grpc_port\": %d, \"metrics_port\": %d}\n", grpc_port, metrics_port);
     out.close();
     if (!out) return absl::InternalError(absl::StrCat("cannot write ", tmp));
   }
@@ -108,8 +105,7 @@ absl::Status WriteReadyFile(const std::string& path, int grpc_port,
 int Main() {
   absl::StatusOr<ServerOptions> options = OptionsFromFlags();
   if (!options.ok()) {
-    std::fprintf(stderr, "ebsp-coordinator: %s\n",
-                 std::string(options.status().message()).c_str());
+    std::fprintf(stderr, "ebsp-coordinator: %s\n", std::string(options.status().message()).c_str());
     return 2;
   }
   // Every thread started from here on inherits the blocked set, so only
@@ -120,11 +116,9 @@ int Main() {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  absl::StatusOr<std::unique_ptr<CoordinatorServer>> server =
-      CoordinatorServer::Start(*options);
+  absl::StatusOr<std::unique_ptr<CoordinatorServer>> server = CoordinatorServer::Start(*options);
   if (!server.ok()) {
-    std::fprintf(stderr, "ebsp-coordinator: %s\n",
-                 std::string(server.status().message()).c_str());
+    std::fprintf(stderr, "ebsp-coordinator: %s\n", std::string(server.status().message()).c_str());
     return 1;
   }
   std::fprintf(stderr,
@@ -135,8 +129,8 @@ int Main() {
                options->default_policy.ToString().c_str());
   const std::string ready_file = absl::GetFlag(FLAGS_ready_file);
   if (!ready_file.empty()) {
-    if (absl::Status s = WriteReadyFile(ready_file, (*server)->grpc_port(),
-                                        (*server)->metrics_port());
+    if (absl::Status s =
+            WriteReadyFile(ready_file, (*server)->grpc_port(), (*server)->metrics_port());
         !s.ok()) {
       std::fprintf(stderr, "ebsp-coordinator: %s\n", std::string(s.message()).c_str());
       (*server)->Shutdown();

@@ -1,8 +1,8 @@
 #include "service/metrics.h"
 
-#include <utility>
-
 #include <prometheus/histogram.h>
+
+#include <utility>
 
 namespace ebsp::server {
 namespace {
@@ -41,12 +41,23 @@ const Histogram::BucketBoundaries& RpcBuckets() {
 }
 
 const char* CodeName(int code) {
-  static constexpr const char* kNames[] = {
-      "OK",        "CANCELLED",          "UNKNOWN",           "INVALID_ARGUMENT",
-      "DEADLINE_EXCEEDED", "NOT_FOUND",  "ALREADY_EXISTS",    "PERMISSION_DENIED",
-      "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",
-      "UNIMPLEMENTED", "INTERNAL",       "UNAVAILABLE",       "DATA_LOSS",
-      "UNAUTHENTICATED"};
+  static constexpr const char* kNames[] = {"OK",
+                                           "CANCELLED",
+                                           "UNKNOWN",
+                                           "INVALID_ARGUMENT",
+                                           "DEADLINE_EXCEEDED",
+                                           "NOT_FOUND",
+                                           "ALREADY_EXISTS",
+                                           "PERMISSION_DENIED",
+                                           "RESOURCE_EXHAUSTED",
+                                           "FAILED_PRECONDITION",
+                                           "ABORTED",
+                                           "OUT_OF_RANGE",
+                                           "UNIMPLEMENTED",
+                                           "INTERNAL",
+                                           "UNAVAILABLE",
+                                           "DATA_LOSS",
+                                           "UNAUTHENTICATED"};
   return kNames[code];
 }
 
@@ -54,18 +65,30 @@ const char* CodeName(int code) {
 
 const char* RpcMethodName(RpcMethod method) {
   switch (method) {
-    case RpcMethod::kCreateJob: return "CreateJob";
-    case RpcMethod::kGetJob: return "GetJob";
-    case RpcMethod::kListJobs: return "ListJobs";
-    case RpcMethod::kUpdatePolicy: return "UpdatePolicy";
-    case RpcMethod::kDeleteJob: return "DeleteJob";
-    case RpcMethod::kRegister: return "Register";
-    case RpcMethod::kReportIteration: return "ReportIteration";
-    case RpcMethod::kStreamReports: return "StreamReports";
-    case RpcMethod::kBarrier: return "Barrier";
-    case RpcMethod::kWaitForClock: return "WaitForClock";
-    case RpcMethod::kHeartbeat: return "Heartbeat";
-    case RpcMethod::kLeave: return "Leave";
+    case RpcMethod::kCreateJob:
+      return "CreateJob";
+    case RpcMethod::kGetJob:
+      return "GetJob";
+    case RpcMethod::kListJobs:
+      return "ListJobs";
+    case RpcMethod::kUpdatePolicy:
+      return "UpdatePolicy";
+    case RpcMethod::kDeleteJob:
+      return "DeleteJob";
+    case RpcMethod::kRegister:
+      return "Register";
+    case RpcMethod::kReportIteration:
+      return "ReportIteration";
+    case RpcMethod::kStreamReports:
+      return "StreamReports";
+    case RpcMethod::kBarrier:
+      return "Barrier";
+    case RpcMethod::kWaitForClock:
+      return "WaitForClock";
+    case RpcMethod::kHeartbeat:
+      return "Heartbeat";
+    case RpcMethod::kLeave:
+      return "Leave";
   }
   return "unknown";
 }
@@ -73,63 +96,79 @@ const char* RpcMethodName(RpcMethod method) {
 Metrics::Metrics(int max_worker_series)
     : registry_(std::make_shared<prometheus::Registry>()),
       max_worker_series_(max_worker_series),
-      job_live_workers_(BuildGauge().Name("ebsp_job_live_workers")
+      job_live_workers_(BuildGauge()
+                            .Name("ebsp_job_live_workers")
                             .Help("Workers registered and not evicted or left")
                             .Register(*registry_)),
-      job_round_(BuildGauge().Name("ebsp_job_round")
-                     .Help("Current round number")
-                     .Register(*registry_)),
-      job_rounds_total_(BuildCounter().Name("ebsp_job_rounds_total")
+      job_round_(
+          BuildGauge().Name("ebsp_job_round").Help("Current round number").Register(*registry_)),
+      job_rounds_total_(BuildCounter()
+                            .Name("ebsp_job_rounds_total")
                             .Help("Barriers released")
                             .Register(*registry_)),
-      job_membership_epoch_(BuildGauge().Name("ebsp_job_membership_epoch")
+      job_membership_epoch_(BuildGauge()
+                                .Name("ebsp_job_membership_epoch")
                                 .Help("Bumps on join, leave and eviction")
                                 .Register(*registry_)),
-      worker_target_(BuildGauge().Name("ebsp_worker_target")
+      worker_target_(BuildGauge()
+                         .Name("ebsp_worker_target")
                          .Help("Current target k_i of a worker slot")
                          .Register(*registry_)),
-      iteration_seconds_(BuildHistogram().Name("ebsp_iteration_seconds")
+      iteration_seconds_(BuildHistogram()
+                             .Name("ebsp_iteration_seconds")
                              .Help("Worker-reported compute time per iteration")
                              .Register(*registry_)),
-      iterations_total_(BuildCounter().Name("ebsp_iterations_total")
+      iterations_total_(BuildCounter()
+                            .Name("ebsp_iterations_total")
                             .Help("Iterations reported")
                             .Register(*registry_)),
-      barrier_wait_seconds_(BuildHistogram().Name("ebsp_barrier_wait_seconds")
+      barrier_wait_seconds_(BuildHistogram()
+                                .Name("ebsp_barrier_wait_seconds")
                                 .Help("Actual wait of each worker at each barrier")
                                 .Register(*registry_)),
-      round_wait_total_(BuildCounter().Name("ebsp_round_wait_seconds_total")
+      round_wait_total_(BuildCounter()
+                            .Name("ebsp_round_wait_seconds_total")
                             .Help("Sum of actual barrier waits")
                             .Register(*registry_)),
-      round_predicted_wait_total_(
-          BuildCounter().Name("ebsp_round_predicted_wait_seconds_total")
-              .Help("Sum of the waits ZipLine predicted")
-              .Register(*registry_)),
-      idle_fraction_(BuildGauge().Name("ebsp_job_idle_fraction")
+      round_predicted_wait_total_(BuildCounter()
+                                      .Name("ebsp_round_predicted_wait_seconds_total")
+                                      .Help("Sum of the waits ZipLine predicted")
+                                      .Register(*registry_)),
+      idle_fraction_(BuildGauge()
+                         .Name("ebsp_job_idle_fraction")
                          .Help("Wait time over live worker time since the job began")
                          .Register(*registry_)),
-      staleness_(BuildGauge().Name("ebsp_job_staleness_iterations")
+      staleness_(BuildGauge()
+                     .Name("ebsp_job_staleness_iterations")
                      .Help("Iterations since the last point all live workers shared "
                            "(rounds: since the barrier; ASP/SSP: clock lead)")
                      .Register(*registry_)),
-      planning_seconds_(BuildHistogram().Name("ebsp_planning_seconds")
+      planning_seconds_(BuildHistogram()
+                            .Name("ebsp_planning_seconds")
                             .Help("Wall time of events that ran ZipLine")
                             .Register(*registry_)),
-      evictions_total_(BuildCounter().Name("ebsp_evictions_total")
+      evictions_total_(BuildCounter()
+                           .Name("ebsp_evictions_total")
                            .Help("Evictions by reason")
                            .Register(*registry_)),
-      registrations_total_(BuildCounter().Name("ebsp_registrations_total")
+      registrations_total_(BuildCounter()
+                               .Name("ebsp_registrations_total")
                                .Help("Successful Register calls")
                                .Register(*registry_)),
-      barrier_waiting_calls_(BuildGauge().Name("ebsp_barrier_waiting_calls")
+      barrier_waiting_calls_(BuildGauge()
+                                 .Name("ebsp_barrier_waiting_calls")
                                  .Help("Barrier/WaitForClock calls now waiting")
                                  .Register(*registry_)),
-      barrier_oldest_wait_(BuildGauge().Name("ebsp_barrier_oldest_wait_seconds")
+      barrier_oldest_wait_(BuildGauge()
+                               .Name("ebsp_barrier_oldest_wait_seconds")
                                .Help("Age of the oldest waiting call (0 if none)")
                                .Register(*registry_)),
-      rpc_total_(BuildCounter().Name("ebsp_rpc_total")
+      rpc_total_(BuildCounter()
+                     .Name("ebsp_rpc_total")
                      .Help("Finished RPCs by method and gRPC status code")
                      .Register(*registry_)),
-      rpc_latency_(BuildHistogram().Name("ebsp_rpc_latency_seconds")
+      rpc_latency_(BuildHistogram()
+                       .Name("ebsp_rpc_latency_seconds")
                        .Help("RPC handling latency (Barrier/WaitForClock include the wait)")
                        .Register(*registry_)) {
   BuildGauge()
@@ -140,14 +179,13 @@ Metrics::Metrics(int max_worker_series)
       .Set(1);
   jobs_ = &BuildGauge().Name("ebsp_jobs").Help("Jobs that exist").Register(*registry_).Add({});
   for (int m = 0; m < kRpcMethodCount; ++m) {
-    rpc_latency_by_method_[m] = &rpc_latency_.Add(
-        {{"method", RpcMethodName(static_cast<RpcMethod>(m))}}, RpcBuckets());
+    rpc_latency_by_method_[m] =
+        &rpc_latency_.Add({{"method", RpcMethodName(static_cast<RpcMethod>(m))}}, RpcBuckets());
     for (auto& counter : rpc_counters_[m]) counter.store(nullptr);
   }
 }
 
-void Metrics::RecordRpc(RpcMethod method, grpc::StatusCode code,
-                        absl::Duration latency) {
+void Metrics::RecordRpc(RpcMethod method, grpc::StatusCode code, absl::Duration latency) {
   const int m = static_cast<int>(method);
   int c = static_cast<int>(code);
   if (c < 0 || c >= kCodeCount) c = static_cast<int>(grpc::StatusCode::UNKNOWN);
@@ -156,8 +194,7 @@ void Metrics::RecordRpc(RpcMethod method, grpc::StatusCode code,
   if (counter == nullptr) {
     // Family::Add returns the existing series for equal labels, so two
     // threads racing here end up with the same pointer.
-    counter = &rpc_total_.Add(
-        {{"method", RpcMethodName(method)}, {"code", CodeName(c)}});
+    counter = &rpc_total_.Add({{"method", RpcMethodName(method)}, {"code", CodeName(c)}});
     slot.store(counter, std::memory_order_release);
   }
   counter->Increment();
@@ -225,8 +262,8 @@ void JobMetrics::SetWorkerTarget(int slot, double target) {
     absl::MutexLock lock(&slot_mu_);
     gauge = cell.load(std::memory_order_acquire);
     if (gauge == nullptr) {
-      gauge = &owner_->worker_target_.Add(
-          {{kJobLabel, job_}, {"worker", "w" + std::to_string(slot)}});
+      gauge =
+          &owner_->worker_target_.Add({{kJobLabel, job_}, {"worker", "w" + std::to_string(slot)}});
       cell.store(gauge, std::memory_order_release);
     }
   }

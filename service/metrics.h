@@ -11,19 +11,19 @@
 #ifndef EBSP_SERVICE_METRICS_H_
 #define EBSP_SERVICE_METRICS_H_
 
-#include <array>
-#include <atomic>
-#include <cstdint>
-#include <memory>
-#include <string>
-#include <vector>
-
 #include <grpcpp/support/status.h>
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
@@ -74,9 +74,7 @@ class JobMetrics {
   prometheus::Counter& iterations_total() { return *iterations_total_; }
   prometheus::Histogram& barrier_wait_seconds() { return *barrier_wait_seconds_; }
   prometheus::Counter& round_wait_seconds_total() { return *round_wait_total_; }
-  prometheus::Counter& round_predicted_wait_seconds_total() {
-    return *round_predicted_wait_total_;
-  }
+  prometheus::Counter& round_predicted_wait_seconds_total() { return *round_predicted_wait_total_; }
   prometheus::Gauge& idle_fraction() { return *idle_fraction_; }
   prometheus::Gauge& staleness_iterations() { return *staleness_; }
   prometheus::Histogram& planning_seconds() { return *planning_seconds_; }
@@ -130,8 +128,7 @@ class Metrics {
   void SetJobCount(int jobs) { jobs_->Set(jobs); }
 
   // Counts one finished RPC and its handling latency.
-  void RecordRpc(RpcMethod method, grpc::StatusCode code,
-                 absl::Duration latency);
+  void RecordRpc(RpcMethod method, grpc::StatusCode code, absl::Duration latency);
 
  private:
   friend class JobMetrics;
@@ -162,8 +159,7 @@ class Metrics {
   // 17 gRPC status codes per method; series are created on first use so
   // /metrics does not list hundreds of zero series.
   static constexpr int kCodeCount = 17;
-  std::array<std::array<std::atomic<prometheus::Counter*>, kCodeCount>,
-             kRpcMethodCount>
+  std::array<std::array<std::atomic<prometheus::Counter*>, kCodeCount>, kRpcMethodCount>
       rpc_counters_{};
   std::array<prometheus::Histogram*, kRpcMethodCount> rpc_latency_by_method_{};
 };

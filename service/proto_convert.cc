@@ -36,13 +36,11 @@ v1::Directive DirectiveToProto(core::SyncAction action) {
 
 double ToSeconds(absl::Duration d) { return absl::ToDoubleSeconds(d); }
 
-void JobToProto(const core::JobSnapshot& snapshot, absl::Time now,
-                v1::Job* job) {
+void JobToProto(const core::JobSnapshot& snapshot, absl::Time now, v1::Job* job) {
   v1::JobSpec* spec = job->mutable_spec();
   spec->set_job(snapshot.name);
   *spec->mutable_policy() = PolicyToProto(snapshot.options.policy);
-  spec->set_heartbeat_timeout_seconds(
-      ToSeconds(snapshot.options.heartbeat_timeout));
+  spec->set_heartbeat_timeout_seconds(ToSeconds(snapshot.options.heartbeat_timeout));
   spec->set_max_workers(static_cast<uint32_t>(snapshot.options.max_workers));
   job->set_round(snapshot.round);
   job->set_membership_epoch(snapshot.membership_epoch);
@@ -72,8 +70,7 @@ void JobToProto(const core::JobSnapshot& snapshot, absl::Time now,
         ToSeconds(*snapshot.planned_sync_time - snapshot.round_began));
   }
   if (snapshot.first_arrival.has_value()) {
-    barrier->set_seconds_since_first_arrival(
-        ToSeconds(now - *snapshot.first_arrival));
+    barrier->set_seconds_since_first_arrival(ToSeconds(now - *snapshot.first_arrival));
   }
   if (snapshot.pending_policy.has_value()) {
     *job->mutable_pending_policy() = PolicyToProto(*snapshot.pending_policy);

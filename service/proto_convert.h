@@ -25,8 +25,7 @@ v1::WorkerState WorkerStateToProto(core::WorkerPhase phase);
 v1::Directive DirectiveToProto(core::SyncAction action);
 
 // Fills `job` from a snapshot. The auth token is never returned.
-void JobToProto(const core::JobSnapshot& snapshot, absl::Time now,
-                v1::Job* job);
+void JobToProto(const core::JobSnapshot& snapshot, absl::Time now, v1::Job* job);
 
 double ToSeconds(absl::Duration d);
 

@@ -1,16 +1,15 @@
 #include "service/server.h"
 
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
 #include <netdb.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <exception>
-#include <thread>
 #include <string>
+#include <thread>
 #include <utility>
-
-#include <grpcpp/ext/proto_server_reflection_plugin.h>
-#include <grpcpp/health_check_service_interface.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
@@ -19,8 +18,7 @@ namespace ebsp::server {
 namespace {
 
 // civetweb wants "host:port"; "0.0.0.0:9464" and "127.0.0.1:0" pass as is.
-absl::StatusOr<std::unique_ptr<prometheus::Exposer>> StartExposer(
-    const std::string& address) {
+absl::StatusOr<std::unique_ptr<prometheus::Exposer>> StartExposer(const std::string& address) {
   // prometheus-cpp reports a bind failure by throwing; stop it here.
   try {
     return std::make_unique<prometheus::Exposer>(address, /*num_threads=*/1);
@@ -89,8 +87,7 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
     clock = server->owned_clock_.get();
   }
   server->metrics_ = std::make_unique<Metrics>(options.max_worker_series);
-  server->service_ =
-      std::make_unique<CoordinatorService>(options, clock, server->metrics_.get());
+  server->service_ = std::make_unique<CoordinatorService>(options, clock, server->metrics_.get());
 
   absl::StatusOr<std::unique_ptr<prometheus::Exposer>> exposer =
       StartExposer(options.metrics_address);
@@ -99,17 +96,16 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
   server->exposer_->RegisterCollectable(server->metrics_->registry());
   const std::vector<int> metrics_ports = server->exposer_->GetListeningPorts();
   if (metrics_ports.empty()) {
-    return absl::UnavailableError(
-        absl::StrCat("/metrics exposer on ", options.metrics_address,
-                     " reports no listening port"));
+    return absl::UnavailableError(absl::StrCat("/metrics exposer on ", options.metrics_address,
+                                               " reports no listening port"));
   }
   server->metrics_port_ = metrics_ports.front();
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(options.listen_address,
-                           grpc::InsecureServerCredentials(), &server->grpc_port_);
+  builder.AddListeningPort(options.listen_address, grpc::InsecureServerCredentials(),
+                           &server->grpc_port_);
   builder.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
   // gRPC sets SO_REUSEPORT by default, which would let a second coordinator
   // bind the same port and silently take half the connections.
@@ -121,15 +117,12 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
     return absl::UnavailableError(
         absl::StrCat("cannot listen for gRPC on ", options.listen_address));
   }
-  if (grpc::HealthCheckServiceInterface* health =
-          server->server_->GetHealthCheckService()) {
+  if (grpc::HealthCheckServiceInterface* health = server->server_->GetHealthCheckService()) {
     health->SetServingStatus(true);
-    health->SetServingStatus(
-        std::string(v1::Coordinator::service_full_name()), true);
+    health->SetServingStatus(std::string(v1::Coordinator::service_full_name()), true);
   }
   CoordinatorService* service = server->service_.get();
-  server->ticker_ =
-      std::make_unique<Ticker>(options.tick_interval, [service] { service->Tick(); });
+  server->ticker_ = std::make_unique<Ticker>(options.tick_interval, [service] { service->Tick(); });
   server->ticker_->Start();
   return server;
 }
@@ -150,9 +143,8 @@ void CoordinatorServer::Shutdown() {
   // Parked calls first, so they end with UNAVAILABLE rather than CANCELLED.
   if (service_ != nullptr) service_->BeginShutdown();
   if (server_ != nullptr) {
-    server_->Shutdown(
-        std::chrono::system_clock::now() +
-        absl::ToChronoMilliseconds(options_.shutdown_grace));
+    server_->Shutdown(std::chrono::system_clock::now() +
+                      absl::ToChronoMilliseconds(options_.shutdown_grace));
     server_->Wait();
   }
   if (ticker_ != nullptr) ticker_->Stop();

@@ -12,10 +12,10 @@
 #ifndef EBSP_SERVICE_SERVER_H_
 #define EBSP_SERVICE_SERVER_H_
 
-#include <memory>
-
 #include <grpcpp/grpcpp.h>
 #include <prometheus/exposer.h>
+
+#include <memory>
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
@@ -31,8 +31,8 @@ class CoordinatorServer {
  public:
   // `clock` defaults to a MonotonicClock; a given one must outlive the
   // server. UNAVAILABLE if an address cannot be bound.
-  static absl::StatusOr<std::unique_ptr<CoordinatorServer>> Start(
-      const ServerOptions& options, const Clock* clock = nullptr);
+  static absl::StatusOr<std::unique_ptr<CoordinatorServer>> Start(const ServerOptions& options,
+                                                                  const Clock* clock = nullptr);
   ~CoordinatorServer();  // Shuts down.
   CoordinatorServer(const CoordinatorServer&) = delete;
   CoordinatorServer& operator=(const CoordinatorServer&) = delete;

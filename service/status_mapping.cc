@@ -12,8 +12,7 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
   if (code < 0 || code > static_cast<int>(grpc::StatusCode::UNAUTHENTICATED)) {
     return grpc::Status(grpc::StatusCode::UNKNOWN, std::string(status.message()));
   }
-  return grpc::Status(static_cast<grpc::StatusCode>(code),
-                      std::string(status.message()));
+  return grpc::Status(static_cast<grpc::StatusCode>(code), std::string(status.message()));
 }
 
 }  // namespace ebsp::server

@@ -5,10 +5,10 @@
 #define EBSP_SERVICE_VALIDATION_H_
 
 #include <cstdint>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "lib/core/job/names.h"
 
@@ -24,8 +24,7 @@ using core::ValidateWorkerName;
 absl::Status ValidateWorkerId(uint64_t id);
 // A duration in seconds from the wire: finite and >= 0. `field` names it in
 // the error.
-absl::StatusOr<absl::Duration> ValidateSeconds(absl::string_view field,
-                                               double seconds);
+absl::StatusOr<absl::Duration> ValidateSeconds(absl::string_view field, double seconds);
 
 }  // namespace ebsp::server
 

@@ -10,11 +10,11 @@
 #ifndef EBSP_SERVICE_WAITING_CALL_H_
 #define EBSP_SERVICE_WAITING_CALL_H_
 
+#include <grpcpp/support/status.h>
+
 #include <cstdint>
 #include <utility>
 #include <vector>
-
-#include <grpcpp/support/status.h>
 
 #include "absl/time/time.h"
 #include "lib/core/job/job_state.h"

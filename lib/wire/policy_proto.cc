@@ -83,12 +83,10 @@ absl::StatusOr<int> ToInt(const char* field, uint32_t value) {
 
 }  // namespace
 
-
-absl::StatusOr<core::PolicyConfig> PolicyFromProto(
-    const v1::Policy& policy, const core::PolicyConfig& default_policy) {
+absl::StatusOr<core::PolicyConfig> PolicyFromProto(const v1::Policy& policy,
+                                                   const core::PolicyConfig& default_policy) {
   if (policy.kind() == v1::POLICY_KIND_UNSPECIFIED) {
-    if (policy.lookahead() != 0 || policy.staleness() != 0 ||
-        policy.local_steps() != 0 ||
+    if (policy.lookahead() != 0 || policy.staleness() != 0 || policy.local_steps() != 0 ||
         policy.objective() != v1::OBJECTIVE_UNSPECIFIED ||
         policy.predictor() != v1::PREDICTOR_KIND_UNSPECIFIED) {
       return absl::InvalidArgumentError(
@@ -106,9 +104,8 @@ absl::StatusOr<core::PolicyConfig> PolicyFromProto(
   absl::StatusOr<int> lookahead = ToInt("lookahead", policy.lookahead());
   if (!lookahead.ok()) return lookahead.status();
   if (*lookahead == 0) {
-    *lookahead = default_policy.kind == core::PolicyKind::kElasticBsp
-                     ? default_policy.lookahead
-                     : core::kDefaultLookahead;
+    *lookahead = default_policy.kind == core::PolicyKind::kElasticBsp ? default_policy.lookahead
+                                                                      : core::kDefaultLookahead;
   }
   config.lookahead = *lookahead;
 
@@ -120,13 +117,11 @@ absl::StatusOr<core::PolicyConfig> PolicyFromProto(
   if (!local_steps.ok()) return local_steps.status();
   config.local_steps = *local_steps == 0 ? 1 : *local_steps;
 
-  absl::StatusOr<core::PlanObjective> objective =
-      ObjectiveFromProto(policy.objective());
+  absl::StatusOr<core::PlanObjective> objective = ObjectiveFromProto(policy.objective());
   if (!objective.ok()) return objective.status();
   config.objective = *objective;
 
-  absl::StatusOr<core::PredictorKind> predictor =
-      PredictorFromProto(policy.predictor());
+  absl::StatusOr<core::PredictorKind> predictor = PredictorFromProto(policy.predictor());
   if (!predictor.ok()) return predictor.status();
   config.predictor = *predictor;
 
@@ -140,9 +135,8 @@ v1::Policy PolicyToProto(const core::PolicyConfig& policy) {
   out.set_lookahead(static_cast<uint32_t>(policy.lookahead));
   out.set_staleness(static_cast<uint32_t>(policy.staleness));
   out.set_local_steps(static_cast<uint32_t>(policy.local_steps));
-  out.set_objective(policy.objective == core::PlanObjective::kTotalWait
-                        ? v1::OBJECTIVE_TOTAL_WAIT
-                        : v1::OBJECTIVE_SPREAD);
+  out.set_objective(policy.objective == core::PlanObjective::kTotalWait ? v1::OBJECTIVE_TOTAL_WAIT
+                                                                        : v1::OBJECTIVE_SPREAD);
   switch (policy.predictor) {
     case core::PredictorKind::kLatestInterval:
       out.set_predictor(v1::PREDICTOR_KIND_LATEST_INTERVAL);

@@ -24,8 +24,8 @@ absl::StatusOr<core::PolicyKind> PolicyKindFromProto(v1::PolicyKind kind);
 // `default_policy`. A zero lookahead takes the default policy's lookahead (or
 // core::kDefaultLookahead), a zero local_steps means 1. The result is
 // validated.
-absl::StatusOr<core::PolicyConfig> PolicyFromProto(
-    const v1::Policy& policy, const core::PolicyConfig& default_policy);
+absl::StatusOr<core::PolicyConfig> PolicyFromProto(const v1::Policy& policy,
+                                                   const core::PolicyConfig& default_policy);
 v1::Policy PolicyToProto(const core::PolicyConfig& policy);
 
 }  // namespace ebsp::wire

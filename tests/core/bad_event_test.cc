@@ -87,94 +87,154 @@ TEST_P(BadEventTest, IsRejectedWithPreciseStatusAndChangesNothing) {
 
 const absl::Duration kOneSecond = absl::Seconds(1);
 
-INSTANTIATE_TEST_SUITE_P(
-    Rounds, BadEventTest,
-    ::testing::Values(
-        BadEvent{"ReportFromUnknownWorker", "bsp",
-                 [](JobState& j, absl::Time t) { return Report(j, 99, 0, 1, kOneSecond, t); },
-                 absl::StatusCode::kNotFound, "worker 99 is not registered"},
-        BadEvent{"ReportInWrongRound", "bsp",
-                 [](JobState& j, absl::Time t) { return Report(j, 2, 5, 1, kOneSecond, t); },
-                 absl::StatusCode::kFailedPrecondition,
-                 "worker 2 reported iteration 1 in round 5, but the current round is 0"},
-        BadEvent{"ReportJumpingIteration", "bsp",
-                 [](JobState& j, absl::Time t) { return Report(j, 2, 0, 3, kOneSecond, t); },
-                 absl::StatusCode::kFailedPrecondition,
-                 "worker 2 reported iteration 3 in round 0, expected 1"},
-        BadEvent{"ReportIterationZero", "bsp",
-                 [](JobState& j, absl::Time t) { return Report(j, 2, 0, 0, kOneSecond, t); },
-                 absl::StatusCode::kInvalidArgument, "iteration 0"},
-        BadEvent{"ReportNegativeCompute", "bsp",
-                 [](JobState& j, absl::Time t) {
-                   return Report(j, 2, 0, 1, absl::Seconds(-1), t);
-                 },
-                 absl::StatusCode::kInvalidArgument, "compute time -1s"},
-        BadEvent{"ReportNanCompute", "bsp",
-                 [](JobState& j, absl::Time t) {
-                   return Report(j, 2, 0, 1,
-                                 absl::Seconds(std::numeric_limits<double>::quiet_NaN()), t);
-                 },
-                 absl::StatusCode::kInvalidArgument, "infinite or NaN"},
-        BadEvent{"ReportInfiniteCompute", "bsp",
-                 [](JobState& j, absl::Time t) {
-                   return Report(j, 2, 0, 1, absl::InfiniteDuration(), t);
-                 },
-                 absl::StatusCode::kInvalidArgument, "infinite or NaN"},
-        BadEvent{"ReportWhileAtBarrier", "bsp",
-                 [](JobState& j, absl::Time t) { return Report(j, 1, 0, 2, kOneSecond, t); },
-                 absl::StatusCode::kFailedPrecondition, "waiting at the barrier of round 0"},
-        BadEvent{"ReportBeyondTarget", "bsp",
-                 [](JobState& j, absl::Time t) { return Report(j, 3, 0, 2, kOneSecond, t); },
-                 absl::StatusCode::kFailedPrecondition, "beyond its target 1"},
-        BadEvent{"RegisterDuplicateName", "bsp",
-                 [](JobState& j, absl::Time t) { return StatusOf(j.Register(7, "b", t)); },
-                 absl::StatusCode::kAlreadyExists, "worker name \"b\" is already live"},
-        BadEvent{"RegisterDuplicateId", "bsp",
-                 [](JobState& j, absl::Time t) { return StatusOf(j.Register(2, "new", t)); },
-                 absl::StatusCode::kAlreadyExists, "worker id 2"},
-        BadEvent{"RegisterEmptyName", "bsp",
-                 [](JobState& j, absl::Time t) { return StatusOf(j.Register(7, "", t)); },
-                 absl::StatusCode::kInvalidArgument, "empty"},
-        BadEvent{"RegisterBadCharacter", "bsp",
-                 [](JobState& j, absl::Time t) { return StatusOf(j.Register(7, "a b", t)); },
-                 absl::StatusCode::kInvalidArgument, "\"a b\""},
-        BadEvent{"RegisterOversizeName", "bsp",
-                 [](JobState& j, absl::Time t) {
-                   return StatusOf(j.Register(7, std::string(129, 'x'), t));
-                 },
-                 absl::StatusCode::kInvalidArgument, "129 characters"},
-        BadEvent{"RegisterBeyondMaxWorkers", "bsp",
-                 [](JobState& j, absl::Time t) { return StatusOf(j.Register(7, "d", t)); },
-                 absl::StatusCode::kResourceExhausted, "already has 3 live workers"},
-        BadEvent{"BarrierBeforeTarget", "bsp",
-                 [](JobState& j, absl::Time t) { return StatusOf(j.ArriveAtBarrier(2, 0, t)); },
-                 absl::StatusCode::kFailedPrecondition, "after 0 of its 1 iterations"},
-        BadEvent{"BarrierOfWrongRound", "bsp",
-                 [](JobState& j, absl::Time t) { return StatusOf(j.ArriveAtBarrier(3, 4, t)); },
-                 absl::StatusCode::kFailedPrecondition, "Barrier(4)"},
-        BadEvent{"BarrierFromUnknownWorker", "bsp",
-                 [](JobState& j, absl::Time t) { return StatusOf(j.ArriveAtBarrier(42, 0, t)); },
-                 absl::StatusCode::kNotFound, "worker 42"},
-        BadEvent{"WaitForClockUnderBsp", "bsp",
-                 [](JobState& j, absl::Time t) { return StatusOf(j.WaitForClock(2, t)); },
-                 absl::StatusCode::kFailedPrecondition, "runs bsp, which has no clocks"},
-        BadEvent{"HeartbeatFromUnknownWorker", "bsp",
-                 [](JobState& j, absl::Time t) { return StatusOf(j.Heartbeat(8, t)); },
-                 absl::StatusCode::kNotFound, "worker 8"},
-        BadEvent{"LeaveOfUnknownWorker", "bsp",
-                 [](JobState& j, absl::Time t) { return StatusOf(j.Leave(8, t)); },
-                 absl::StatusCode::kNotFound, "worker 8"},
-        BadEvent{"PolicyWithBadLookahead", "ebsp",
-                 [](JobState& j, absl::Time t) {
-                   PolicyConfig bad;
-                   bad.lookahead = 0;
-                   return j.UpdatePolicy(bad, t);
-                 },
-                 absl::StatusCode::kInvalidArgument, "lookahead R=0"},
-        BadEvent{"PolicyRoundlessWhileWorkersRun", "ebsp",
-                 [](JobState& j, absl::Time t) { return j.UpdatePolicy(*ParsePolicy("ssp"), t); },
-                 absl::StatusCode::kFailedPrecondition, "from ebsp to ssp"}),
-    [](const ::testing::TestParamInfo<BadEvent>& info) { return info.param.name; });
+INSTANTIATE_TEST_SUITE_P(Rounds, BadEventTest,
+                         ::
+                             testing::
+                                 Values(
+                                     BadEvent{"ReportFromUnknownWorker", "bsp",
+                                              [](JobState& j, absl::Time t) {
+                                                return Report(j, 99, 0, 1, kOneSecond, t);
+                                              },
+                                              absl::StatusCode::kNotFound,
+                                              "worker 99 is not registered"},
+                                     BadEvent{"ReportInWrongRound", "bsp",
+                                              [](JobState& j, absl::Time t) {
+                                                return Report(j, 2, 5, 1, kOneSecond, t);
+                                              },
+                                              absl::StatusCode::kFailedPrecondition,
+                                              "worker 2 reported iteration 1 in round 5, but the "
+                                              "current round is 0"},
+                                     BadEvent{
+                                         "ReportJumpingIteration", "bsp",
+                                         [](JobState& j, absl::Time t) {
+                                           return Report(j, 2, 0, 3, kOneSecond, t);
+                                         },
+                                         absl::StatusCode::kFailedPrecondition,
+                                         "worker 2 reported iteration 3 in round 0, expected 1"},
+                                     BadEvent{"ReportIterationZero", "bsp",
+                                              [](JobState& j, absl::Time t) {
+                                                return Report(j, 2, 0, 0, kOneSecond, t);
+                                              },
+                                              absl::StatusCode::kInvalidArgument, "iteration 0"},
+                                     BadEvent{"ReportNegativeCompute", "bsp",
+                                              [](JobState& j, absl::Time t) {
+                                                return Report(j, 2, 0, 1, absl::Seconds(-1), t);
+                                              },
+                                              absl::StatusCode::kInvalidArgument,
+                                              "compute time -1s"},
+                                     BadEvent{"ReportNanCompute", "bsp",
+                                              [](JobState& j, absl::Time t) {
+                                                return Report(
+                                                    j, 2, 0, 1,
+                                                    absl::Seconds(
+                                                        std::numeric_limits<double>::quiet_NaN()),
+                                                    t);
+                                              },
+                                              absl::StatusCode::kInvalidArgument,
+                                              "infinite or NaN"},
+                                     BadEvent{
+                                         "ReportInfiniteCompute", "bsp",
+                                         [](JobState& j, absl::Time t) {
+                                           return Report(j, 2, 0, 1, absl::InfiniteDuration(), t);
+                                         },
+                                         absl::StatusCode::kInvalidArgument, "infinite or NaN"},
+                                     BadEvent{"ReportWhileAtBarrier", "bsp",
+                                              [](JobState& j, absl::Time t) {
+                                                return Report(j, 1, 0, 2, kOneSecond, t);
+                                              },
+                                              absl::StatusCode::kFailedPrecondition,
+                                              "waiting at the barrier of round 0"},
+                                     BadEvent{"ReportBeyondTarget", "bsp",
+                                              [](JobState& j, absl::Time t) {
+                                                return Report(j, 3, 0, 2, kOneSecond, t);
+                                              },
+                                              absl::StatusCode::kFailedPrecondition,
+                                              "beyond its target 1"},
+                                     BadEvent{"RegisterDuplicateName", "bsp",
+                                              [](JobState& j, absl::Time t) {
+                                                return StatusOf(j.Register(7, "b", t));
+                                              },
+                                              absl::StatusCode::kAlreadyExists,
+                                              "worker name \"b\" is already live"},
+                                     BadEvent{
+                                         "RegisterDuplicateId", "bsp",
+                                         [](JobState& j, absl::Time t) {
+                                           return StatusOf(j.Register(2, "new", t));
+                                         },
+                                         absl::StatusCode::kAlreadyExists, "worker id 2"},
+                                     BadEvent{"RegisterEmptyName", "bsp",
+                                              [](JobState& j, absl::Time t) {
+                                                return StatusOf(j.Register(7, "", t));
+                                              },
+                                              absl::StatusCode::kInvalidArgument, "empty"},
+                                     BadEvent{"RegisterBadCharacter", "bsp",
+                                              [](JobState& j, absl::Time t) {
+                                                return StatusOf(j.Register(7, "a b", t));
+                                              },
+                                              absl::StatusCode::kInvalidArgument, "\"a b\""},
+                                     BadEvent{"RegisterOversizeName", "bsp",
+                                              [](JobState& j, absl::Time t) {
+                                                return StatusOf(
+                                                    j.Register(7, std::string(129, 'x'), t));
+                                              },
+                                              absl::StatusCode::kInvalidArgument, "129 characters"},
+                                     BadEvent{"RegisterBeyondMaxWorkers", "bsp",
+                                              [](JobState& j, absl::Time t) {
+                                                return StatusOf(j.Register(7, "d", t));
+                                              },
+                                              absl::StatusCode::kResourceExhausted,
+                                              "already has 3 live workers"},
+                                     BadEvent{
+                                         "BarrierBeforeTarget", "bsp",
+                                         [](JobState& j, absl::Time t) {
+                                           return StatusOf(j.ArriveAtBarrier(2, 0, t));
+                                         },
+                                         absl::StatusCode::kFailedPrecondition,
+                                         "after 0 of its 1 iterations"},
+                                     BadEvent{
+                                         "BarrierOfWrongRound", "bsp",
+                                         [](JobState& j, absl::Time t) {
+                                           return StatusOf(j.ArriveAtBarrier(3, 4, t));
+                                         },
+                                         absl::StatusCode::kFailedPrecondition, "Barrier(4)"},
+                                     BadEvent{"BarrierFromUnknownWorker", "bsp",
+                                              [](JobState& j, absl::Time t) {
+                                                return StatusOf(j.ArriveAtBarrier(42, 0, t));
+                                              },
+                                              absl::StatusCode::kNotFound, "worker 42"},
+                                     BadEvent{"WaitForClockUnderBsp", "bsp",
+                                              [](JobState& j, absl::Time t) {
+                                                return StatusOf(j.WaitForClock(2, t));
+                                              },
+                                              absl::StatusCode::kFailedPrecondition,
+                                              "runs bsp, which has no clocks"},
+                                     BadEvent{"HeartbeatFromUnknownWorker", "bsp",
+                                              [](JobState& j, absl::Time t) {
+                                                return StatusOf(j.Heartbeat(8, t));
+                                              },
+                                              absl::StatusCode::kNotFound, "worker 8"},
+                                     BadEvent{"LeaveOfUnknownWorker", "bsp",
+                                              [](JobState& j, absl::Time t) {
+                                                return StatusOf(j.Leave(8, t));
+                                              },
+                                              absl::StatusCode::kNotFound, "worker 8"},
+                                     BadEvent{
+                                         "PolicyWithBadLookahead", "ebsp",
+                                         [](JobState& j, absl::Time t) {
+                                           PolicyConfig bad;
+                                           bad.lookahead = 0;
+                                           return j.UpdatePolicy(bad, t);
+                                         },
+                                         absl::StatusCode::kInvalidArgument, "lookahead R=0"},
+                                     BadEvent{"PolicyRoundlessWhileWorkersRun", "ebsp",
+                                              [](JobState& j, absl::Time t) {
+                                                return j.UpdatePolicy(*ParsePolicy("ssp"), t);
+                                              },
+                                              absl::StatusCode::kFailedPrecondition,
+                                              "from ebsp to ssp"}),
+                         [](const ::testing::TestParamInfo<BadEvent>& info) {
+                           return info.param.name;
+                         });
 
 INSTANTIATE_TEST_SUITE_P(
     Roundless, BadEventTest,

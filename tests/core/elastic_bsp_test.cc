@@ -129,9 +129,7 @@ TEST_F(ElasticBspTest, ReplanNeverMovesTargetBelowDone) {
   constexpr int kLookahead = 12;
   auto job = MakeJob("ebsp:R=12,predictor=latest");
   // Worker 1 turns from fast to slow in round 4; worker 3 is irregular.
-  IterationTime turning = [](uint64_t round, int) {
-    return absl::Seconds(round < 4 ? 1 : 4);
-  };
+  IterationTime turning = [](uint64_t round, int) { return absl::Seconds(round < 4 ? 1 : 4); };
   IterationTime irregular = [](uint64_t round, int iteration) {
     return absl::Milliseconds(1500 + 700 * static_cast<int>((round * 7 + iteration * 3) % 5));
   };

@@ -46,12 +46,11 @@ class JobStateRandomTest : public ::testing::TestWithParam<std::string> {
       case 2:
       case 3:
       case 4: {
-        const int iteration = (w != nullptr ? w->iterations_in_round : 0) + 1 +
-                              (sloppy ? Pick(-1, 1) : 0);
+        const int iteration =
+            (w != nullptr ? w->iterations_in_round : 0) + 1 + (sloppy ? Pick(-1, 1) : 0);
         const uint64_t round = snap.round + (sloppy ? Pick(0, 1) : 0);
-        const absl::Duration compute = sloppy && Pick(0, 1) == 0
-                                           ? absl::Seconds(-1)
-                                           : absl::Milliseconds(Pick(1, 3000));
+        const absl::Duration compute =
+            sloppy && Pick(0, 1) == 0 ? absl::Seconds(-1) : absl::Milliseconds(Pick(1, 3000));
         absl::StatusOr<ReportResult> r = job.ReportIteration(id, round, iteration, compute, now);
         if (r.ok()) {
           effects = r->effects;
@@ -130,7 +129,7 @@ TEST_P(JobStateRandomTest, InvariantsHoldAfterEveryEvent) {
         }
         ++members;
         if (policy.HasRounds()) {
-          const int most = policy.kind == PolicyKind::kElasticBsp ? policy.lookahead
+          const int most = policy.kind == PolicyKind::kElasticBsp   ? policy.lookahead
                            : policy.kind == PolicyKind::kLocalSteps ? policy.local_steps
                                                                     : 1;
           ASSERT_GE(w.target, 1) << where << " worker " << w.worker;

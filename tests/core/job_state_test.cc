@@ -86,9 +86,9 @@ TEST_F(JobStateTest, BarrierReleasesWhenLastLiveWorkerArrives) {
   EXPECT_EQ(MustReport(*job, 3, 0, 1).action, SyncAction::kSyncNow);
   Effects last = MustArrive(*job, 3, 0);
 
-  EXPECT_THAT(last.releases, UnorderedElementsAre(IsBarrierRelease(1, 1, 1),
-                                                  IsBarrierRelease(2, 1, 1),
-                                                  IsBarrierRelease(3, 1, 1)));
+  EXPECT_THAT(last.releases,
+              UnorderedElementsAre(IsBarrierRelease(1, 1, 1), IsBarrierRelease(2, 1, 1),
+                                   IsBarrierRelease(3, 1, 1)));
   for (const Release& r : last.releases) {
     const absl::Duration expected = r.worker == 1   ? absl::Seconds(3)
                                     : r.worker == 2 ? absl::Seconds(2)
@@ -152,8 +152,7 @@ TEST_F(JobStateTest, EvictsWorkerSilentLongerThanTimeout) {
   EXPECT_FALSE(job->IsMember(2));
   EXPECT_EQ(job->Snapshot(clock_.Now()).evictions_total, 1u);
 
-  absl::StatusOr<ReportResult> late =
-      job->ReportIteration(2, 0, 1, absl::Seconds(1), clock_.Now());
+  absl::StatusOr<ReportResult> late = job->ReportIteration(2, 0, 1, absl::Seconds(1), clock_.Now());
   EXPECT_EQ(late.status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(std::string(late.status().message()), HasSubstr("worker 2 (\"w2\") was evicted"));
   EXPECT_THAT(std::string(late.status().message()), HasSubstr("register again"));

@@ -23,12 +23,11 @@ TEST_P(ParsePolicyRoundTripTest, CanonicalTextParsesAndPrintsBackUnchanged) {
   EXPECT_EQ(again->ToString(), GetParam());
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Canonical, ParsePolicyRoundTripTest,
-    ::testing::Values("bsp", "asp", "ssp:s=0", "ssp:s=7", "local:H=1", "local:H=4",
-                      "ebsp:R=15,objective=spread,predictor=ewma",
-                      "ebsp:R=1,objective=total_wait,predictor=latest",
-                      "ebsp:R=4096,objective=spread,predictor=median"));
+INSTANTIATE_TEST_SUITE_P(Canonical, ParsePolicyRoundTripTest,
+                         ::testing::Values("bsp", "asp", "ssp:s=0", "ssp:s=7", "local:H=1",
+                                           "local:H=4", "ebsp:R=15,objective=spread,predictor=ewma",
+                                           "ebsp:R=1,objective=total_wait,predictor=latest",
+                                           "ebsp:R=4096,objective=spread,predictor=median"));
 
 TEST(ParsePolicyTest, EbspDefaultsToPaperLookaheadSpreadAndEwma) {
   absl::StatusOr<PolicyConfig> parsed = ParsePolicy("ebsp");
@@ -76,22 +75,21 @@ TEST_P(ParsePolicyErrorTest, RejectsWithInvalidArgumentNamingTheBadPart) {
 
 INSTANTIATE_TEST_SUITE_P(
     Errors, ParsePolicyErrorTest,
-    ::testing::Values(
-        BadPolicy{"Empty", "", "empty policy"},
-        BadPolicy{"UnknownKind", "foo", "\"foo\""},
-        BadPolicy{"LookaheadZero", "ebsp:R=0", "R=0"},
-        BadPolicy{"LookaheadTooLarge", "ebsp:R=5000", "R=5000"},
-        BadPolicy{"LookaheadNotInteger", "ebsp:R=abc", "R=\"abc\""},
-        BadPolicy{"LookaheadFraction", "ebsp:R=1.5", "R=\"1.5\""},
-        BadPolicy{"NegativeStaleness", "ssp:s=-1", "s=-1"},
-        BadPolicy{"ZeroLocalSteps", "local:H=0", "H=0"},
-        BadPolicy{"UnknownObjective", "ebsp:objective=fast", "\"fast\""},
-        BadPolicy{"UnknownPredictor", "ebsp:predictor=oracle", "\"oracle\""},
-        BadPolicy{"KeyOfAnotherPolicy", "bsp:R=3", "\"R\" does not apply to bsp"},
-        BadPolicy{"DuplicateKey", "ebsp:R=3,lookahead=4", "given twice"},
-        BadPolicy{"NotKeyValue", "ebsp:R", "\"R\""},
-        BadPolicy{"ColonWithoutParameters", "ebsp:", "no parameters"},
-        BadPolicy{"UnknownKey", "ssp:x=1", "\"x\""}),
+    ::testing::Values(BadPolicy{"Empty", "", "empty policy"},
+                      BadPolicy{"UnknownKind", "foo", "\"foo\""},
+                      BadPolicy{"LookaheadZero", "ebsp:R=0", "R=0"},
+                      BadPolicy{"LookaheadTooLarge", "ebsp:R=5000", "R=5000"},
+                      BadPolicy{"LookaheadNotInteger", "ebsp:R=abc", "R=\"abc\""},
+                      BadPolicy{"LookaheadFraction", "ebsp:R=1.5", "R=\"1.5\""},
+                      BadPolicy{"NegativeStaleness", "ssp:s=-1", "s=-1"},
+                      BadPolicy{"ZeroLocalSteps", "local:H=0", "H=0"},
+                      BadPolicy{"UnknownObjective", "ebsp:objective=fast", "\"fast\""},
+                      BadPolicy{"UnknownPredictor", "ebsp:predictor=oracle", "\"oracle\""},
+                      BadPolicy{"KeyOfAnotherPolicy", "bsp:R=3", "\"R\" does not apply to bsp"},
+                      BadPolicy{"DuplicateKey", "ebsp:R=3,lookahead=4", "given twice"},
+                      BadPolicy{"NotKeyValue", "ebsp:R", "\"R\""},
+                      BadPolicy{"ColonWithoutParameters", "ebsp:", "no parameters"},
+                      BadPolicy{"UnknownKey", "ssp:x=1", "\"x\""}),
     [](const ::testing::TestParamInfo<BadPolicy>& info) { return info.param.name; });
 
 TEST(PolicyConfigValidateTest, NamesTheParameterAndItsValue) {

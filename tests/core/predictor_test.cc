@@ -91,8 +91,8 @@ TEST_F(PredictorTest, FirstGapsStandInForIntervalsUnderBsp) {
 }
 
 TEST_F(PredictorTest, ForecastOfZeroIsEmptyAndForecastsNeverDecrease) {
-  for (PredictorKind kind : {PredictorKind::kLatestInterval, PredictorKind::kEwma,
-                             PredictorKind::kWindowedMedian}) {
+  for (PredictorKind kind :
+       {PredictorKind::kLatestInterval, PredictorKind::kEwma, PredictorKind::kWindowedMedian}) {
     auto p = MakePredictor(kind);
     p->StartRound(At(0));
     EXPECT_TRUE(p->Forecast(0).empty());
@@ -105,8 +105,8 @@ TEST_F(PredictorTest, ForecastOfZeroIsEmptyAndForecastsNeverDecrease) {
 }
 
 TEST_F(PredictorTest, KindNamesRoundTripAndUnknownNameIsNamed) {
-  for (PredictorKind kind : {PredictorKind::kLatestInterval, PredictorKind::kEwma,
-                             PredictorKind::kWindowedMedian}) {
+  for (PredictorKind kind :
+       {PredictorKind::kLatestInterval, PredictorKind::kEwma, PredictorKind::kWindowedMedian}) {
     absl::StatusOr<PredictorKind> parsed = ParsePredictorKind(PredictorKindName(kind));
     ASSERT_TRUE(parsed.ok()) << parsed.status();
     EXPECT_EQ(*parsed, kind);

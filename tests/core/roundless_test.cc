@@ -115,11 +115,11 @@ TEST_F(RoundlessTest, SspLateJoinerReleaseCarriesClocksNotIterationTotals) {
   auto job = MakeJob("ssp:s=1");
   ASSERT_TRUE(job->Register(1, "a", clock_.Now()).ok());
   ASSERT_TRUE(job->Register(2, "b", clock_.Now()).ok());
-  for (int i = 1; i <= 5; ++i) Report(*job, 1, i);  // Clock 5.
-  for (int i = 1; i <= 4; ++i) Report(*job, 2, i);  // Clock 4, the slowest.
+  for (int i = 1; i <= 5; ++i) Report(*job, 1, i);           // Clock 5.
+  for (int i = 1; i <= 4; ++i) Report(*job, 2, i);           // Clock 4, the slowest.
   ASSERT_TRUE(job->Register(3, "late", clock_.Now()).ok());  // Starts at 4.
-  EXPECT_EQ(Report(*job, 3, 1), SyncAction::kContinue);     // Clock 5.
-  EXPECT_EQ(Report(*job, 3, 2), SyncAction::kWait);         // Clock 6 > 4 + 1.
+  EXPECT_EQ(Report(*job, 3, 1), SyncAction::kContinue);      // Clock 5.
+  EXPECT_EQ(Report(*job, 3, 2), SyncAction::kWait);          // Clock 6 > 4 + 1.
   clock_.Advance(absl::Seconds(2));
   absl::StatusOr<Effects> waiting = job->WaitForClock(3, clock_.Now());
   ASSERT_TRUE(waiting.ok()) << waiting.status();

@@ -1,11 +1,11 @@
 // Every error path of the API: its exact gRPC code, a message that names
 // the bad value, and no change of state.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
 #include <cmath>
 #include <limits>
 #include <string>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 #include "tests/server/server_fixture.h"
 
@@ -17,8 +17,7 @@ using ::testing::HasSubstr;
 class ErrorsTest : public ServerTest {
  protected:
   grpc::Status TryRegister(const std::string& job, const std::string& name,
-                           const std::string& token = "",
-                           const v1::Policy& policy = v1::Policy()) {
+                           const std::string& token = "", const v1::Policy& policy = v1::Policy()) {
     v1::RegisterRequest request = RegisterRequestFor(job, name, policy);
     request.set_auth_token(token);
     v1::RegisterResponse reply;
@@ -45,23 +44,21 @@ class ErrorsTest : public ServerTest {
   }
 };
 
-#define EXPECT_CODE(status, code, text)                                   \
-  do {                                                                    \
-    const grpc::Status s_ = (status);                                     \
+#define EXPECT_CODE(status, code, text)                                       \
+  do {                                                                        \
+    const grpc::Status s_ = (status);                                         \
     EXPECT_EQ(s_.error_code(), grpc::StatusCode::code) << s_.error_message(); \
-    EXPECT_THAT(s_.error_message(), HasSubstr(text));                     \
+    EXPECT_THAT(s_.error_message(), HasSubstr(text));                         \
   } while (0)
 
 TEST_F(ErrorsTest, RegisterRejectsMalformedNamesWithoutCreatingTheJob) {
   EXPECT_CODE(TryRegister("", "w"), INVALID_ARGUMENT, "job name is empty");
   EXPECT_CODE(TryRegister("bad job", "w"), INVALID_ARGUMENT, "bad job");
   EXPECT_CODE(TryRegister("job:colon", "w"), INVALID_ARGUMENT, "':'");
-  EXPECT_CODE(TryRegister(std::string(129, 'j'), "w"), INVALID_ARGUMENT,
-              "129 characters");
+  EXPECT_CODE(TryRegister(std::string(129, 'j'), "w"), INVALID_ARGUMENT, "129 characters");
   EXPECT_CODE(TryRegister("j", ""), INVALID_ARGUMENT, "worker name is empty");
   EXPECT_CODE(TryRegister("j", "w/1"), INVALID_ARGUMENT, "w/1");
-  EXPECT_CODE(TryRegister("j", std::string(200, 'w')), INVALID_ARGUMENT,
-              "200 characters");
+  EXPECT_CODE(TryRegister("j", std::string(200, 'w')), INVALID_ARGUMENT, "200 characters");
   EXPECT_EQ(ListJobCount(), 0);
 }
 
@@ -106,8 +103,7 @@ TEST_F(ErrorsTest, RegisterBeyondMaxWorkersIsResourceExhausted) {
   ASSERT_TRUE(TryCreate(spec).ok());
   ASSERT_TRUE(TryRegister("small", "a").ok());
   ASSERT_TRUE(TryRegister("small", "b").ok());
-  EXPECT_EQ(TryRegister("small", "c").error_code(),
-            grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(TryRegister("small", "c").error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
   EXPECT_EQ(MustGetJob("small").workers_size(), 2);
 }
 
@@ -166,8 +162,7 @@ TEST_F(ErrorsTest, ReportRejectsMalformedValues) {
   EXPECT_CODE(TryReport("j", w.worker_id(), 0, 1, std::nan("")), INVALID_ARGUMENT,
               "compute_seconds is NaN");
   EXPECT_CODE(TryReport("j", w.worker_id(), 0, 1, -0.5), INVALID_ARGUMENT, "-0.5");
-  EXPECT_CODE(TryReport("j", w.worker_id(), 0, 1,
-                        std::numeric_limits<double>::infinity()),
+  EXPECT_CODE(TryReport("j", w.worker_id(), 0, 1, std::numeric_limits<double>::infinity()),
               INVALID_ARGUMENT, "infinite");
   EXPECT_EQ(MustGetJob("j").workers(0).iterations_total(), 0u);
 }
@@ -178,20 +173,16 @@ TEST_F(ErrorsTest, ReportOfAnUnknownJobOrWorkerIsNotFound) {
   EXPECT_CODE(TryReport("nope", a.worker_id(), 0, 1, 0.1), NOT_FOUND, "\"nope\"");
   EXPECT_CODE(TryReport("a", 12345, 0, 1, 0.1), NOT_FOUND, "12345");
   // A worker id of job a means nothing in job b.
-  EXPECT_CODE(TryReport("b", a.worker_id(), 0, 1, 0.1), NOT_FOUND,
-              std::to_string(a.worker_id()));
+  EXPECT_CODE(TryReport("b", a.worker_id(), 0, 1, 0.1), NOT_FOUND, std::to_string(a.worker_id()));
   EXPECT_EQ(MustGetJob("b").workers(0).iterations_total(), 0u);
 }
 
 TEST_F(ErrorsTest, ReportOutOfSequenceIsFailedPrecondition) {
   const v1::RegisterResponse w = MustRegister("j", "w", LocalSteps(3));
-  EXPECT_CODE(TryReport("j", w.worker_id(), 4, 1, 0.1), FAILED_PRECONDITION,
-              "current round is 0");
-  EXPECT_CODE(TryReport("j", w.worker_id(), 0, 3, 0.1), FAILED_PRECONDITION,
-              "expected 1");
+  EXPECT_CODE(TryReport("j", w.worker_id(), 4, 1, 0.1), FAILED_PRECONDITION, "current round is 0");
+  EXPECT_CODE(TryReport("j", w.worker_id(), 0, 3, 0.1), FAILED_PRECONDITION, "expected 1");
   ASSERT_TRUE(TryReport("j", w.worker_id(), 0, 1, 0.1).ok());
-  EXPECT_CODE(TryReport("j", w.worker_id(), 0, 1, 0.1), FAILED_PRECONDITION,
-              "expected 2");
+  EXPECT_CODE(TryReport("j", w.worker_id(), 0, 1, 0.1), FAILED_PRECONDITION, "expected 2");
   EXPECT_EQ(MustGetJob("j").workers(0).iterations_total(), 1u);
 }
 
@@ -201,23 +192,20 @@ TEST_F(ErrorsTest, BarrierBeforeTheTargetIsFailedPrecondition) {
   v1::BarrierResponse reply;
   EXPECT_CODE(Barrier("j", w.worker_id(), 0, &reply), FAILED_PRECONDITION,
               "after 1 of its 3 iterations");
-  EXPECT_CODE(Barrier("j", w.worker_id(), 7, &reply), FAILED_PRECONDITION,
-              "current round is 0");
+  EXPECT_CODE(Barrier("j", w.worker_id(), 7, &reply), FAILED_PRECONDITION, "current round is 0");
   EXPECT_EQ(MustGetJob("j").barrier().arrived_worker_ids_size(), 0);
 }
 
 TEST_F(ErrorsTest, WaitsThatThePolicyDoesNotHaveAreFailedPrecondition) {
   const v1::RegisterResponse a = MustRegister("asp", "w", Asp());
   v1::BarrierResponse reply;
-  EXPECT_CODE(Barrier("asp", a.worker_id(), 0, &reply), FAILED_PRECONDITION,
-              "no barriers");
+  EXPECT_CODE(Barrier("asp", a.worker_id(), 0, &reply), FAILED_PRECONDITION, "no barriers");
   const v1::RegisterResponse b = MustRegister("bsp", "w", Bsp());
   v1::WaitForClockRequest wait;
   wait.set_job("bsp");
   wait.set_worker_id(b.worker_id());
   v1::WaitForClockResponse woke;
-  EXPECT_CODE(stub_->WaitForClock(Context().get(), wait, &woke), FAILED_PRECONDITION,
-              "no clocks");
+  EXPECT_CODE(stub_->WaitForClock(Context().get(), wait, &woke), FAILED_PRECONDITION, "no clocks");
 }
 
 TEST_F(ErrorsTest, UpdatePolicyErrors) {
@@ -229,8 +217,7 @@ TEST_F(ErrorsTest, UpdatePolicyErrors) {
   EXPECT_CODE(stub_->UpdatePolicy(Context().get(), request, &reply), FAILED_PRECONDITION,
               "empty job");
   *request.mutable_policy() = Ebsp(9999);
-  EXPECT_CODE(stub_->UpdatePolicy(Context().get(), request, &reply), INVALID_ARGUMENT,
-              "9999");
+  EXPECT_CODE(stub_->UpdatePolicy(Context().get(), request, &reply), INVALID_ARGUMENT, "9999");
   request.set_job("nope");
   *request.mutable_policy() = Bsp();
   EXPECT_CODE(stub_->UpdatePolicy(Context().get(), request, &reply), NOT_FOUND, "nope");

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <grpcpp/generic/generic_stub.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -20,8 +21,6 @@
 #include <sstream>
 #include <thread>
 
-#include <grpcpp/generic/generic_stub.h>
-
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 
@@ -38,8 +37,7 @@ ServerOptions TestOptions() {
 }
 
 std::shared_ptr<grpc::Channel> Channel(int port) {
-  return grpc::CreateChannel(absl::StrCat("127.0.0.1:", port),
-                             grpc::InsecureChannelCredentials());
+  return grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials());
 }
 
 std::unique_ptr<v1::Coordinator::Stub> Connect(int port) {
@@ -90,9 +88,8 @@ v1::RegisterRequest RegisterRequestFor(const std::string& job, const std::string
   return request;
 }
 
-v1::ReportIterationRequest ReportRequestFor(const std::string& job, uint64_t worker,
-                                            uint64_t round, uint32_t iteration,
-                                            double compute_seconds) {
+v1::ReportIterationRequest ReportRequestFor(const std::string& job, uint64_t worker, uint64_t round,
+                                            uint32_t iteration, double compute_seconds) {
   v1::ReportIterationRequest request;
   request.set_job(job);
   request.set_worker_id(worker);
@@ -165,15 +162,13 @@ bool Await(grpc::CompletionQueue& cq, void* expected, bool* ok) {
 }
 
 absl::Status FromGrpc(const grpc::Status& status) {
-  return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
-                      status.error_message());
+  return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
 }
 
 }  // namespace
 
 absl::StatusOr<std::string> RawUnary(const std::shared_ptr<grpc::Channel>& channel,
-                                     const std::string& method,
-                                     const std::string& request) {
+                                     const std::string& method, const std::string& request) {
   grpc::GenericStub stub(channel);
   grpc::CompletionQueue cq;
   auto ctx = Context();
@@ -193,9 +188,9 @@ absl::StatusOr<std::string> RawUnary(const std::shared_ptr<grpc::Channel>& chann
   return FromBuffer(response);
 }
 
-absl::StatusOr<std::string> RawBidiFirstReply(
-    const std::shared_ptr<grpc::Channel>& channel, const std::string& method,
-    const std::string& request) {
+absl::StatusOr<std::string> RawBidiFirstReply(const std::shared_ptr<grpc::Channel>& channel,
+                                              const std::string& method,
+                                              const std::string& request) {
   grpc::GenericStub stub(channel);
   grpc::CompletionQueue cq;
   auto ctx = Context();
@@ -242,8 +237,7 @@ absl::StatusOr<std::string> HttpGet(int port, const std::string& path) {
     close(fd);
     return absl::UnavailableError(absl::StrCat("cannot connect to port ", port));
   }
-  const std::string request =
-      absl::StrCat("GET ", path, " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
+  const std::string request = absl::StrCat("GET ", path, " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
   if (send(fd, request.data(), request.size(), MSG_NOSIGNAL) !=
       static_cast<ssize_t>(request.size())) {
     close(fd);
@@ -277,17 +271,16 @@ double ComputeSecondsFor(const std::string& name) {
   return 0.001 * static_cast<double>(1 + std::hash<std::string>{}(name) % 8);
 }
 
-grpc::Status Leave(v1::Coordinator::Stub& stub, const std::string& job,
-                   uint64_t worker) {
+grpc::Status Leave(v1::Coordinator::Stub& stub, const std::string& job, uint64_t worker) {
   v1::LeaveResponse reply;
   return stub.Leave(Context().get(), LeaveRequestFor(job, worker), &reply);
 }
 
 // Registers `name` and calls `registered`, even after a failure, so that the
 // other workers waiting for everyone to register are not stranded.
-WorkerRun StartRun(v1::Coordinator::Stub& stub, const std::string& job,
-                   const std::string& name, const v1::Policy& policy,
-                   const std::function<void()>& registered, v1::RegisterResponse* reg) {
+WorkerRun StartRun(v1::Coordinator::Stub& stub, const std::string& job, const std::string& name,
+                   const v1::Policy& policy, const std::function<void()>& registered,
+                   v1::RegisterResponse* reg) {
   WorkerRun run;
   run.status = stub.Register(Context().get(), RegisterRequestFor(job, name, policy), reg);
   if (registered) registered();
@@ -299,9 +292,10 @@ WorkerRun StartRun(v1::Coordinator::Stub& stub, const std::string& job,
 // answer must be CONTINUE or `stop` (the directive the loop acts on); on an
 // RPC failure or another directive, `run.status` says so and the result is
 // empty.
-std::optional<v1::ReportIterationResponse> ReportOne(
-    v1::Coordinator::Stub& stub, const std::string& job, uint64_t round,
-    uint32_t iteration, double compute_seconds, v1::Directive stop, WorkerRun& run) {
+std::optional<v1::ReportIterationResponse> ReportOne(v1::Coordinator::Stub& stub,
+                                                     const std::string& job, uint64_t round,
+                                                     uint32_t iteration, double compute_seconds,
+                                                     v1::Directive stop, WorkerRun& run) {
   v1::ReportIterationResponse answer;
   run.status = stub.ReportIteration(
       Context().get(), ReportRequestFor(job, run.worker_id, round, iteration, compute_seconds),
@@ -319,16 +313,16 @@ std::optional<v1::ReportIterationResponse> ReportOne(
 }  // namespace
 
 WorkerRun RunRoundWorker(v1::Coordinator::Stub& stub, const std::string& job,
-                         const std::string& name, const v1::Policy& policy,
-                         int rounds, const std::function<void()>& registered) {
+                         const std::string& name, const v1::Policy& policy, int rounds,
+                         const std::function<void()>& registered) {
   v1::RegisterResponse reg;
   WorkerRun run = StartRun(stub, job, name, policy, registered, &reg);
   if (!run.status.ok()) return run;
   uint64_t round = reg.round();
   if (reg.state() == v1::WORKER_STATE_PENDING) {
     v1::BarrierResponse reply;
-    run.status = stub.Barrier(Context().get(), BarrierRequestFor(job, run.worker_id, round - 1),
-                              &reply);
+    run.status =
+        stub.Barrier(Context().get(), BarrierRequestFor(job, run.worker_id, round - 1), &reply);
     if (!run.status.ok()) return run;
     round = reply.round();
   }
@@ -368,16 +362,15 @@ WorkerRun RunRoundWorker(v1::Coordinator::Stub& stub, const std::string& job,
 }
 
 WorkerRun RunClockWorker(v1::Coordinator::Stub& stub, const std::string& job,
-                         const std::string& name, const v1::Policy& policy,
-                         int iterations, const std::function<void()>& registered) {
+                         const std::string& name, const v1::Policy& policy, int iterations,
+                         const std::function<void()>& registered) {
   v1::RegisterResponse reg;
   WorkerRun run = StartRun(stub, job, name, policy, registered, &reg);
   if (!run.status.ok()) return run;
   const double compute = ComputeSecondsFor(name);
   for (int it = 1; it <= iterations; ++it) {
-    std::optional<v1::ReportIterationResponse> answer =
-        ReportOne(stub, job, reg.round(), static_cast<uint32_t>(it), compute,
-                  v1::DIRECTIVE_WAIT, run);
+    std::optional<v1::ReportIterationResponse> answer = ReportOne(
+        stub, job, reg.round(), static_cast<uint32_t>(it), compute, v1::DIRECTIVE_WAIT, run);
     if (!answer.has_value()) return run;
     if (answer->directive() == v1::DIRECTIVE_CONTINUE) continue;
     v1::WaitForClockRequest wait;
@@ -387,9 +380,8 @@ WorkerRun RunClockWorker(v1::Coordinator::Stub& stub, const std::string& job,
     run.status = stub.WaitForClock(Context().get(), wait, &woke);
     if (!run.status.ok()) return run;
     ++run.waits;
-    run.max_lead = std::max<int64_t>(
-        run.max_lead, static_cast<int64_t>(woke.own_clock()) -
-                          static_cast<int64_t>(woke.slowest_clock()));
+    run.max_lead = std::max<int64_t>(run.max_lead, static_cast<int64_t>(woke.own_clock()) -
+                                                       static_cast<int64_t>(woke.slowest_clock()));
   }
   run.status = Leave(stub, job, run.worker_id);
   return run;
@@ -409,8 +401,8 @@ std::optional<std::pair<int, int>> ReadReadyFile(const std::string& path) {
   std::getline(in, line);
   int grpc_port = 0;
   int metrics_port = 0;
-  if (std::sscanf(line.c_str(), "{\"grpc_port\": %d, \"metrics_port\": %d}",
-                  &grpc_port, &metrics_port) != 2) {
+  if (std::sscanf(line.c_str(), "{\"grpc_port\": %d, \"metrics_port\": %d}", &grpc_port,
+                  &metrics_port) != 2) {
     return std::nullopt;
   }
   return std::make_pair(grpc_port, metrics_port);
@@ -442,10 +434,8 @@ absl::StatusOr<std::unique_ptr<CoordinatorProcess>> CoordinatorProcess::Start(
   argv.push_back(nullptr);
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 2, log.c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  const int rc = posix_spawn(&process->pid_, binary, &actions, nullptr,
-                             argv.data(), environ);
+  posix_spawn_file_actions_addopen(&actions, 2, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  const int rc = posix_spawn(&process->pid_, binary, &actions, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) {
     close(inotify);
@@ -453,8 +443,7 @@ absl::StatusOr<std::unique_ptr<CoordinatorProcess>> CoordinatorProcess::Start(
   }
   const int pidfd = PidfdOpen(process->pid_);
   const absl::Time deadline = absl::Now() + absl::Seconds(20);
-  absl::Status status = absl::DeadlineExceededError(
-      "coordinator wrote no ready file within 20s");
+  absl::Status status = absl::DeadlineExceededError("coordinator wrote no ready file within 20s");
   while (absl::Now() < deadline) {
     if (auto ports = ReadReadyFile(ready); ports.has_value()) {
       process->grpc_port_ = ports->first;
@@ -463,12 +452,12 @@ absl::StatusOr<std::unique_ptr<CoordinatorProcess>> CoordinatorProcess::Start(
       break;
     }
     pollfd fds[2] = {{inotify, POLLIN, 0}, {pidfd, POLLIN, 0}};
-    const int wait_ms = static_cast<int>(
-        std::max<int64_t>(1, absl::ToInt64Milliseconds(deadline - absl::Now())));
+    const int wait_ms =
+        static_cast<int>(std::max<int64_t>(1, absl::ToInt64Milliseconds(deadline - absl::Now())));
     poll(fds, pidfd >= 0 ? 2 : 1, wait_ms);
     if (pidfd >= 0 && (fds[1].revents & POLLIN)) {
-      status = absl::InternalError(absl::StrCat(
-          "coordinator exited before it was ready: ", process->Stderr()));
+      status = absl::InternalError(
+          absl::StrCat("coordinator exited before it was ready: ", process->Stderr()));
       break;
     }
     char events[4096];
@@ -494,8 +483,7 @@ CoordinatorProcess::~CoordinatorProcess() {
   }
 }
 
-std::optional<int> CoordinatorProcess::SignalAndWait(int signal,
-                                                     absl::Duration deadline) {
+std::optional<int> CoordinatorProcess::SignalAndWait(int signal, absl::Duration deadline) {
   if (reaped_) return std::nullopt;
   const int pidfd = PidfdOpen(pid_);
   kill(pid_, signal);

@@ -8,6 +8,7 @@
 #ifndef EBSP_TESTS_SERVER_HARNESS_H_
 #define EBSP_TESTS_SERVER_HARNESS_H_
 
+#include <grpcpp/grpcpp.h>
 #include <sys/types.h>
 
 #include <cstdint>
@@ -16,8 +17,6 @@
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
@@ -70,27 +69,24 @@ v1::Policy LocalSteps(int h);
 // The requests of a worker's calls, as the tests send them.
 v1::RegisterRequest RegisterRequestFor(const std::string& job, const std::string& name,
                                        const v1::Policy& policy = v1::Policy());
-v1::ReportIterationRequest ReportRequestFor(const std::string& job, uint64_t worker,
-                                            uint64_t round, uint32_t iteration,
-                                            double compute_seconds = 0.01);
+v1::ReportIterationRequest ReportRequestFor(const std::string& job, uint64_t worker, uint64_t round,
+                                            uint32_t iteration, double compute_seconds = 0.01);
 v1::BarrierRequest BarrierRequestFor(const std::string& job, uint64_t worker, uint64_t round);
 v1::HeartbeatRequest HeartbeatRequestFor(const std::string& job, uint64_t worker);
 v1::LeaveRequest LeaveRequestFor(const std::string& job, uint64_t worker);
 
 // Polls `condition` until true or `deadline` passes, backing off from 1 ms
 // to 20 ms between polls. Returns whether it became true.
-bool WaitUntil(const std::function<bool()>& condition,
-               absl::Duration deadline = absl::Seconds(10));
+bool WaitUntil(const std::function<bool()>& condition, absl::Duration deadline = absl::Seconds(10));
 
 // Sends a raw request to a unary method and returns the raw reply.
 absl::StatusOr<std::string> RawUnary(const std::shared_ptr<grpc::Channel>& channel,
-                                     const std::string& method,
-                                     const std::string& request);
+                                     const std::string& method, const std::string& request);
 // Writes one raw message on a bidi-streaming method, half-closes, and
 // returns the first reply.
-absl::StatusOr<std::string> RawBidiFirstReply(
-    const std::shared_ptr<grpc::Channel>& channel, const std::string& method,
-    const std::string& request);
+absl::StatusOr<std::string> RawBidiFirstReply(const std::shared_ptr<grpc::Channel>& channel,
+                                              const std::string& method,
+                                              const std::string& request);
 
 // GET http://127.0.0.1:port/path over a plain socket; returns the body.
 absl::StatusOr<std::string> HttpGet(int port, const std::string& path);
@@ -112,20 +108,19 @@ struct WorkerRun {
 // is a member of round 0), runs `rounds` rounds (round policies) following
 // directives, then leaves.
 WorkerRun RunRoundWorker(v1::Coordinator::Stub& stub, const std::string& job,
-                         const std::string& name, const v1::Policy& policy,
-                         int rounds, const std::function<void()>& registered = {});
+                         const std::string& name, const v1::Policy& policy, int rounds,
+                         const std::function<void()>& registered = {});
 // Registers, calls `registered`, runs `iterations` iterations (ASP/SSP)
 // calling WaitForClock on DIRECTIVE_WAIT, then leaves.
 WorkerRun RunClockWorker(v1::Coordinator::Stub& stub, const std::string& job,
-                         const std::string& name, const v1::Policy& policy,
-                         int iterations, const std::function<void()>& registered = {});
+                         const std::string& name, const v1::Policy& policy, int iterations,
+                         const std::function<void()>& registered = {});
 
 // The real ebsp-coordinator binary (path from $EBSP_COORDINATOR) as a child.
 class CoordinatorProcess {
  public:
   // Starts it with `flags` plus --ready_file, and waits for the ready file.
-  static absl::StatusOr<std::unique_ptr<CoordinatorProcess>> Start(
-      std::vector<std::string> flags);
+  static absl::StatusOr<std::unique_ptr<CoordinatorProcess>> Start(std::vector<std::string> flags);
   ~CoordinatorProcess();  // SIGKILLs a still-running child.
 
   int grpc_port() const { return grpc_port_; }

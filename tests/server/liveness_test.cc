@@ -1,10 +1,10 @@
 // Leases, deadlines, deletion, cancellation and shutdown as seen by a worker
 // parked at a barrier.
-#include <future>
-#include <utility>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <future>
+#include <utility>
 
 #include "tests/server/server_fixture.h"
 
@@ -159,8 +159,7 @@ TEST_F(LivenessTest, DeleteJobEndsWaitingCallsWithNotFound) {
   v1::GetJobRequest get;
   get.set_job("j");
   v1::Job job;
-  EXPECT_EQ(stub_->GetJob(Context().get(), get, &job).error_code(),
-            grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(stub_->GetJob(Context().get(), get, &job).error_code(), grpc::StatusCode::NOT_FOUND);
   // The name is free again.
   EXPECT_EQ(MustRegister("j", "a").live_workers(), 1u);
 }

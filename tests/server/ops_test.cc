@@ -1,13 +1,13 @@
 // What operators and tooling rely on: gRPC health checking, server
 // reflection, and every series of docs/metrics.md on /metrics.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
 #include <fstream>
 #include <regex>
 #include <set>
 #include <string>
 #include <vector>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 #include "absl/synchronization/notification.h"
 #include "tests/server/server_fixture.h"
@@ -33,8 +33,8 @@ TEST_F(OpsTest, HealthCheckSaysServingForTheServerAndTheService) {
       RawUnary(channel, "/grpc.health.v1.Health/Check", HealthRequest(""));
   ASSERT_TRUE(overall.ok()) << overall.status();
   EXPECT_EQ(*overall, kServing);
-  absl::StatusOr<std::string> service = RawUnary(
-      channel, "/grpc.health.v1.Health/Check", HealthRequest("elasticbsp.v1.Coordinator"));
+  absl::StatusOr<std::string> service =
+      RawUnary(channel, "/grpc.health.v1.Health/Check", HealthRequest("elasticbsp.v1.Coordinator"));
   ASSERT_TRUE(service.ok()) << service.status();
   EXPECT_EQ(*service, kServing);
 }
@@ -121,8 +121,7 @@ TEST_F(OpsTest, MetricsServesEveryDocumentedSeries) {
   EXPECT_THAT(*body, HasSubstr("ebsp_build_info{version=\""));
   EXPECT_THAT(*body, HasSubstr("ebsp_jobs 1"));
   EXPECT_THAT(*body, HasSubstr("ebsp_job_rounds_total{training_job=\"m\"} 1"));
-  EXPECT_THAT(*body,
-              HasSubstr("ebsp_iterations_total{training_job=\"m\"} " + std::to_string(it)));
+  EXPECT_THAT(*body, HasSubstr("ebsp_iterations_total{training_job=\"m\"} " + std::to_string(it)));
   EXPECT_THAT(*body, HasSubstr("ebsp_worker_target{training_job=\"m\",worker=\"w0\"}"));
   EXPECT_THAT(*body,
               HasSubstr("ebsp_evictions_total{reason=\"lease_expired\",training_job=\"m\"} 0"));
@@ -195,8 +194,7 @@ TEST_F(OpsTest, StuckBarrierShowsInTheWaitingGauges) {
 TEST_F(OpsTest, ASecondServerCannotTakeAPortInUse) {
   ServerOptions options = TestOptions();
   options.listen_address = "127.0.0.1:" + std::to_string(server_->grpc_port());
-  absl::StatusOr<std::unique_ptr<CoordinatorServer>> second =
-      CoordinatorServer::Start(options);
+  absl::StatusOr<std::unique_ptr<CoordinatorServer>> second = CoordinatorServer::Start(options);
   ASSERT_FALSE(second.ok());
   EXPECT_EQ(second.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_THAT(std::string(second.status().message()), HasSubstr(options.listen_address));

@@ -1,13 +1,12 @@
 // The real ebsp-coordinator binary: ready file and startup line, SIGTERM
 // during a waiting barrier, restart on the same port, bad flags.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 
 #include <future>
 #include <utility>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 #include "absl/strings/str_cat.h"
 #include "tests/server/harness.h"
@@ -18,8 +17,7 @@ namespace {
 using ::testing::HasSubstr;
 
 const std::vector<std::string> kLoopbackFlags = {
-    "--listen_address=127.0.0.1:0", "--metrics_address=127.0.0.1:0",
-    "--tick_interval=20ms"};
+    "--listen_address=127.0.0.1:0", "--metrics_address=127.0.0.1:0", "--tick_interval=20ms"};
 
 v1::RegisterResponse MustRegister(v1::Coordinator::Stub& stub, const std::string& job,
                                   const std::string& name) {
@@ -30,8 +28,8 @@ v1::RegisterResponse MustRegister(v1::Coordinator::Stub& stub, const std::string
   return reply;
 }
 
-grpc::Status Report(v1::Coordinator::Stub& stub, const std::string& job,
-                    uint64_t worker, uint64_t round) {
+grpc::Status Report(v1::Coordinator::Stub& stub, const std::string& job, uint64_t worker,
+                    uint64_t round) {
   v1::ReportIterationResponse reply;
   return stub.ReportIteration(Context().get(), ReportRequestFor(job, worker, round, 1), &reply);
 }
@@ -145,9 +143,9 @@ TEST(ProcessTest, RestartOnTheSamePortLetsWorkersRegisterAgain) {
 }
 
 TEST(ProcessTest, RejectsABadDefaultPolicyAtStartup) {
-  auto process = CoordinatorProcess::Start(
-      {"--listen_address=127.0.0.1:0", "--metrics_address=127.0.0.1:0",
-       "--default_policy=warp:speed=9"});
+  auto process =
+      CoordinatorProcess::Start({"--listen_address=127.0.0.1:0", "--metrics_address=127.0.0.1:0",
+                                 "--default_policy=warp:speed=9"});
   ASSERT_FALSE(process.ok());
   EXPECT_THAT(std::string(process.status().message()), HasSubstr("--default_policy"));
 }

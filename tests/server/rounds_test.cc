@@ -1,10 +1,10 @@
 // Full rounds through the real gRPC server with concurrent workers, one test
 // per policy, plus joins mid-round and the streaming report path.
+#include <gtest/gtest.h>
+
 #include <future>
 #include <thread>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/barrier.h"
@@ -27,8 +27,8 @@ std::vector<WorkerRun> RunConcurrently(int workers, Body body) {
   std::vector<std::future<WorkerRun>> futures;
   futures.reserve(workers);
   for (int i = 0; i < workers; ++i) {
-    futures.push_back(std::async(std::launch::async,
-                                 [&body, &registered, i] { return body(i, registered); }));
+    futures.push_back(
+        std::async(std::launch::async, [&body, &registered, i] { return body(i, registered); }));
   }
   std::vector<WorkerRun> runs;
   for (auto& f : futures) runs.push_back(f.get());
@@ -38,10 +38,10 @@ std::vector<WorkerRun> RunConcurrently(int workers, Body body) {
 TEST_F(RoundsTest, BspSyncsEveryWorkerAfterEveryIteration) {
   constexpr int kWorkers = 32;
   constexpr int kRounds = 15;
-  std::vector<WorkerRun> runs = RunConcurrently(kWorkers, 
-      [&](int i, const std::function<void()>& registered) {
-    return RunRoundWorker(*stub_, "bsp", absl::StrCat("host:", i), Bsp(), kRounds, registered);
-  });
+  std::vector<WorkerRun> runs =
+      RunConcurrently(kWorkers, [&](int i, const std::function<void()>& registered) {
+        return RunRoundWorker(*stub_, "bsp", absl::StrCat("host:", i), Bsp(), kRounds, registered);
+      });
   for (const WorkerRun& run : runs) {
     ASSERT_TRUE(run.status.ok()) << run.status.error_message();
     EXPECT_EQ(run.rounds, kRounds);
@@ -55,10 +55,10 @@ TEST_F(RoundsTest, BspSyncsEveryWorkerAfterEveryIteration) {
 
 TEST_F(RoundsTest, LocalStepsSyncsEveryWorkerAfterHIterations) {
   constexpr int kWorkers = 12;
-  std::vector<WorkerRun> runs = RunConcurrently(kWorkers, 
-      [&](int i, const std::function<void()>& registered) {
-    return RunRoundWorker(*stub_, "local", absl::StrCat("w", i), LocalSteps(3), 6, registered);
-  });
+  std::vector<WorkerRun> runs =
+      RunConcurrently(kWorkers, [&](int i, const std::function<void()>& registered) {
+        return RunRoundWorker(*stub_, "local", absl::StrCat("w", i), LocalSteps(3), 6, registered);
+      });
   for (const WorkerRun& run : runs) {
     ASSERT_TRUE(run.status.ok()) << run.status.error_message();
     EXPECT_EQ(run.rounds, 6);
@@ -70,10 +70,11 @@ TEST_F(RoundsTest, LocalStepsSyncsEveryWorkerAfterHIterations) {
 TEST_F(RoundsTest, ElasticBspSyncsEachWorkerAtItsTargetWithinLookahead) {
   constexpr int kWorkers = 16;
   constexpr int kLookahead = 6;
-  std::vector<WorkerRun> runs = RunConcurrently(kWorkers, 
-      [&](int i, const std::function<void()>& registered) {
-    return RunRoundWorker(*stub_, "ebsp", absl::StrCat("gpu-", i), Ebsp(kLookahead), 10, registered);
-  });
+  std::vector<WorkerRun> runs =
+      RunConcurrently(kWorkers, [&](int i, const std::function<void()>& registered) {
+        return RunRoundWorker(*stub_, "ebsp", absl::StrCat("gpu-", i), Ebsp(kLookahead), 10,
+                              registered);
+      });
   for (const WorkerRun& run : runs) {
     ASSERT_TRUE(run.status.ok()) << run.status.error_message();
     EXPECT_EQ(run.rounds, 10);
@@ -92,10 +93,10 @@ TEST_F(RoundsTest, ElasticBspSyncsEachWorkerAtItsTargetWithinLookahead) {
 TEST_F(RoundsTest, SspKeepsEveryWorkerWithinStalenessOfTheSlowest) {
   constexpr int kWorkers = 8;
   constexpr int kStaleness = 2;
-  std::vector<WorkerRun> runs = RunConcurrently(kWorkers, 
-      [&](int i, const std::function<void()>& registered) {
-    return RunClockWorker(*stub_, "ssp", absl::StrCat("w", i), Ssp(kStaleness), 40, registered);
-  });
+  std::vector<WorkerRun> runs =
+      RunConcurrently(kWorkers, [&](int i, const std::function<void()>& registered) {
+        return RunClockWorker(*stub_, "ssp", absl::StrCat("w", i), Ssp(kStaleness), 40, registered);
+      });
   for (const WorkerRun& run : runs) {
     ASSERT_TRUE(run.status.ok()) << run.status.error_message();
     EXPECT_EQ(run.iterations, 40u);
@@ -145,10 +146,10 @@ TEST_F(RoundsTest, SspWakeupOfALateJoinerCarriesItsClockNotItsIterationCount) {
 }
 
 TEST_F(RoundsTest, AspNeverAsksAWorkerToWaitOrSync) {
-  std::vector<WorkerRun> runs = RunConcurrently(8, 
-      [&](int i, const std::function<void()>& registered) {
-    return RunClockWorker(*stub_, "asp", absl::StrCat("w", i), Asp(), 50, registered);
-  });
+  std::vector<WorkerRun> runs =
+      RunConcurrently(8, [&](int i, const std::function<void()>& registered) {
+        return RunClockWorker(*stub_, "asp", absl::StrCat("w", i), Asp(), 50, registered);
+      });
   for (const WorkerRun& run : runs) {
     ASSERT_TRUE(run.status.ok()) << run.status.error_message();
     EXPECT_EQ(run.iterations, 50u);
@@ -234,8 +235,7 @@ TEST_F(RoundsTest, StreamReportsAnswersEachReportInOrder) {
     ASSERT_TRUE(stream->Write(ReportRequestFor("stream", w.worker_id(), 0, it, 0.002)));
     v1::ReportIterationResponse reply;
     ASSERT_TRUE(stream->Read(&reply));
-    EXPECT_EQ(reply.directive(),
-              it < 4 ? v1::DIRECTIVE_CONTINUE : v1::DIRECTIVE_SYNC_NOW);
+    EXPECT_EQ(reply.directive(), it < 4 ? v1::DIRECTIVE_CONTINUE : v1::DIRECTIVE_SYNC_NOW);
     EXPECT_EQ(reply.target(), 4u);
   }
   // A bad report ends the stream with its status.

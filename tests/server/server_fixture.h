@@ -4,10 +4,10 @@
 #ifndef EBSP_TESTS_SERVER_SERVER_FIXTURE_H_
 #define EBSP_TESTS_SERVER_SERVER_FIXTURE_H_
 
+#include <gtest/gtest.h>
+
 #include <memory>
 #include <string>
-
-#include <gtest/gtest.h>
 
 #include "tests/server/harness.h"
 
@@ -41,16 +41,14 @@ class ServerTest : public ::testing::Test {
     return reply;
   }
 
-  grpc::Status Report(const std::string& job, uint64_t worker, uint64_t round,
-                      uint32_t iteration, v1::ReportIterationResponse* reply,
-                      double compute_seconds = 0.01) {
+  grpc::Status Report(const std::string& job, uint64_t worker, uint64_t round, uint32_t iteration,
+                      v1::ReportIterationResponse* reply, double compute_seconds = 0.01) {
     return stub_->ReportIteration(
         Context().get(), ReportRequestFor(job, worker, round, iteration, compute_seconds), reply);
   }
 
   grpc::Status Barrier(const std::string& job, uint64_t worker, uint64_t round,
-                       v1::BarrierResponse* reply,
-                       absl::Duration deadline = kRpcDeadline) {
+                       v1::BarrierResponse* reply, absl::Duration deadline = kRpcDeadline) {
     return stub_->Barrier(Context(deadline).get(), BarrierRequestFor(job, worker, round), reply);
   }
 

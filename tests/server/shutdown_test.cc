@@ -6,11 +6,11 @@
 // The service is served here by a plain grpc::Server, so that the test can
 // begin the service's shutdown while gRPC still accepts calls: the window a
 // real coordinator has between BeginShutdown and the server's own shutdown.
-#include <memory>
-#include <string>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
 
 #include "service/clock.h"
 #include "service/coordinator_service.h"
@@ -26,7 +26,7 @@ using ::testing::HasSubstr;
   do {                                                                    \
     const grpc::Status s_ = (call);                                       \
     EXPECT_EQ(s_.error_code(), grpc::StatusCode::UNAVAILABLE)             \
-        << #call << ": " << s_.error_message();                          \
+        << #call << ": " << s_.error_message();                           \
     EXPECT_THAT(s_.error_message(), HasSubstr("shutting down")) << #call; \
   } while (0)
 

@@ -1,11 +1,11 @@
 // The translation layer on its own: request validation, policy conversion
 // and the status mapping, without a server.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
 #include <cmath>
 #include <limits>
 #include <string>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 #include "service/proto_convert.h"
 #include "service/status_mapping.h"
@@ -20,8 +20,7 @@ TEST(ValidationTest, JobNamesAllowLettersDigitsDotUnderscoreDash) {
   EXPECT_TRUE(ValidateJobName("resnet-50_v2.run").ok());
   EXPECT_TRUE(ValidateJobName(std::string(128, 'a')).ok());
   EXPECT_EQ(ValidateJobName("").code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(ValidateJobName(std::string(129, 'a')).code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ValidateJobName(std::string(129, 'a')).code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(ValidateJobName("a:b").message(), HasSubstr("':'"));
   EXPECT_THAT(ValidateJobName("tab\there").message(), HasSubstr("\\t"));
 }
@@ -37,9 +36,7 @@ TEST(ValidationTest, SecondsMustBeFiniteAndNonNegative) {
   EXPECT_THAT(ValidateSeconds("compute_seconds", std::nan("")).status().message(),
               HasSubstr("compute_seconds is NaN"));
   EXPECT_THAT(ValidateSeconds("x", -2).status().message(), HasSubstr("negative (-2)"));
-  EXPECT_THAT(ValidateSeconds("x", std::numeric_limits<double>::infinity())
-                  .status()
-                  .message(),
+  EXPECT_THAT(ValidateSeconds("x", std::numeric_limits<double>::infinity()).status().message(),
               HasSubstr("infinite"));
 }
 
@@ -53,8 +50,7 @@ TEST(StatusMappingTest, KeepsCodeAndMessage) {
   EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_EQ(s.error_message(), "round 3, expected 2");
   EXPECT_TRUE(ToGrpcStatus(absl::OkStatus()).ok());
-  EXPECT_EQ(ToGrpcStatus(absl::UnavailableError("x")).error_code(),
-            grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(ToGrpcStatus(absl::UnavailableError("x")).error_code(), grpc::StatusCode::UNAVAILABLE);
   EXPECT_EQ(ToGrpcStatus(absl::PermissionDeniedError("x")).error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
 }
@@ -92,8 +88,7 @@ TEST(ProtoConvertTest, RejectsUnknownEnumsAndOutOfRangeValues) {
   v1::Policy policy;
   policy.set_kind(v1::POLICY_KIND_ELASTIC_BSP);
   policy.set_lookahead(4097);
-  EXPECT_EQ(PolicyFromProto(policy, Default()).status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(PolicyFromProto(policy, Default()).status().code(), absl::StatusCode::kInvalidArgument);
   policy.set_lookahead(4);
   policy.set_objective(static_cast<v1::Objective>(9));
   EXPECT_THAT(PolicyFromProto(policy, Default()).status().message(),
@@ -109,12 +104,11 @@ TEST(ProtoConvertTest, RejectsUnknownEnumsAndOutOfRangeValues) {
 }
 
 TEST(ProtoConvertTest, PoliciesRoundTrip) {
-  for (const char* text : {"bsp", "asp", "ssp:s=5", "local:H=4",
-                           "ebsp:R=8,objective=total_wait,predictor=median"}) {
+  for (const char* text :
+       {"bsp", "asp", "ssp:s=5", "local:H=4", "ebsp:R=8,objective=total_wait,predictor=median"}) {
     absl::StatusOr<core::PolicyConfig> parsed = core::ParsePolicy(text);
     ASSERT_TRUE(parsed.ok()) << text;
-    absl::StatusOr<core::PolicyConfig> back =
-        PolicyFromProto(PolicyToProto(*parsed), Default());
+    absl::StatusOr<core::PolicyConfig> back = PolicyFromProto(PolicyToProto(*parsed), Default());
     ASSERT_TRUE(back.ok()) << text << ": " << back.status();
     EXPECT_EQ(back->ToString(), parsed->ToString()) << text;
   }

@@ -32,8 +32,7 @@ SimOptions Options(const char* policy, absl::Duration duration) {
 Trace TwoSpeeds() { return Trace{"two", {{absl::Seconds(1)}, {absl::Seconds(2)}}}; }
 
 TEST(EngineTest, AspNeverWaitsAndRunsEveryWorkerFlatOut) {
-  absl::StatusOr<SimMetrics> m =
-      Simulate(TwoSpeeds(), Options("asp", absl::Seconds(10)));
+  absl::StatusOr<SimMetrics> m = Simulate(TwoSpeeds(), Options("asp", absl::Seconds(10)));
   ASSERT_TRUE(m.ok()) << m.status();
   EXPECT_EQ(m->workers, 2);
   EXPECT_EQ(m->iterations_total, 10u + 5u);
@@ -47,8 +46,7 @@ TEST(EngineTest, AspNeverWaitsAndRunsEveryWorkerFlatOut) {
 }
 
 TEST(EngineTest, BspWaitsForTheSlowestEveryIteration) {
-  absl::StatusOr<SimMetrics> m =
-      Simulate(TwoSpeeds(), Options("bsp", absl::Seconds(10)));
+  absl::StatusOr<SimMetrics> m = Simulate(TwoSpeeds(), Options("bsp", absl::Seconds(10)));
   ASSERT_TRUE(m.ok()) << m.status();
   // Rounds release at 2, 4, 6, 8, 10; the fast worker waits 1 s in each.
   EXPECT_EQ(m->iterations_total, 10u);
@@ -74,8 +72,7 @@ TEST(EngineTest, SyncCostDelaysEveryRoundAfterARelease) {
 
 TEST(EngineTest, LocalStepsRunHIterationsPerRound) {
   const Trace trace{"1:3", {{absl::Seconds(1)}, {absl::Seconds(3)}}};
-  absl::StatusOr<SimMetrics> m =
-      Simulate(trace, Options("local:H=2", absl::Seconds(12)));
+  absl::StatusOr<SimMetrics> m = Simulate(trace, Options("local:H=2", absl::Seconds(12)));
   ASSERT_TRUE(m.ok()) << m.status();
   // Each round takes 6 s (two slow iterations): releases at 6 and 12; the
   // fast worker is 2 ahead from t = 2 to t = 3, then waits 4 s per round.
@@ -86,8 +83,7 @@ TEST(EngineTest, LocalStepsRunHIterationsPerRound) {
 }
 
 TEST(EngineTest, SspHoldsTheFastWorkerWithinSPlusOneIterations) {
-  absl::StatusOr<SimMetrics> m =
-      Simulate(TwoSpeeds(), Options("ssp:s=2", absl::Seconds(20)));
+  absl::StatusOr<SimMetrics> m = Simulate(TwoSpeeds(), Options("ssp:s=2", absl::Seconds(20)));
   ASSERT_TRUE(m.ok()) << m.status();
   EXPECT_LE(m->max_staleness, 3u);
   EXPECT_GT(m->idle_fraction, 0);
@@ -98,10 +94,8 @@ TEST(EngineTest, SspHoldsTheFastWorkerWithinSPlusOneIterations) {
 }
 
 TEST(EngineTest, ElasticBspLetsTheFastWorkerRunMoreIterationsPerRound) {
-  absl::StatusOr<SimMetrics> bsp =
-      Simulate(TwoSpeeds(), Options("bsp", absl::Seconds(60)));
-  absl::StatusOr<SimMetrics> ebsp =
-      Simulate(TwoSpeeds(), Options("ebsp:R=4", absl::Seconds(60)));
+  absl::StatusOr<SimMetrics> bsp = Simulate(TwoSpeeds(), Options("bsp", absl::Seconds(60)));
+  absl::StatusOr<SimMetrics> ebsp = Simulate(TwoSpeeds(), Options("ebsp:R=4", absl::Seconds(60)));
   ASSERT_TRUE(bsp.ok() && ebsp.ok()) << bsp.status() << ebsp.status();
   // Exact speeds: once forecasts have history the plan is two fast
   // iterations per slow one, with no wait at all.
@@ -111,9 +105,10 @@ TEST(EngineTest, ElasticBspLetsTheFastWorkerRunMoreIterationsPerRound) {
 }
 
 TEST(EngineTest, SameInputsGiveIdenticalResults) {
-  Trace trace{"t", {{absl::Milliseconds(110), absl::Milliseconds(90)},
-                    {absl::Milliseconds(200)},
-                    {absl::Milliseconds(130), absl::Milliseconds(170)}}};
+  Trace trace{"t",
+              {{absl::Milliseconds(110), absl::Milliseconds(90)},
+               {absl::Milliseconds(200)},
+               {absl::Milliseconds(130), absl::Milliseconds(170)}}};
   for (const char* policy : {"bsp", "ssp:s=1", "ebsp:R=6"}) {
     absl::StatusOr<SimMetrics> a = Simulate(trace, Options(policy, absl::Seconds(30)));
     absl::StatusOr<SimMetrics> b = Simulate(trace, Options(policy, absl::Seconds(30)));
@@ -147,8 +142,7 @@ TEST(EngineTest, OneLocalStepAndLookaheadOneBehaveExactlyLikeBsp) {
 }
 
 TEST(EngineTest, SspWithZeroStalenessIsLockstep) {
-  absl::StatusOr<SimMetrics> m =
-      Simulate(TwoSpeeds(), Options("ssp:s=0", absl::Seconds(10)));
+  absl::StatusOr<SimMetrics> m = Simulate(TwoSpeeds(), Options("ssp:s=0", absl::Seconds(10)));
   ASSERT_TRUE(m.ok()) << m.status();
   // The fast worker may never be ahead after an instant: like BSP, 5 + 5.
   EXPECT_EQ(m->iterations_total, 10u);
@@ -170,15 +164,11 @@ TEST(EngineTest, RejectsBadOptionsNamingTheValue) {
               HasSubstr("duration must be positive"));
   options = Options("bsp", absl::Seconds(1));
   options.sync_cost = absl::Seconds(-1);
-  EXPECT_THAT(Simulate(TwoSpeeds(), options).status().message(),
-              HasSubstr("got -1s"));
+  EXPECT_THAT(Simulate(TwoSpeeds(), options).status().message(), HasSubstr("got -1s"));
   options = Options("bsp", absl::Seconds(1));
   options.oracle = true;
-  EXPECT_EQ(Simulate(TwoSpeeds(), options).status().code(),
-            absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(Simulate(Trace{"empty", {}}, Options("bsp", absl::Seconds(1)))
-                .status()
-                .code(),
+  EXPECT_EQ(Simulate(TwoSpeeds(), options).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Simulate(Trace{"empty", {}}, Options("bsp", absl::Seconds(1))).status().code(),
             absl::StatusCode::kInvalidArgument);
 }
 

@@ -15,8 +15,7 @@ const absl::Time kT0 = absl::UnixEpoch();
 class OraclePredictorTest : public ::testing::Test {
  protected:
   // Worker 1 runs 1 s, 2 s, 3 s, then repeats.
-  Trace trace_{"t", {{absl::Seconds(9)},
-                     {absl::Seconds(1), absl::Seconds(2), absl::Seconds(3)}}};
+  Trace trace_{"t", {{absl::Seconds(9)}, {absl::Seconds(1), absl::Seconds(2), absl::Seconds(3)}}};
 };
 
 TEST_F(OraclePredictorTest, ForecastsTheTrueEndsFromTheJoinWithoutSyncCost) {
@@ -24,10 +23,8 @@ TEST_F(OraclePredictorTest, ForecastsTheTrueEndsFromTheJoinWithoutSyncCost) {
   oracle.StartRound(kT0);
   EXPECT_TRUE(oracle.HasHistory());
   EXPECT_EQ(oracle.Forecast(4),
-            (std::vector<absl::Time>{kT0 + absl::Seconds(1),
-                                     kT0 + absl::Seconds(3),
-                                     kT0 + absl::Seconds(6),
-                                     kT0 + absl::Seconds(7)}));
+            (std::vector<absl::Time>{kT0 + absl::Seconds(1), kT0 + absl::Seconds(3),
+                                     kT0 + absl::Seconds(6), kT0 + absl::Seconds(7)}));
 }
 
 TEST_F(OraclePredictorTest, ForecastsFromTheLatestReport) {
@@ -36,8 +33,7 @@ TEST_F(OraclePredictorTest, ForecastsFromTheLatestReport) {
   oracle.ObserveIteration(kT0 + absl::Seconds(1), absl::Seconds(1));
   EXPECT_EQ(oracle.TypicalInterval(), absl::Seconds(2));
   EXPECT_EQ(oracle.Forecast(2),
-            (std::vector<absl::Time>{kT0 + absl::Seconds(3),
-                                     kT0 + absl::Seconds(6)}));
+            (std::vector<absl::Time>{kT0 + absl::Seconds(3), kT0 + absl::Seconds(6)}));
 }
 
 TEST_F(OraclePredictorTest, RoundStartAfterAReleaseAddsTheSyncCost) {
@@ -47,8 +43,7 @@ TEST_F(OraclePredictorTest, RoundStartAfterAReleaseAddsTheSyncCost) {
   const absl::Time release = kT0 + absl::Seconds(4);
   oracle.StartRound(release);
   EXPECT_EQ(oracle.RoundOverhead(), absl::Milliseconds(500));
-  EXPECT_EQ(oracle.Forecast(1),
-            std::vector<absl::Time>{release + absl::Milliseconds(2500)});
+  EXPECT_EQ(oracle.Forecast(1), std::vector<absl::Time>{release + absl::Milliseconds(2500)});
 }
 
 TEST_F(OraclePredictorTest, NonPositiveCountForecastsNothing) {
@@ -64,10 +59,8 @@ TEST_F(OraclePredictorTest, FactoryMapsWorkerIdsToTraceRows) {
   std::unique_ptr<core::IterationPredictor> worker1 = factory(11);
   ASSERT_NE(worker0, nullptr);
   ASSERT_NE(worker1, nullptr);
-  EXPECT_EQ(worker0->Forecast(1),
-            std::vector<absl::Time>{kT0 + absl::Seconds(9)});
-  EXPECT_EQ(worker1->Forecast(1),
-            std::vector<absl::Time>{kT0 + absl::Seconds(1)});
+  EXPECT_EQ(worker0->Forecast(1), std::vector<absl::Time>{kT0 + absl::Seconds(9)});
+  EXPECT_EQ(worker1->Forecast(1), std::vector<absl::Time>{kT0 + absl::Seconds(1)});
 }
 
 }  // namespace

@@ -21,12 +21,11 @@ std::vector<std::string> Labels(const std::vector<SimPolicy>& policies) {
 }
 
 TEST(PolicyListTest, ParametersAfterCommasStayWithTheirPolicy) {
-  absl::StatusOr<std::vector<SimPolicy>> policies = ParsePolicyList(
-      "bsp, ebsp:R=8,objective=total_wait,predictor=latest,ssp:s=2", false);
+  absl::StatusOr<std::vector<SimPolicy>> policies =
+      ParsePolicyList("bsp, ebsp:R=8,objective=total_wait,predictor=latest,ssp:s=2", false);
   ASSERT_TRUE(policies.ok()) << policies.status();
   EXPECT_THAT(Labels(*policies),
-              ElementsAre("bsp", "ebsp:R=8,objective=total_wait,predictor=latest",
-                          "ssp:s=2"));
+              ElementsAre("bsp", "ebsp:R=8,objective=total_wait,predictor=latest", "ssp:s=2"));
   const core::PolicyConfig& ebsp = (*policies)[1].config;
   EXPECT_EQ(ebsp.kind, core::PolicyKind::kElasticBsp);
   EXPECT_EQ(ebsp.lookahead, 8);
@@ -42,8 +41,7 @@ TEST(PolicyListTest, APolicyMayBeginWithAnyNameParsePolicyAccepts) {
       ParsePolicyList("bsp,elastic_bsp:R=4,objective=total_wait,local_steps:H=2", false);
   ASSERT_TRUE(policies.ok()) << policies.status();
   EXPECT_THAT(Labels(*policies),
-              ElementsAre("bsp", "elastic_bsp:R=4,objective=total_wait",
-                          "local_steps:H=2"));
+              ElementsAre("bsp", "elastic_bsp:R=4,objective=total_wait", "local_steps:H=2"));
   EXPECT_EQ((*policies)[1].config.kind, core::PolicyKind::kElasticBsp);
   EXPECT_EQ((*policies)[1].config.lookahead, 4);
   EXPECT_EQ((*policies)[2].config.local_steps, 2);
@@ -54,8 +52,7 @@ TEST(PolicyListTest, AllExpandsToTheComparisonSetWithOracles) {
   ASSERT_TRUE(policies.ok()) << policies.status();
   EXPECT_THAT(Labels(*policies),
               ElementsAre("bsp", "asp", "ssp:s=3", "local:H=4", "ebsp:R=15",
-                          "ebsp-oracle:R=15,objective=spread",
-                          "ebsp:R=15,objective=total_wait",
+                          "ebsp-oracle:R=15,objective=spread", "ebsp:R=15,objective=total_wait",
                           "ebsp-oracle:R=15,objective=total_wait"));
   for (const SimPolicy& policy : *policies) {
     EXPECT_EQ(policy.oracle, policy.label.rfind("ebsp-oracle", 0) == 0);
@@ -67,8 +64,7 @@ TEST(PolicyListTest, PoliciesDifferingOnlyInPredictorShareOneOracle) {
       ParsePolicyList("ebsp:R=4,predictor=latest,ebsp:R=4,predictor=median", true);
   ASSERT_TRUE(policies.ok()) << policies.status();
   EXPECT_THAT(Labels(*policies),
-              ElementsAre("ebsp:R=4,predictor=latest",
-                          "ebsp-oracle:R=4,objective=spread",
+              ElementsAre("ebsp:R=4,predictor=latest", "ebsp-oracle:R=4,objective=spread",
                           "ebsp:R=4,predictor=median"));
 }
 
@@ -76,8 +72,7 @@ TEST(PolicyListTest, RejectsBadItemsNamingThem) {
   absl::StatusOr<std::vector<SimPolicy>> bad = ParsePolicyList("bsp,ebsp:R=0", false);
   EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(bad.status().message(), HasSubstr("'ebsp:R=0'"));
-  EXPECT_THAT(ParsePolicyList("bsp,bsp", false).status().message(),
-              HasSubstr("listed twice"));
+  EXPECT_THAT(ParsePolicyList("bsp,bsp", false).status().message(), HasSubstr("listed twice"));
   EXPECT_FALSE(ParsePolicyList(" , ", false).ok());
   EXPECT_FALSE(ParsePolicyList("gossip", false).ok());
 }

@@ -41,9 +41,8 @@ TEST(ReportTest, JsonLineCarriesEveryRequiredKey) {
   const std::string json = FormatJsonLine(row);
   EXPECT_THAT(json, StartsWith("{\"trace\":\"static\",\"policy\":\"ebsp:R=15\","));
   for (const char* key :
-       {"\"workers\":16", "\"iterations_total\":1000",
-        "\"throughput_iters_per_s\":150", "\"throughput_vs_asp\":0.75",
-        "\"idle_fraction\":0.25", "\"mean_wait_s\":0.5",
+       {"\"workers\":16", "\"iterations_total\":1000", "\"throughput_iters_per_s\":150",
+        "\"throughput_vs_asp\":0.75", "\"idle_fraction\":0.25", "\"mean_wait_s\":0.5",
         "\"max_staleness\":3", "\"rounds\":7"}) {
     EXPECT_THAT(json, HasSubstr(key));
   }

@@ -25,11 +25,8 @@ struct Run {
   const char* policy;
   bool oracle;
 };
-constexpr Run kRuns[] = {{"bsp", false},
-                         {"asp", false},
-                         {"ssp:s=3", false},
-                         {"ebsp:R=15", false},
-                         {"ebsp:R=15", true}};
+constexpr Run kRuns[] = {
+    {"bsp", false}, {"asp", false}, {"ssp:s=3", false}, {"ebsp:R=15", false}, {"ebsp:R=15", true}};
 
 std::string Key(const Run& run) {
   return run.oracle ? std::string("oracle") : std::string(run.policy);
@@ -52,8 +49,8 @@ const std::map<std::string, SimMetrics>& ResultsFor(TraceKind kind) {
     options.oracle = run.oracle;
     options.duration = kDuration;
     absl::StatusOr<SimMetrics> metrics = Simulate(*trace, options);
-    EXPECT_TRUE(metrics.ok()) << TraceKindName(kind) << " / " << Key(run)
-                              << ": " << metrics.status();
+    EXPECT_TRUE(metrics.ok()) << TraceKindName(kind) << " / " << Key(run) << ": "
+                              << metrics.status();
     if (metrics.ok()) it->second.emplace(Key(run), *metrics);
   }
   return it->second;
@@ -89,8 +86,7 @@ TEST_P(SuiteComparisonTest, BspIdlesAndTrailsAsp) {
 }
 
 TEST_P(SuiteComparisonTest, ElasticBspBeatsBsp) {
-  EXPECT_GT(Get("ebsp:R=15").throughput_iters_per_s,
-            Get("bsp").throughput_iters_per_s);
+  EXPECT_GT(Get("ebsp:R=15").throughput_iters_per_s, Get("bsp").throughput_iters_per_s);
   EXPECT_LT(Get("ebsp:R=15").idle_fraction, Get("bsp").idle_fraction);
 }
 
@@ -103,8 +99,7 @@ TEST_P(SuiteComparisonTest, ElasticBspStalenessIsBoundedByR) {
 
 TEST_P(SuiteComparisonTest, SspStalenessIsAtMostSPlusOne) {
   // A worker is stopped after the report that puts it more than s ahead.
-  EXPECT_LE(Get("ssp:s=3").max_staleness,
-            static_cast<uint64_t>(kSspStaleness + 1));
+  EXPECT_LE(Get("ssp:s=3").max_staleness, static_cast<uint64_t>(kSspStaleness + 1));
 }
 
 TEST_P(SuiteComparisonTest, OracleRoundsWaitExactlyAsPlanned) {
@@ -112,27 +107,23 @@ TEST_P(SuiteComparisonTest, OracleRoundsWaitExactlyAsPlanned) {
   // happened, so the summed actual and predicted waits agree.
   const SimMetrics& oracle = Get("oracle");
   EXPECT_GT(oracle.rounds, 0u);
-  EXPECT_NEAR(oracle.round_wait_s_total, oracle.round_predicted_wait_s_total,
-              1e-6 * oracle.rounds);
+  EXPECT_NEAR(oracle.round_wait_s_total, oracle.round_predicted_wait_s_total, 1e-6 * oracle.rounds);
 }
 
 TEST_P(SuiteComparisonTest, OracleKeepsAtLeastWhatPredictionsGet) {
   // Not a theorem (different plans lead to different later rounds), but the
   // oracle plans every round on the true times, so losing more than noise to
   // a forecasting predictor would mean its forecasts are off.
-  EXPECT_GE(Get("oracle").throughput_iters_per_s,
-            0.99 * Get("ebsp:R=15").throughput_iters_per_s);
+  EXPECT_GE(Get("oracle").throughput_iters_per_s, 0.99 * Get("ebsp:R=15").throughput_iters_per_s);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    AllTraces, SuiteComparisonTest, ::testing::ValuesIn(kAllTraceKinds),
-    [](const ::testing::TestParamInfo<TraceKind>& info) {
-      return std::string(TraceKindName(info.param));
-    });
+INSTANTIATE_TEST_SUITE_P(AllTraces, SuiteComparisonTest, ::testing::ValuesIn(kAllTraceKinds),
+                         [](const ::testing::TestParamInfo<TraceKind>& info) {
+                           return std::string(TraceKindName(info.param));
+                         });
 
 TEST(StaticHeterogeneityTest, BspRunsAtTheSlowestWorkersPace) {
-  const std::map<std::string, SimMetrics>& results =
-      ResultsFor(TraceKind::kStatic);
+  const std::map<std::string, SimMetrics>& results = ResultsFor(TraceKind::kStatic);
   ASSERT_EQ(results.count("bsp"), 1u);
   ASSERT_EQ(results.count("asp"), 1u);
   // 16 workers at 100/130/200 ms: one 200 ms round per BSP iteration.
@@ -165,8 +156,7 @@ TEST(SuiteDeterminismTest, SameSeedGivesIdenticalMetrics) {
     EXPECT_EQ(a->max_staleness, b->max_staleness) << policy;
     EXPECT_EQ(a->max_total_lead, b->max_total_lead) << policy;
     EXPECT_EQ(a->rounds, b->rounds) << policy;
-    EXPECT_EQ(a->round_predicted_wait_s_total, b->round_predicted_wait_s_total)
-        << policy;
+    EXPECT_EQ(a->round_predicted_wait_s_total, b->round_predicted_wait_s_total) << policy;
     EXPECT_EQ(a->events, b->events) << policy;
   }
 }
@@ -185,8 +175,7 @@ TEST(OracleSyncCostTest, OracleForecastsIncludeTheSyncCostAfterReleases) {
   absl::StatusOr<SimMetrics> m = Simulate(*trace, options);
   ASSERT_TRUE(m.ok()) << m.status();
   ASSERT_GT(m->rounds, 10u);
-  EXPECT_NEAR(m->round_wait_s_total, m->round_predicted_wait_s_total,
-              1e-6 * m->rounds);
+  EXPECT_NEAR(m->round_wait_s_total, m->round_predicted_wait_s_total, 1e-6 * m->rounds);
 }
 
 TEST(SuiteDeterminismTest, AnotherSeedGivesAnotherRun) {

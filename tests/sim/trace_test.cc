@@ -39,8 +39,8 @@ TEST(SuiteTraceTest, SameSeedGivesIdenticalTraces) {
 }
 
 TEST(SuiteTraceTest, RandomTracesDependOnTheSeed) {
-  for (TraceKind kind : {TraceKind::kTransient, TraceKind::kPeriodic,
-                         TraceKind::kNoise, TraceKind::kMix}) {
+  for (TraceKind kind :
+       {TraceKind::kTransient, TraceKind::kPeriodic, TraceKind::kNoise, TraceKind::kMix}) {
     absl::StatusOr<Trace> a = MakeSuiteTrace(kind, Options(16, 1));
     absl::StatusOr<Trace> b = MakeSuiteTrace(kind, Options(16, 2));
     ASSERT_TRUE(a.ok() && b.ok());
@@ -64,10 +64,8 @@ TEST(SuiteTraceTest, EveryWorkerCoversTheLengthAndTracesAreValid) {
 TEST(SuiteTraceTest, StaticTraceDealsSpeedFactorsRoundRobin) {
   absl::StatusOr<Trace> trace = MakeSuiteTrace(TraceKind::kStatic, Options(5, 1));
   ASSERT_TRUE(trace.ok());
-  const absl::Duration expected[] = {absl::Milliseconds(100),
-                                     absl::Milliseconds(130),
-                                     absl::Milliseconds(200),
-                                     absl::Milliseconds(100),
+  const absl::Duration expected[] = {absl::Milliseconds(100), absl::Milliseconds(130),
+                                     absl::Milliseconds(200), absl::Milliseconds(100),
                                      absl::Milliseconds(130)};
   for (int w = 0; w < 5; ++w) {
     for (absl::Duration d : trace->compute[w]) ASSERT_EQ(d, expected[w]);
@@ -75,8 +73,7 @@ TEST(SuiteTraceTest, StaticTraceDealsSpeedFactorsRoundRobin) {
 }
 
 TEST(SuiteTraceTest, TransientStragglersAreThreeTimesSlowerForAWhile) {
-  absl::StatusOr<Trace> trace =
-      MakeSuiteTrace(TraceKind::kTransient, Options(16, 1));
+  absl::StatusOr<Trace> trace = MakeSuiteTrace(TraceKind::kTransient, Options(16, 1));
   ASSERT_TRUE(trace.ok());
   int slow = 0;
   int normal = 0;
@@ -97,8 +94,7 @@ TEST(SuiteTraceTest, TransientStragglersAreThreeTimesSlowerForAWhile) {
 }
 
 TEST(SuiteTraceTest, PeriodicSlowdownsHitOnlyEveryEighthWorker) {
-  absl::StatusOr<Trace> trace =
-      MakeSuiteTrace(TraceKind::kPeriodic, Options(16, 1));
+  absl::StatusOr<Trace> trace = MakeSuiteTrace(TraceKind::kPeriodic, Options(16, 1));
   ASSERT_TRUE(trace.ok());
   for (int w = 0; w < 16; ++w) {
     int slow = 0;

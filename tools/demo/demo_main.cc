@@ -46,8 +46,7 @@ int Run() {
   const int workers = absl::GetFlag(FLAGS_workers);
   const double seconds = absl::GetFlag(FLAGS_seconds_per_policy);
   if (workers < 1 || workers > kMaxWorkers) {
-    std::cerr << "ebsp-demo: --workers=" << workers << " must be in [1, " << kMaxWorkers
-              << "]\n";
+    std::cerr << "ebsp-demo: --workers=" << workers << " must be in [1, " << kMaxWorkers << "]\n";
     return 2;
   }
   if (!(seconds > 0 && seconds <= kMaxSecondsPerPolicy)) {
@@ -80,9 +79,9 @@ int Run() {
   }
   const std::string run_id = absl::StrCat(absl::ToUnixSeconds(absl::Now()));
   std::cout << absl::StrFormat(
-      "ebsp-demo: %d workers (iteration %s x [%s]) against %s, %.0fs per policy\n",
-      workers, absl::FormatDuration(absl::GetFlag(FLAGS_base_iteration)),
-      absl::StrJoin(speed_text, " "), absl::GetFlag(FLAGS_target), seconds);
+      "ebsp-demo: %d workers (iteration %s x [%s]) against %s, %.0fs per policy\n", workers,
+      absl::FormatDuration(absl::GetFlag(FLAGS_base_iteration)), absl::StrJoin(speed_text, " "),
+      absl::GetFlag(FLAGS_target), seconds);
 
   std::vector<PhaseResult> results;
   for (size_t i = 0; i < policies->size(); ++i) {
@@ -98,8 +97,8 @@ int Run() {
     absl::StatusOr<PhaseResult> result = RunPhase(phase, std::cout);
     if (!result.ok()) {
       std::cout << std::flush;
-      std::cerr << "ebsp-demo: policy " << phase.policy_text
-                << " failed: " << result.status() << "\n";
+      std::cerr << "ebsp-demo: policy " << phase.policy_text << " failed: " << result.status()
+                << "\n";
       std::fflush(nullptr);
       // Worker threads may still be blocked in calls; do not run destructors.
       std::_Exit(1);

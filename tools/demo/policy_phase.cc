@@ -81,8 +81,7 @@ absl::StatusOr<PhaseResult> RunPhase(const PhaseOptions& options, std::ostream& 
   int64_t last_iterations = 0;
   absl::Time last_print = start;
   const absl::Time end = start + options.duration;
-  for (absl::Time next = start + options.print_interval;;
-       next += options.print_interval) {
+  for (absl::Time next = start + options.print_interval;; next += options.print_interval) {
     const absl::Time wake = std::min(next, end);
     absl::SleepFor(wake - absl::Now());  // The pace of the live display.
     const absl::Time now = absl::Now();
@@ -93,14 +92,12 @@ absl::StatusOr<PhaseResult> RunPhase(const PhaseOptions& options, std::ostream& 
       break;
     }
     std::vector<std::pair<std::string, uint32_t>> targets;
-    for (const v1::WorkerStatus& w : job->workers())
-      targets.emplace_back(w.name(), w.target());
-    const double rate = (iterations - last_iterations) /
-                        std::max(1e-9, absl::ToDoubleSeconds(now - last_print));
-    out << absl::StrFormat(
-               "[%-10s] %5.1fs  round %6d  it/s %7.1f  idle %.3f  targets %s\n",
-               options.policy_text, absl::ToDoubleSeconds(now - start), job->round(),
-               rate, job->idle_fraction(), FormatTargets(names, targets))
+    for (const v1::WorkerStatus& w : job->workers()) targets.emplace_back(w.name(), w.target());
+    const double rate =
+        (iterations - last_iterations) / std::max(1e-9, absl::ToDoubleSeconds(now - last_print));
+    out << absl::StrFormat("[%-10s] %5.1fs  round %6d  it/s %7.1f  idle %.3f  targets %s\n",
+                           options.policy_text, absl::ToDoubleSeconds(now - start), job->round(),
+                           rate, job->idle_fraction(), FormatTargets(names, targets))
         << std::flush;
     last_iterations = iterations;
     last_print = now;
@@ -123,13 +120,12 @@ absl::StatusOr<PhaseResult> RunPhase(const PhaseOptions& options, std::ostream& 
       // Destroying a worker whose thread still runs would block on it, so
       // they are left alive; the caller ends the process on this error.
       for (auto& worker : workers) (void)worker.release();
-      return absl::DeadlineExceededError(
-          absl::StrCat("worker ", names[i], " did not stop within ",
-                       absl::FormatDuration(options.stop_timeout)));
+      return absl::DeadlineExceededError(absl::StrCat("worker ", names[i], " did not stop within ",
+                                                      absl::FormatDuration(options.stop_timeout)));
     }
     if (absl::Status status = workers[i]->status(); !status.ok() && failure.ok()) {
-      failure = absl::Status(status.code(),
-                             absl::StrCat("worker ", names[i], ": ", status.message()));
+      failure =
+          absl::Status(status.code(), absl::StrCat("worker ", names[i], ": ", status.message()));
     }
   }
   if (!failure.ok()) return failure;

@@ -6,13 +6,9 @@
 
 namespace ebsp::demo {
 
-SimulatedWorker::SimulatedWorker(ebsp::client::ClientOptions options,
-                                 absl::Duration mean_iteration, double noise,
-                                 uint64_t seed)
-    : options_(std::move(options)),
-      mean_iteration_(mean_iteration),
-      noise_(noise),
-      seed_(seed) {}
+SimulatedWorker::SimulatedWorker(ebsp::client::ClientOptions options, absl::Duration mean_iteration,
+                                 double noise, uint64_t seed)
+    : options_(std::move(options)), mean_iteration_(mean_iteration), noise_(noise), seed_(seed) {}
 
 SimulatedWorker::~SimulatedWorker() {
   Stop();

@@ -21,8 +21,8 @@ namespace ebsp::demo {
 class SimulatedWorker {
  public:
   // `noise`: standard deviation of an iteration as a fraction of the mean.
-  SimulatedWorker(ebsp::client::ClientOptions options, absl::Duration mean_iteration,
-                  double noise, uint64_t seed);
+  SimulatedWorker(ebsp::client::ClientOptions options, absl::Duration mean_iteration, double noise,
+                  uint64_t seed);
   // Joins the thread; Stop() first, or this waits for the loop to notice.
   ~SimulatedWorker();
 

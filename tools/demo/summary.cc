@@ -41,8 +41,7 @@ absl::StatusOr<std::vector<std::string>> SplitPolicyList(absl::string_view list)
   }
   if (policies.empty()) return absl::InvalidArgumentError("--policies is empty");
   for (const std::string& policy : policies) {
-    if (absl::Status status = ebsp::client::ParsePolicyText(policy).status();
-        !status.ok()) {
+    if (absl::Status status = ebsp::client::ParsePolicyText(policy).status(); !status.ok()) {
       return absl::InvalidArgumentError(
           absl::StrCat("--policies has \"", policy, "\": ", status.message()));
     }
@@ -63,12 +62,11 @@ std::string JobName(absl::string_view prefix, absl::string_view run_id, size_t i
 }
 
 std::string FormatSummary(const std::vector<PhaseResult>& results) {
-  std::string out = absl::StrFormat("%-28s %10s %8s %8s %11s\n", "policy", "it/s", "idle",
-                                    "rounds", "iterations");
+  std::string out = absl::StrFormat("%-28s %10s %8s %8s %11s\n", "policy", "it/s", "idle", "rounds",
+                                    "iterations");
   for (const PhaseResult& r : results) {
     absl::StrAppendFormat(&out, "%-28s %10.1f %8.3f %8d %11d\n", r.policy_text,
-                          r.iterations_per_second, r.idle_fraction, r.rounds,
-                          r.iterations);
+                          r.iterations_per_second, r.idle_fraction, r.rounds, r.iterations);
   }
   auto bsp = std::find_if(results.begin(), results.end(), [](const PhaseResult& r) {
     return KindOf(r.policy_text) == elasticbsp::v1::POLICY_KIND_BSP;
@@ -76,9 +74,8 @@ std::string FormatSummary(const std::vector<PhaseResult>& results) {
   if (bsp == results.end() || bsp->iterations_per_second <= 0) return out;
   for (const PhaseResult& r : results) {
     if (KindOf(r.policy_text) != elasticbsp::v1::POLICY_KIND_ELASTIC_BSP) continue;
-    absl::StrAppendFormat(
-        &out, "speedup of ElasticBSP (%s) over BSP: %.2fx iterations/s\n", r.policy_text,
-        r.iterations_per_second / bsp->iterations_per_second);
+    absl::StrAppendFormat(&out, "speedup of ElasticBSP (%s) over BSP: %.2fx iterations/s\n",
+                          r.policy_text, r.iterations_per_second / bsp->iterations_per_second);
   }
   return out;
 }

@@ -4,8 +4,8 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
-#include <thread>
 #include <memory>
+#include <thread>
 #include <utility>
 
 #include "absl/base/thread_annotations.h"
@@ -149,15 +149,15 @@ absl::Status BarrierBench::RegisterAll() {
   if (!status.ok()) return status;
   for (const auto& w : workers_) {
     if (w->register_resp.state() != v1::WORKER_STATE_RUNNING) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "worker ", w->name, " registered in state ",
-          v1::WorkerState_Name(w->register_resp.state()),
-          ", expected RUNNING: the bench needs a job of its own (--job)"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("worker ", w->name, " registered in state ",
+                       v1::WorkerState_Name(w->register_resp.state()),
+                       ", expected RUNNING: the bench needs a job of its own (--job)"));
     }
     if (w->round != workers_[0]->round) {
       return absl::FailedPreconditionError(
-          absl::StrCat("worker ", w->name, " registered into round ", w->round,
-                       ", worker ", workers_[0]->name, " into ", workers_[0]->round));
+          absl::StrCat("worker ", w->name, " registered into round ", w->round, ", worker ",
+                       workers_[0]->name, " into ", workers_[0]->round));
     }
   }
   return absl::OkStatus();
@@ -221,9 +221,9 @@ absl::Status BarrierBench::AwaitArrivals(uint64_t round, size_t arrived) {
     // the arrivals, and the interval only spares the server.
     absl::SleepFor(kArrivalPollInterval);
   }
-  return absl::DeadlineExceededError(absl::StrCat(
-      "round ", round, ": only ", seen, " of ", arrived, " Barrier calls arrived within ",
-      absl::FormatDuration(options_.arrival_timeout)));
+  return absl::DeadlineExceededError(absl::StrCat("round ", round, ": only ", seen, " of ", arrived,
+                                                  " Barrier calls arrived within ",
+                                                  absl::FormatDuration(options_.arrival_timeout)));
 }
 
 absl::StatusOr<BarrierRoundResult> BarrierBench::RunRound(uint64_t round) {
@@ -239,30 +239,28 @@ absl::StatusOr<BarrierRoundResult> BarrierBench::RunRound(uint64_t round) {
       w->park_req.set_round(round);
       w->park_req.set_parties(static_cast<uint32_t>(options_.workers));
       w->park_req.set_worker_id(w->id);
-      EchoStubFor(*w).async()->Park(NewContext(w), &w->park_req, &w->barrier_resp,
-                                    std::move(done));
+      EchoStubFor(*w).async()->Park(NewContext(w), &w->park_req, &w->barrier_resp, std::move(done));
       return;
     }
     w->barrier_req.set_job(options_.job);
     w->barrier_req.set_worker_id(w->id);
     w->barrier_req.set_round(round);
-    StubFor(*w).async()->Barrier(NewContext(w), &w->barrier_req, &w->barrier_resp,
-                                 std::move(done));
+    StubFor(*w).async()->Barrier(NewContext(w), &w->barrier_req, &w->barrier_resp, std::move(done));
   };
   // All N-1 in flight at once (the window is the whole batch). The batch
   // blocks until its calls finish, which is only after the last arrival, so
   // it waits on its own thread while this one sends the last arrival.
   absl::Status early_status;
   std::thread early_thread([&] {
-    early_status = RunBatch(early, early.size(), issue_barrier,
-                            absl::StrCat("Barrier of round ", round),
-                            options_.rpc_timeout + options_.arrival_timeout);
+    early_status =
+        RunBatch(early, early.size(), issue_barrier, absl::StrCat("Barrier of round ", round),
+                 options_.rpc_timeout + options_.arrival_timeout);
   });
   absl::Status arrivals = AwaitArrivals(round, early.size());
   const SteadyTime sent = std::chrono::steady_clock::now();
-  absl::Status last_status = RunBatch({last}, 1, issue_barrier,
-                                      absl::StrCat("last Barrier of round ", round),
-                                      options_.rpc_timeout);
+  absl::Status last_status =
+      RunBatch({last}, 1, issue_barrier, absl::StrCat("last Barrier of round ", round),
+               options_.rpc_timeout);
   early_thread.join();
   if (!arrivals.ok()) return arrivals;
   if (!early_status.ok()) return early_status;
@@ -274,9 +272,9 @@ absl::StatusOr<BarrierRoundResult> BarrierBench::RunRound(uint64_t round) {
   SteadyTime all = last->completed;
   for (const auto& w : workers_) {
     if (w->barrier_resp.round() != round + 1) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "worker ", w->name, " was released into round ", w->barrier_resp.round(),
-          ", expected ", round + 1));
+      return absl::FailedPreconditionError(
+          absl::StrCat("worker ", w->name, " was released into round ", w->barrier_resp.round(),
+                       ", expected ", round + 1));
     }
     first = std::min(first, w->completed);
     all = std::max(all, w->completed);
@@ -284,8 +282,7 @@ absl::StatusOr<BarrierRoundResult> BarrierBench::RunRound(uint64_t round) {
   }
   result.release_latency = absl::FromChrono(all - sent);
   result.first_response = absl::FromChrono(first - sent);
-  result.sent_monotonic_seconds =
-      std::chrono::duration<double>(sent.time_since_epoch()).count();
+  result.sent_monotonic_seconds = std::chrono::duration<double>(sent.time_since_epoch()).count();
   return result;
 }
 
@@ -298,8 +295,7 @@ void BarrierBench::Cleanup() {
       [this](Worker* w, CallDone done) {
         w->leave_req.set_job(options_.job);
         w->leave_req.set_worker_id(w->id);
-        StubFor(*w).async()->Leave(NewContext(w), &w->leave_req, &w->leave_resp,
-                                   std::move(done));
+        StubFor(*w).async()->Leave(NewContext(w), &w->leave_req, &w->leave_resp, std::move(done));
       },
       "Leave", BatchTimeout(workers_.size(), kSetupWindow));
   v1::DeleteJobRequest request;
@@ -316,9 +312,8 @@ absl::StatusOr<BarrierBenchResult> BarrierBench::Run() {
         absl::StrCat("--workers=", options_.workers, ": a barrier needs at least 2"));
   }
   if (options_.rounds < 1 || options_.channels < 1) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--rounds=", options_.rounds, " and --channels=", options_.channels,
-        " must be at least 1"));
+    return absl::InvalidArgumentError(absl::StrCat("--rounds=", options_.rounds, " and --channels=",
+                                                   options_.channels, " must be at least 1"));
   }
   absl::StatusOr<std::vector<std::shared_ptr<grpc::Channel>>> channels =
       ConnectChannels(options_.target, options_.channels, options_.connect_timeout);
@@ -394,15 +389,16 @@ std::string FormatBarrierBenchResult(const BarrierBenchOptions& options,
         absl::ToDoubleSeconds(result.register_elapsed), FormatMillis(result.median_release),
         FormatMillis(result.max_release), rounds);
   }
-  std::string out =
-      options.mode == LoadMode::kEcho
-          ? absl::StrFormat("ebsp-barrier-bench: %d parties on the echo server's Park at %s "
-                            "(%d channels)\n",
-                            options.workers, options.target, options.channels)
-          : absl::StrFormat("ebsp-barrier-bench: %d workers in BSP job %s at %s (%d "
-                            "channels), registered in %.3f s\n",
-                            options.workers, options.job, options.target, options.channels,
-                            absl::ToDoubleSeconds(result.register_elapsed));
+  std::string out = options.mode == LoadMode::kEcho
+                        ? absl::StrFormat(
+                              "ebsp-barrier-bench: %d parties on the echo server's Park at %s "
+                              "(%d channels)\n",
+                              options.workers, options.target, options.channels)
+                        : absl::StrFormat(
+                              "ebsp-barrier-bench: %d workers in BSP job %s at %s (%d "
+                              "channels), registered in %.3f s\n",
+                              options.workers, options.job, options.target, options.channels,
+                              absl::ToDoubleSeconds(result.register_elapsed));
   for (const auto& r : result.rounds) {
     absl::StrAppendFormat(&out,
                           "  round %d: all %d released %s ms after the last arrival was "

@@ -11,8 +11,8 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
-#include "tools/loadgen/grpc_util.h"
 #include "tools/loadgen/barrier_bench.h"
+#include "tools/loadgen/grpc_util.h"
 
 ABSL_FLAG(std::string, target, "127.0.0.1:50051", "ebsp-coordinator host:port");
 ABSL_FLAG(ebsp::loadgen::LoadMode, mode, ebsp::loadgen::LoadMode::kCoordinator,

@@ -15,15 +15,17 @@ namespace {
 class CallBatch : public std::enable_shared_from_this<CallBatch> {
  public:
   CallBatch(size_t count, IssueCall issue, std::function<std::string(size_t)> describe)
-      : count_(count), issue_(std::move(issue)), describe_(std::move(describe)),
+      : count_(count),
+        issue_(std::move(issue)),
+        describe_(std::move(describe)),
         latch_(static_cast<int64_t>(count)) {}
 
   absl::Status Run(size_t window, absl::string_view what, absl::Duration timeout) {
     for (size_t i = 0; i < window && i < count_; ++i) StartNext();
     if (!latch_.WaitWithTimeout(timeout)) {
-      return absl::DeadlineExceededError(
-          absl::StrCat(what, ": ", latch_.remaining(), " of ", count_,
-                       " calls unfinished after ", absl::FormatDuration(timeout)));
+      return absl::DeadlineExceededError(absl::StrCat(what, ": ", latch_.remaining(), " of ",
+                                                      count_, " calls unfinished after ",
+                                                      absl::FormatDuration(timeout)));
     }
     absl::MutexLock lock(&mu_);
     if (first_error_.ok()) return first_error_;

@@ -44,8 +44,7 @@ void LatencyHistogram::Merge(const LatencyHistogram& other) {
 }
 
 absl::Duration LatencyHistogram::min() const {
-  return count_ == 0 ? absl::ZeroDuration()
-                     : absl::Nanoseconds(static_cast<int64_t>(min_nanos_));
+  return count_ == 0 ? absl::ZeroDuration() : absl::Nanoseconds(static_cast<int64_t>(min_nanos_));
 }
 
 absl::Duration LatencyHistogram::max() const {
@@ -60,8 +59,7 @@ absl::Duration LatencyHistogram::mean() const {
 absl::Duration LatencyHistogram::Percentile(double quantile) const {
   if (count_ == 0) return absl::ZeroDuration();
   const double clamped = std::clamp(quantile, 0.0, 1.0);
-  const int64_t rank =
-      std::max<int64_t>(1, static_cast<int64_t>(std::ceil(clamped * count_)));
+  const int64_t rank = std::max<int64_t>(1, static_cast<int64_t>(std::ceil(clamped * count_)));
   int64_t seen = 0;
   for (int i = 0; i < kBuckets; ++i) {
     seen += buckets_[i];

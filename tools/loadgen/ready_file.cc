@@ -22,8 +22,8 @@ absl::Status WriteReadyFile(const std::string& path, int grpc_port) {
     return absl::UnavailableError(absl::StrCat("cannot write ready file ", tmp));
   }
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    return absl::UnavailableError(absl::StrCat("cannot rename ", tmp, " to ", path,
-                                               ": ", std::strerror(errno)));
+    return absl::UnavailableError(
+        absl::StrCat("cannot rename ", tmp, " to ", path, ": ", std::strerror(errno)));
   }
   return absl::OkStatus();
 }

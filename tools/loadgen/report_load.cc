@@ -92,8 +92,7 @@ class ReportLoad {
   void IssueBarrier(Worker* w, uint64_t round);
   void IssueWait(Worker* w);
   bool TrackBlocking(Worker* w);
-  void OnBlocking(Worker* w, const grpc::Status& status, uint64_t next_round,
-                  bool new_round);
+  void OnBlocking(Worker* w, const grpc::Status& status, uint64_t next_round, bool new_round);
   void Record(Worker* w, CallKind kind, const grpc::Status& status, bool stopping);
   void RequestStop();
   void CallStarted() { outstanding_.fetch_add(1); }
@@ -124,7 +123,6 @@ class ReportLoad {
   // Workers inside Barrier / WaitForClock, cancelled at stop.
   absl::Mutex blocking_mu_;
   std::unordered_set<Worker*> blocking_ ABSL_GUARDED_BY(blocking_mu_);
-
 };
 
 grpc::ClientContext* ReportLoad::NewContext(Worker* w, absl::Duration timeout) {
@@ -146,13 +144,13 @@ absl::Status ReportLoad::RegisterAll() {
         w->register_req.set_job(options_.job);
         w->register_req.set_worker_name(w->name);
         *w->register_req.mutable_policy_if_created() = options_.policy;
-        coordinator_[w->shard]->async()->Register(
-            NewContext(w, options_.rpc_timeout), &w->register_req, &w->register_resp,
-            [w, done = std::move(done)](grpc::Status status) {
-              w->id = w->register_resp.worker_id();
-              w->round = w->register_resp.round();
-              done(status);
-            });
+        coordinator_[w->shard]->async()->Register(NewContext(w, options_.rpc_timeout),
+                                                  &w->register_req, &w->register_resp,
+                                                  [w, done = std::move(done)](grpc::Status status) {
+                                                    w->id = w->register_resp.worker_id();
+                                                    w->round = w->register_resp.round();
+                                                    done(status);
+                                                  });
       },
       [this](size_t i) { return DescribeWorker(i); }, "Register", SetupTimeout());
 }
@@ -232,9 +230,7 @@ void ReportLoad::IssueReport(Worker* w) {
   w->report_req.set_iteration(w->done + 1);
   grpc::ClientContext* ctx = NewContext(w, options_.rpc_timeout);
   CallStarted();
-  auto on_done = [this, w](grpc::Status status) {
-    OnReport(w, status);
-  };
+  auto on_done = [this, w](grpc::Status status) { OnReport(w, status); };
   if (options_.mode == LoadMode::kEcho) {
     echo_[w->shard]->async()->Echo(ctx, &w->report_req, &w->report_resp, std::move(on_done));
   } else {
@@ -243,10 +239,8 @@ void ReportLoad::IssueReport(Worker* w) {
   }
 }
 
-void ReportLoad::Record(Worker* w, CallKind kind, const grpc::Status& status,
-                        bool stopping) {
-  const absl::Duration latency =
-      absl::FromChrono(std::chrono::steady_clock::now() - w->sent);
+void ReportLoad::Record(Worker* w, CallKind kind, const grpc::Status& status, bool stopping) {
+  const absl::Duration latency = absl::FromChrono(std::chrono::steady_clock::now() - w->sent);
   Shard& shard = *shards_[w->shard];
   absl::MutexLock lock(&shard.mu);
   if (stopping) {
@@ -313,9 +307,8 @@ void ReportLoad::IssueWait(Worker* w) {
   if (!TrackBlocking(w)) return;
   CallStarted();
   coordinator_[w->shard]->async()->WaitForClock(
-      ctx, &w->wait_req, &w->wait_resp, [this, w](grpc::Status status) {
-        OnBlocking(w, status, w->round, /*new_round=*/false);
-      });
+      ctx, &w->wait_req, &w->wait_resp,
+      [this, w](grpc::Status status) { OnBlocking(w, status, w->round, /*new_round=*/false); });
 }
 
 void ReportLoad::OnBlocking(Worker* w, const grpc::Status& status, uint64_t next_round,
@@ -417,8 +410,7 @@ absl::StatusOr<LoadResult> ReportLoad::Run() {
     // Blocking calls were cancelled and later ones carry the drain deadline;
     // reports sent before the stop still carry their own rpc_timeout.
     mu_.AwaitWithTimeout(absl::Condition(&idle),
-                         std::max(options_.drain_timeout, options_.rpc_timeout) +
-                             absl::Seconds(1));
+                         std::max(options_.drain_timeout, options_.rpc_timeout) + absl::Seconds(1));
   }
   if (outstanding_.load() != 0) {
     // Unreachable unless the transport ignores deadlines: the calls still
@@ -464,9 +456,7 @@ absl::StatusOr<LoadResult> RunReportLoad(const LoadOptions& options) {
   return result;
 }
 
-std::string LoadModeName(LoadMode mode) {
-  return mode == LoadMode::kEcho ? "echo" : "coordinator";
-}
+std::string LoadModeName(LoadMode mode) { return mode == LoadMode::kEcho ? "echo" : "coordinator"; }
 
 bool AbslParseFlag(absl::string_view text, LoadMode* mode, std::string* error) {
   for (LoadMode candidate : {LoadMode::kCoordinator, LoadMode::kEcho}) {
@@ -501,16 +491,16 @@ std::string FormatLoadResult(const LoadOptions& options, const LoadResult& r, bo
         options.mode == LoadMode::kEcho ? "" : options.job, client::PolicyToText(options.policy),
         options.workers, options.channels,
         options.concurrency > 0 ? options.concurrency : options.workers,
-        absl::ToDoubleSeconds(r.register_elapsed), absl::ToDoubleSeconds(r.measured),
-        r.reports_ok, r.reports_per_second(), FormatMillis(h.Percentile(0.5)),
-        FormatMillis(h.Percentile(0.9)), FormatMillis(h.Percentile(0.99)), FormatMillis(h.max()),
-        FormatMillis(h.mean()), r.blocking_ok, FormatMillis(r.blocking_latency.Percentile(0.5)),
+        absl::ToDoubleSeconds(r.register_elapsed), absl::ToDoubleSeconds(r.measured), r.reports_ok,
+        r.reports_per_second(), FormatMillis(h.Percentile(0.5)), FormatMillis(h.Percentile(0.9)),
+        FormatMillis(h.Percentile(0.99)), FormatMillis(h.max()), FormatMillis(h.mean()),
+        r.blocking_ok, FormatMillis(r.blocking_latency.Percentile(0.5)),
         FormatMillis(r.blocking_latency.Percentile(0.99)), r.errors_total, errors, r.drained,
         r.workers_retired, r.leave_errors);
   }
-  std::string out = absl::StrFormat(
-      "ebsp-loadgen: %s mode against %s, %d workers on %d channels",
-      LoadModeName(options.mode), options.target, options.workers, options.channels);
+  std::string out = absl::StrFormat("ebsp-loadgen: %s mode against %s, %d workers on %d channels",
+                                    LoadModeName(options.mode), options.target, options.workers,
+                                    options.channels);
   if (options.mode == LoadMode::kCoordinator) {
     absl::StrAppendFormat(&out, ", job %s (policy %s)\n  registered in %.3f s", options.job,
                           client::PolicyToText(options.policy),

@@ -56,7 +56,7 @@ struct LoadResult {
   absl::Duration measured;  // The measured phase's wall time.
   int64_t reports_ok = 0;   // Completed OK within the measured phase.
   LatencyHistogram report_latency;
-  int64_t blocking_ok = 0;  // Barrier and WaitForClock calls.
+  int64_t blocking_ok = 0;            // Barrier and WaitForClock calls.
   LatencyHistogram blocking_latency;  // Includes the wait.
   // Failed calls of the measured phase by gRPC code name.
   std::map<std::string, int64_t> errors_by_code;
@@ -84,8 +84,7 @@ bool AbslParseFlag(absl::string_view text, LoadMode* mode, std::string* error);
 std::string AbslUnparseFlag(LoadMode mode);
 
 // Human-readable summary, or one JSON object when `json`.
-std::string FormatLoadResult(const LoadOptions& options, const LoadResult& result,
-                             bool json);
+std::string FormatLoadResult(const LoadOptions& options, const LoadResult& result, bool json);
 
 }  // namespace ebsp::loadgen
 

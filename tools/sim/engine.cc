@@ -43,9 +43,7 @@ class LeadTracker {
     if (--it->second == 0) counts_.erase(it);
     ++counts_[to];
   }
-  uint64_t Lead() const {
-    return counts_.rbegin()->first - counts_.begin()->first;
-  }
+  uint64_t Lead() const { return counts_.rbegin()->first - counts_.begin()->first; }
 
  private:
   std::map<uint64_t, int> counts_;
@@ -108,8 +106,8 @@ class Simulation {
           job_->Register(worker.id, absl::StrCat("w", w), kStart);
       if (!registered.ok()) return CoreError("Register", w, registered.status());
       if (registered->phase != core::WorkerPhase::kRunning) {
-        return absl::InternalError(absl::StrCat(
-            "worker ", w, " registered at the start but is not running"));
+        return absl::InternalError(
+            absl::StrCat("worker ", w, " registered at the start but is not running"));
       }
       worker.round = registered->round;
       if (absl::Status s = Apply(registered->effects, kStart); !s.ok()) return s;
@@ -119,12 +117,12 @@ class Simulation {
     // Bounded by max_events: each pass handles one iteration end.
     while (!queue_.empty() && queue_.top().end <= end_) {
       if (metrics_.events >= options_.max_events) {
-        return absl::ResourceExhaustedError(absl::StrFormat(
-            "simulation of %s under %s reached %d events at t=%s before the "
-            "end at %s; raise --max_events or shorten --duration",
-            trace_.name, options_.policy.ToString(), options_.max_events,
-            absl::FormatDuration(queue_.top().end - kStart),
-            absl::FormatDuration(options_.duration)));
+        return absl::ResourceExhaustedError(
+            absl::StrFormat("simulation of %s under %s reached %d events at t=%s before the "
+                            "end at %s; raise --max_events or shorten --duration",
+                            trace_.name, options_.policy.ToString(), options_.max_events,
+                            absl::FormatDuration(queue_.top().end - kStart),
+                            absl::FormatDuration(options_.duration)));
       }
       const Event event = queue_.top();
       queue_.pop();
@@ -140,21 +138,19 @@ class Simulation {
     if (queue_.empty()) {
       // Every worker waits and nothing can release it: the core lost a
       // release. Reported, never papered over.
-      return absl::InternalError(absl::StrFormat(
-          "simulation of %s under %s: every worker is waiting and no release "
-          "came (%d events in)",
-          trace_.name, options_.policy.ToString(), metrics_.events));
+      return absl::InternalError(
+          absl::StrFormat("simulation of %s under %s: every worker is waiting and no release "
+                          "came (%d events in)",
+                          trace_.name, options_.policy.ToString(), metrics_.events));
     }
     RecordLeads();
     return Finish();
   }
 
  private:
-  absl::Status CoreError(absl::string_view call, int w,
-                         const absl::Status& status) const {
-    return absl::InternalError(
-        absl::StrCat("core rejected ", call, " of worker ", w, " under ",
-                     options_.policy.ToString(), ": ", status.ToString()));
+  absl::Status CoreError(absl::string_view call, int w, const absl::Status& status) const {
+    return absl::InternalError(absl::StrCat("core rejected ", call, " of worker ", w, " under ",
+                                            options_.policy.ToString(), ": ", status.ToString()));
   }
 
   void StartIteration(int w, absl::Time start) {
@@ -164,10 +160,8 @@ class Simulation {
   }
 
   void RecordLeads() {
-    metrics_.max_staleness =
-        std::max(metrics_.max_staleness, in_round_lead_.Lead());
-    metrics_.max_total_lead =
-        std::max(metrics_.max_total_lead, total_lead_.Lead());
+    metrics_.max_staleness = std::max(metrics_.max_staleness, in_round_lead_.Lead());
+    metrics_.max_total_lead = std::max(metrics_.max_total_lead, total_lead_.Lead());
   }
 
   void BeginWait(int w, absl::Time now) {
@@ -186,8 +180,7 @@ class Simulation {
     ++metrics_.iterations_total;
 
     absl::StatusOr<core::ReportResult> report = job_->ReportIteration(
-        worker.id, worker.round, static_cast<int>(worker.in_round),
-        event.compute, now);
+        worker.id, worker.round, static_cast<int>(worker.in_round), event.compute, now);
     if (!report.ok()) return CoreError("ReportIteration", w, report.status());
     if (absl::Status s = Apply(report->effects, now); !s.ok()) return s;
 
@@ -197,8 +190,7 @@ class Simulation {
         return absl::OkStatus();
       case core::SyncAction::kSyncNow: {
         BeginWait(w, now);
-        absl::StatusOr<Effects> arrived =
-            job_->ArriveAtBarrier(worker.id, worker.round, now);
+        absl::StatusOr<Effects> arrived = job_->ArriveAtBarrier(worker.id, worker.round, now);
         if (!arrived.ok()) return CoreError("ArriveAtBarrier", w, arrived.status());
         return Apply(*arrived, now);
       }
@@ -214,24 +206,22 @@ class Simulation {
 
   absl::Status Apply(const Effects& effects, absl::Time now) {
     if (!effects.evictions.empty()) {
-      return absl::InternalError(absl::StrCat(
-          "core evicted worker ", effects.evictions.front().name, " at t=",
-          absl::FormatDuration(now - kStart),
-          " although the simulation never lets a lease expire"));
+      return absl::InternalError(
+          absl::StrCat("core evicted worker ", effects.evictions.front().name,
+                       " at t=", absl::FormatDuration(now - kStart),
+                       " although the simulation never lets a lease expire"));
     }
     for (const core::RoundSummary& round : effects.rounds_completed) {
       ++metrics_.rounds;
       metrics_.round_wait_s_total += absl::ToDoubleSeconds(round.total_wait);
-      metrics_.round_predicted_wait_s_total +=
-          absl::ToDoubleSeconds(round.predicted_wait);
+      metrics_.round_predicted_wait_s_total += absl::ToDoubleSeconds(round.predicted_wait);
     }
     for (const core::Release& release : effects.releases) {
       const int w = static_cast<int>(release.worker - kFirstId);
-      if (release.worker < kFirstId || w >= trace_.workers() ||
-          !workers_[w].waiting) {
-        return absl::InternalError(absl::StrCat(
-            "core released worker id ", release.worker,
-            " which is not waiting, at t=", absl::FormatDuration(now - kStart)));
+      if (release.worker < kFirstId || w >= trace_.workers() || !workers_[w].waiting) {
+        return absl::InternalError(
+            absl::StrCat("core released worker id ", release.worker,
+                         " which is not waiting, at t=", absl::FormatDuration(now - kStart)));
       }
       WorkerSim& worker = workers_[w];
       worker.waiting = false;
@@ -256,15 +246,11 @@ class Simulation {
     }
     const double seconds = absl::ToDoubleSeconds(options_.duration);
     metrics_.workers = trace_.workers();
-    metrics_.throughput_iters_per_s =
-        static_cast<double>(metrics_.iterations_total) / seconds;
-    metrics_.idle_fraction =
-        absl::ToDoubleSeconds(idle) / (seconds * trace_.workers());
-    metrics_.mean_wait_s =
-        metrics_.waits == 0
-            ? 0
-            : absl::ToDoubleSeconds(wait_total_) /
-                  static_cast<double>(metrics_.waits);
+    metrics_.throughput_iters_per_s = static_cast<double>(metrics_.iterations_total) / seconds;
+    metrics_.idle_fraction = absl::ToDoubleSeconds(idle) / (seconds * trace_.workers());
+    metrics_.mean_wait_s = metrics_.waits == 0 ? 0
+                                               : absl::ToDoubleSeconds(wait_total_) /
+                                                     static_cast<double>(metrics_.waits);
     return metrics_;
   }
 
@@ -283,30 +269,25 @@ class Simulation {
 
 }  // namespace
 
-absl::StatusOr<SimMetrics> Simulate(const Trace& trace,
-                                    const SimOptions& options) {
+absl::StatusOr<SimMetrics> Simulate(const Trace& trace, const SimOptions& options) {
   if (absl::Status s = trace.Validate(); !s.ok()) return s;
   if (absl::Status s = options.policy.Validate(); !s.ok()) return s;
-  if (options.duration <= absl::ZeroDuration() ||
-      options.duration == absl::InfiniteDuration()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("duration must be positive and finite, got ",
-                     absl::FormatDuration(options.duration)));
+  if (options.duration <= absl::ZeroDuration() || options.duration == absl::InfiniteDuration()) {
+    return absl::InvalidArgumentError(absl::StrCat("duration must be positive and finite, got ",
+                                                   absl::FormatDuration(options.duration)));
   }
-  if (options.sync_cost < absl::ZeroDuration() ||
-      options.sync_cost == absl::InfiniteDuration()) {
+  if (options.sync_cost < absl::ZeroDuration() || options.sync_cost == absl::InfiniteDuration()) {
     return absl::InvalidArgumentError(
         absl::StrCat("sync cost must be non-negative and finite, got ",
                      absl::FormatDuration(options.sync_cost)));
   }
   if (options.max_events < 1) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "max_events must be at least 1, got ", options.max_events));
+    return absl::InvalidArgumentError(
+        absl::StrCat("max_events must be at least 1, got ", options.max_events));
   }
   if (options.oracle && options.policy.kind != core::PolicyKind::kElasticBsp) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "the oracle predictor only applies to ElasticBSP, not ",
-        options.policy.ToString()));
+        "the oracle predictor only applies to ElasticBSP, not ", options.policy.ToString()));
   }
   Simulation simulation(trace, options);
   return simulation.Run();

@@ -74,8 +74,7 @@ struct SimMetrics {
 // negative sync cost, oracle with a policy other than ElasticBSP); INTERNAL
 // when the core rejects an event or all workers wait forever (a core bug the
 // simulator reports rather than hides); RESOURCE_EXHAUSTED at max_events.
-absl::StatusOr<SimMetrics> Simulate(const Trace& trace,
-                                    const SimOptions& options);
+absl::StatusOr<SimMetrics> Simulate(const Trace& trace, const SimOptions& options);
 
 }  // namespace ebsp::sim
 

@@ -101,17 +101,16 @@ absl::StatusOr<SimRow> RunOne(const Trace& trace, const SimPolicy& policy) {
   absl::StatusOr<SimMetrics> metrics = Simulate(trace, options);
   if (!metrics.ok()) return metrics.status();
   if (absl::GetFlag(FLAGS_progress)) {
-    absl::FPrintF(stderr, "ebsp-sim: %s / %s: %d iterations, %d events in %s\n",
-                  trace.name, policy.label, metrics->iterations_total,
-                  metrics->events, absl::FormatDuration(absl::Trunc(
-                                       absl::Now() - began, absl::Milliseconds(1))));
+    absl::FPrintF(stderr, "ebsp-sim: %s / %s: %d iterations, %d events in %s\n", trace.name,
+                  policy.label, metrics->iterations_total, metrics->events,
+                  absl::FormatDuration(absl::Trunc(absl::Now() - began, absl::Milliseconds(1))));
   }
   return SimRow{trace.name, policy.label, *metrics, 0};
 }
 
 absl::Status Run() {
-  absl::StatusOr<std::vector<SimPolicy>> policies = ParsePolicyList(
-      absl::GetFlag(FLAGS_policies), absl::GetFlag(FLAGS_oracle));
+  absl::StatusOr<std::vector<SimPolicy>> policies =
+      ParsePolicyList(absl::GetFlag(FLAGS_policies), absl::GetFlag(FLAGS_oracle));
   if (!policies.ok()) return policies.status();
   absl::StatusOr<std::vector<Trace>> traces = LoadTraces();
   if (!traces.ok()) return traces.status();
@@ -120,16 +119,14 @@ absl::Status Run() {
   if (!export_path.empty()) {
     if (traces->size() != 1) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "--write_trace_csv needs exactly one trace, --trace selects ",
-          traces->size()));
+          "--write_trace_csv needs exactly one trace, --trace selects ", traces->size()));
     }
     if (absl::Status s = WriteTraceCsv(traces->front(), export_path); !s.ok()) {
       return s;
     }
   }
 
-  const SimPolicy asp_baseline{"asp", core::PolicyConfig{core::PolicyKind::kAsp},
-                               false};
+  const SimPolicy asp_baseline{"asp", core::PolicyConfig{core::PolicyKind::kAsp}, false};
   for (const Trace& trace : *traces) {
     std::vector<SimRow> rows;
     double asp_throughput = -1;

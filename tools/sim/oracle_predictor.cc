@@ -10,8 +10,8 @@
 
 namespace ebsp::sim {
 
-OraclePredictor::OraclePredictor(const Trace& trace, int worker,
-                                 absl::Duration sync_cost, absl::Time start)
+OraclePredictor::OraclePredictor(const Trace& trace, int worker, absl::Duration sync_cost,
+                                 absl::Time start)
     : trace_(trace), worker_(worker), sync_cost_(sync_cost), next_start_(start) {}
 
 void OraclePredictor::StartRound(absl::Time start) {
@@ -20,8 +20,7 @@ void OraclePredictor::StartRound(absl::Time start) {
   next_start_ = observed_ == 0 ? start : start + sync_cost_;
 }
 
-void OraclePredictor::ObserveIteration(absl::Time arrival,
-                                       absl::Duration compute) {
+void OraclePredictor::ObserveIteration(absl::Time arrival, absl::Duration compute) {
   next_start_ = arrival;
   ++observed_;
 }
@@ -43,8 +42,7 @@ absl::Duration OraclePredictor::TypicalInterval() const {
 }
 
 core::PredictorFactory MakeOracleFactory(const Trace& trace, uint64_t first_id,
-                                         absl::Duration sync_cost,
-                                         absl::Time start) {
+                                         absl::Duration sync_cost, absl::Time start) {
   const Trace* borrowed = &trace;
   return [borrowed, first_id, sync_cost,
           start](uint64_t worker_id) -> std::unique_ptr<core::IterationPredictor> {
@@ -55,8 +53,8 @@ core::PredictorFactory MakeOracleFactory(const Trace& trace, uint64_t first_id,
         worker_id - first_id >= static_cast<uint64_t>(borrowed->workers())) {
       return core::MakePredictor(core::PredictorKind::kLatestInterval);
     }
-    return std::make_unique<OraclePredictor>(
-        *borrowed, static_cast<int>(worker_id - first_id), sync_cost, start);
+    return std::make_unique<OraclePredictor>(*borrowed, static_cast<int>(worker_id - first_id),
+                                             sync_cost, start);
   };
 }
 

@@ -25,8 +25,7 @@ class OraclePredictor : public core::IterationPredictor {
  public:
   // `trace` is borrowed and must outlive the predictor. `start` is the
   // virtual time the worker starts computing if no round start is reported.
-  OraclePredictor(const Trace& trace, int worker, absl::Duration sync_cost,
-                  absl::Time start);
+  OraclePredictor(const Trace& trace, int worker, absl::Duration sync_cost, absl::Time start);
 
   void StartRound(absl::Time start) override;
   void ObserveIteration(absl::Time arrival, absl::Duration compute) override;
@@ -50,8 +49,7 @@ class OraclePredictor : public core::IterationPredictor {
 // through `first_id`: id first_id + w is worker w. `trace` must outlive every
 // predictor the factory makes.
 core::PredictorFactory MakeOracleFactory(const Trace& trace, uint64_t first_id,
-                                         absl::Duration sync_cost,
-                                         absl::Time start);
+                                         absl::Duration sync_cost, absl::Time start);
 
 }  // namespace ebsp::sim
 

@@ -26,8 +26,7 @@ bool StartsPolicy(absl::string_view item) {
 
 }  // namespace
 
-absl::StatusOr<std::vector<SimPolicy>> ParsePolicyList(absl::string_view text,
-                                                       bool add_oracles) {
+absl::StatusOr<std::vector<SimPolicy>> ParsePolicyList(absl::string_view text, bool add_oracles) {
   if (absl::StripAsciiWhitespace(text) == "all") text = kAllPolicies;
   std::vector<std::string> texts;
   for (absl::string_view raw : absl::StrSplit(text, ',')) {
@@ -40,28 +39,26 @@ absl::StatusOr<std::vector<SimPolicy>> ParsePolicyList(absl::string_view text,
     }
   }
   if (texts.empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("no policy in '", text, "'"));
+    return absl::InvalidArgumentError(absl::StrCat("no policy in '", text, "'"));
   }
   std::vector<SimPolicy> policies;
   for (const std::string& item : texts) {
     absl::StatusOr<core::PolicyConfig> config = core::ParsePolicy(item);
     if (!config.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "policy '", item, "': ", config.status().message()));
+      return absl::InvalidArgumentError(
+          absl::StrCat("policy '", item, "': ", config.status().message()));
     }
     for (const SimPolicy& seen : policies) {
       if (seen.label == item) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("policy '", item, "' is listed twice"));
+        return absl::InvalidArgumentError(absl::StrCat("policy '", item, "' is listed twice"));
       }
     }
     policies.push_back(SimPolicy{item, *config, false});
     if (add_oracles && config->kind == core::PolicyKind::kElasticBsp) {
       // Policies differing only in their predictor share one oracle.
       std::string label =
-          absl::StrCat("ebsp-oracle:R=", config->lookahead, ",objective=",
-                       std::string(core::ObjectiveName(config->objective)));
+          absl::StrCat("ebsp-oracle:R=", config->lookahead,
+                       ",objective=", std::string(core::ObjectiveName(config->objective)));
       bool listed = false;
       for (const SimPolicy& seen : policies) listed |= seen.label == label;
       if (!listed) policies.push_back(SimPolicy{std::move(label), *config, true});

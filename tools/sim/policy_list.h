@@ -28,8 +28,7 @@ struct SimPolicy {
 // With `add_oracles`, every ElasticBSP policy is followed by its oracle twin
 // (same R and objective, clairvoyant predictor). INVALID_ARGUMENT naming the
 // bad item, or for an empty list or a duplicate.
-absl::StatusOr<std::vector<SimPolicy>> ParsePolicyList(absl::string_view text,
-                                                       bool add_oracles);
+absl::StatusOr<std::vector<SimPolicy>> ParsePolicyList(absl::string_view text, bool add_oracles);
 
 }  // namespace ebsp::sim
 

@@ -14,8 +14,7 @@ namespace ebsp::sim {
 void SetThroughputVsAsp(double asp_throughput, std::vector<SimRow>& rows) {
   for (SimRow& row : rows) {
     row.throughput_vs_asp =
-        asp_throughput > 0 ? row.metrics.throughput_iters_per_s / asp_throughput
-                           : 0;
+        asp_throughput > 0 ? row.metrics.throughput_iters_per_s / asp_throughput : 0;
   }
 }
 
@@ -24,18 +23,15 @@ std::string FormatTable(const std::vector<SimRow>& rows) {
   size_t width = 6;  // "policy"
   for (const SimRow& row : rows) width = std::max(width, row.policy.size());
   const int w = static_cast<int>(width);
-  std::string out = absl::StrFormat("trace %s, %d workers\n", rows[0].trace,
-                                    rows[0].metrics.workers);
-  absl::StrAppendFormat(&out, "%-*s %10s %9s %7s %6s %10s %6s %7s\n", w,
-                        "policy", "iters", "iters/s", "vs_asp", "idle",
-                        "mean_wait", "stale", "rounds");
+  std::string out =
+      absl::StrFormat("trace %s, %d workers\n", rows[0].trace, rows[0].metrics.workers);
+  absl::StrAppendFormat(&out, "%-*s %10s %9s %7s %6s %10s %6s %7s\n", w, "policy", "iters",
+                        "iters/s", "vs_asp", "idle", "mean_wait", "stale", "rounds");
   for (const SimRow& row : rows) {
     const SimMetrics& m = row.metrics;
-    absl::StrAppendFormat(&out, "%-*s %10d %9.1f %7.3f %6.3f %9.4fs %6d %7d\n",
-                          w, row.policy, m.iterations_total,
-                          m.throughput_iters_per_s, row.throughput_vs_asp,
-                          m.idle_fraction, m.mean_wait_s, m.max_staleness,
-                          m.rounds);
+    absl::StrAppendFormat(&out, "%-*s %10d %9.1f %7.3f %6.3f %9.4fs %6d %7d\n", w, row.policy,
+                          m.iterations_total, m.throughput_iters_per_s, row.throughput_vs_asp,
+                          m.idle_fraction, m.mean_wait_s, m.max_staleness, m.rounds);
   }
   return out;
 }
@@ -73,10 +69,10 @@ std::string FormatJsonLine(const SimRow& row) {
       "\"idle_fraction\":%.6g,\"mean_wait_s\":%.6g,\"max_staleness\":%d,"
       "\"max_total_lead\":%d,\"rounds\":%d,\"round_wait_s_total\":%.6g,"
       "\"round_predicted_wait_s_total\":%.6g,\"events\":%d}",
-      JsonString(row.trace), JsonString(row.policy), m.workers,
-      m.iterations_total, m.throughput_iters_per_s, row.throughput_vs_asp,
-      m.idle_fraction, m.mean_wait_s, m.max_staleness, m.max_total_lead,
-      m.rounds, m.round_wait_s_total, m.round_predicted_wait_s_total, m.events);
+      JsonString(row.trace), JsonString(row.policy), m.workers, m.iterations_total,
+      m.throughput_iters_per_s, row.throughput_vs_asp, m.idle_fraction, m.mean_wait_s,
+      m.max_staleness, m.max_total_lead, m.rounds, m.round_wait_s_total,
+      m.round_predicted_wait_s_total, m.events);
 }
 
 }  // namespace ebsp::sim

@@ -19,9 +19,7 @@ class Rng {
   explicit Rng(uint64_t seed) : engine_(seed) {}
 
   // Uniform in [0, 1) with 53 random bits.
-  double Uniform() {
-    return static_cast<double>(engine_() >> 11) * 0x1.0p-53;
-  }
+  double Uniform() { return static_cast<double>(engine_() >> 11) * 0x1.0p-53; }
 
   // Uniform in [lo, hi).
   double Uniform(double lo, double hi) { return lo + (hi - lo) * Uniform(); }

@@ -62,13 +62,11 @@ struct Window {
 // Slowdown windows of every worker, on its own compute timeline (seconds).
 using Windows = std::vector<std::vector<Window>>;
 
-void AddTransientWindows(Rng& rng, double mean_gap, double length,
-                         Windows& windows) {
+void AddTransientWindows(Rng& rng, double mean_gap, double length, Windows& windows) {
   const int workers = static_cast<int>(windows.size());
   // Bounded: each step advances by a positive gap (Exponential never returns
   // 0 for Uniform() < 1), and `length` is finite.
-  for (double t = rng.Exponential(mean_gap); t < length;
-       t += rng.Exponential(mean_gap)) {
+  for (double t = rng.Exponential(mean_gap); t < length; t += rng.Exponential(mean_gap)) {
     const int worker = static_cast<int>(rng.Below(workers));
     const double span = rng.Uniform(kTransientMinSeconds, kTransientMaxSeconds);
     windows[worker].push_back({t, t + span, kTransientFactor});
@@ -78,8 +76,7 @@ void AddTransientWindows(Rng& rng, double mean_gap, double length,
 void AddPeriodicWindows(Rng& rng, double length, Windows& windows) {
   for (size_t w = 0; w < windows.size(); w += kPeriodicEvery) {
     const double phase = rng.Uniform(0, kPeriodicPeriodSeconds);
-    for (double t = phase - kPeriodicPeriodSeconds; t < length;
-         t += kPeriodicPeriodSeconds) {
+    for (double t = phase - kPeriodicPeriodSeconds; t < length; t += kPeriodicPeriodSeconds) {
       windows[w].push_back({t, t + kPeriodicSlowSeconds, kPeriodicFactor});
     }
   }
@@ -99,21 +96,19 @@ double SlowdownAt(const std::vector<Window>& windows, double t) {
 
 absl::Status Trace::Validate() const {
   if (compute.empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("trace '", name, "' has no workers"));
+    return absl::InvalidArgumentError(absl::StrCat("trace '", name, "' has no workers"));
   }
   for (size_t w = 0; w < compute.size(); ++w) {
     if (compute[w].empty()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "trace '", name, "': worker ", w, " has no iterations"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("trace '", name, "': worker ", w, " has no iterations"));
     }
     for (size_t i = 0; i < compute[w].size(); ++i) {
       const absl::Duration d = compute[w][i];
       if (d <= absl::ZeroDuration() || d == absl::InfiniteDuration()) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "trace '", name, "': worker ", w, " iteration ", i,
-            " has compute time ", absl::FormatDuration(d),
-            ", expected positive and finite"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("trace '", name, "': worker ", w, " iteration ", i, " has compute time ",
+                         absl::FormatDuration(d), ", expected positive and finite"));
       }
     }
   }
@@ -141,21 +136,17 @@ absl::StatusOr<TraceKind> ParseTraceKind(absl::string_view name) {
     if (TraceKindName(kind) == name) return kind;
   }
   return absl::InvalidArgumentError(absl::StrCat(
-      "unknown trace '", name,
-      "', expected static, transient, periodic, noise or mix"));
+      "unknown trace '", name, "', expected static, transient, periodic, noise or mix"));
 }
 
-absl::StatusOr<Trace> MakeSuiteTrace(TraceKind kind,
-                                     const SuiteOptions& options) {
+absl::StatusOr<Trace> MakeSuiteTrace(TraceKind kind, const SuiteOptions& options) {
   if (options.workers < 1) {
     return absl::InvalidArgumentError(
         absl::StrCat("workers must be at least 1, got ", options.workers));
   }
-  if (options.length <= absl::ZeroDuration() ||
-      options.length == absl::InfiniteDuration()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("trace length must be positive and finite, got ",
-                     absl::FormatDuration(options.length)));
+  if (options.length <= absl::ZeroDuration() || options.length == absl::InfiniteDuration()) {
+    return absl::InvalidArgumentError(absl::StrCat("trace length must be positive and finite, got ",
+                                                   absl::FormatDuration(options.length)));
   }
   if (options.base_iteration < kMinIteration ||
       options.base_iteration == absl::InfiniteDuration()) {
@@ -178,8 +169,7 @@ absl::StatusOr<Trace> MakeSuiteTrace(TraceKind kind,
     AddTransientWindows(event_rng, kTransientMeanGapSeconds, length, windows);
   }
   if (kind == TraceKind::kMix) {
-    AddTransientWindows(event_rng, kMixTransientMeanGapSeconds, length,
-                        windows);
+    AddTransientWindows(event_rng, kMixTransientMeanGapSeconds, length, windows);
   }
   if (kind == TraceKind::kPeriodic || kind == TraceKind::kMix) {
     AddPeriodicWindows(event_rng, length, windows);
@@ -199,15 +189,14 @@ absl::StatusOr<Trace> MakeSuiteTrace(TraceKind kind,
     for (double elapsed = 0; elapsed < length;) {
       double seconds = base * speed * SlowdownAt(windows[w], elapsed);
       if (sigma > 0) seconds *= std::exp(sigma * noise_rng.Normal());
-      const absl::Duration d = std::max(
-          kMinIteration, absl::Nanoseconds(std::llround(seconds * 1e9)));
+      const absl::Duration d =
+          std::max(kMinIteration, absl::Nanoseconds(std::llround(seconds * 1e9)));
       if (++generated > kMaxTraceIterations) {
         return absl::ResourceExhaustedError(absl::StrFormat(
             "trace %s would need more than %d iterations for %d workers to "
             "cover %s at base %s; use fewer workers, a shorter length or a "
             "longer base iteration",
-            trace.name, kMaxTraceIterations, workers,
-            absl::FormatDuration(options.length),
+            trace.name, kMaxTraceIterations, workers, absl::FormatDuration(options.length),
             absl::FormatDuration(options.base_iteration)));
       }
       out.push_back(d);

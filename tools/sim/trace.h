@@ -43,9 +43,9 @@ struct Trace {
 
 enum class TraceKind { kStatic, kTransient, kPeriodic, kNoise, kMix };
 
-inline constexpr TraceKind kAllTraceKinds[] = {
-    TraceKind::kStatic, TraceKind::kTransient, TraceKind::kPeriodic,
-    TraceKind::kNoise, TraceKind::kMix};
+inline constexpr TraceKind kAllTraceKinds[] = {TraceKind::kStatic, TraceKind::kTransient,
+                                               TraceKind::kPeriodic, TraceKind::kNoise,
+                                               TraceKind::kMix};
 
 absl::string_view TraceKindName(TraceKind kind);  // "static", "transient", ...
 absl::StatusOr<TraceKind> ParseTraceKind(absl::string_view name);
@@ -62,8 +62,7 @@ struct SuiteOptions {
 
 // The same (kind, options) gives the same trace on every platform.
 // INVALID_ARGUMENT for workers < 1 or a non-positive length or base.
-absl::StatusOr<Trace> MakeSuiteTrace(TraceKind kind,
-                                     const SuiteOptions& options);
+absl::StatusOr<Trace> MakeSuiteTrace(TraceKind kind, const SuiteOptions& options);
 
 }  // namespace ebsp::sim
 

@@ -38,16 +38,13 @@ struct Row {
   int line = 0;
 };
 
-absl::Status LineError(absl::string_view source, int line,
-                       absl::string_view message) {
-  return absl::InvalidArgumentError(
-      absl::StrCat(source, ":", line, ": ", message));
+absl::Status LineError(absl::string_view source, int line, absl::string_view message) {
+  return absl::InvalidArgumentError(absl::StrCat(source, ":", line, ": ", message));
 }
 
 }  // namespace
 
-absl::StatusOr<Trace> ParseTraceCsv(absl::string_view text,
-                                    absl::string_view source) {
+absl::StatusOr<Trace> ParseTraceCsv(absl::string_view text, absl::string_view source) {
   // Rows are collected and sorted rather than placed by index, so memory
   // follows the file's size, not the largest index a row names.
   std::vector<Row> rows;
@@ -60,41 +57,34 @@ absl::StatusOr<Trace> ParseTraceCsv(absl::string_view text,
     if (!header_seen) {
       if (line != kHeader) {
         return LineError(source, line_number,
-                         absl::StrCat("expected the header '", kHeader,
-                                      "', got '", line, "'"));
+                         absl::StrCat("expected the header '", kHeader, "', got '", line, "'"));
       }
       header_seen = true;
       continue;
     }
     std::vector<absl::string_view> fields = absl::StrSplit(line, ',');
     if (fields.size() != 3) {
-      return LineError(
-          source, line_number,
-          absl::StrCat("expected 3 fields (worker,iteration,seconds), got ",
-                       fields.size(), " in '", line, "'"));
+      return LineError(source, line_number,
+                       absl::StrCat("expected 3 fields (worker,iteration,seconds), got ",
+                                    fields.size(), " in '", line, "'"));
     }
     for (absl::string_view& field : fields) field = absl::StripAsciiWhitespace(field);
     int64_t worker = 0;
-    if (!absl::SimpleAtoi(fields[0], &worker) || worker < 0 ||
-        worker >= kMaxWorkers) {
-      return LineError(source, line_number,
-                       absl::StrCat("worker '", fields[0],
-                                    "' is not an integer in [0, ", kMaxWorkers,
-                                    ")"));
+    if (!absl::SimpleAtoi(fields[0], &worker) || worker < 0 || worker >= kMaxWorkers) {
+      return LineError(
+          source, line_number,
+          absl::StrCat("worker '", fields[0], "' is not an integer in [0, ", kMaxWorkers, ")"));
     }
     int64_t iteration = 0;
-    if (!absl::SimpleAtoi(fields[1], &iteration) || iteration < 0 ||
-        iteration >= kMaxIterations) {
+    if (!absl::SimpleAtoi(fields[1], &iteration) || iteration < 0 || iteration >= kMaxIterations) {
       return LineError(source, line_number,
-                       absl::StrCat("iteration '", fields[1],
-                                    "' is not an integer in [0, ",
+                       absl::StrCat("iteration '", fields[1], "' is not an integer in [0, ",
                                     kMaxIterations, ")"));
     }
     double seconds = 0;
     if (!absl::SimpleAtod(fields[2], &seconds) || !std::isfinite(seconds)) {
       return LineError(source, line_number,
-                       absl::StrCat("seconds '", fields[2],
-                                    "' is not a finite number"));
+                       absl::StrCat("seconds '", fields[2], "' is not a finite number"));
     }
     const int64_t nanos = std::llround(seconds * 1e9);
     if (nanos <= 0 || seconds > kMaxSeconds) {
@@ -105,18 +95,16 @@ absl::StatusOr<Trace> ParseTraceCsv(absl::string_view text,
                                     kMaxSeconds));
     }
     if (static_cast<int64_t>(rows.size()) >= kMaxIterations) {
-      return LineError(source, line_number,
-                       absl::StrCat("more than ", kMaxIterations, " rows"));
+      return LineError(source, line_number, absl::StrCat("more than ", kMaxIterations, " rows"));
     }
     rows.push_back(Row{worker, iteration, nanos, line_number});
   }
   if (!header_seen) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        source, ": empty trace, expected the header '", kHeader, "'"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(source, ": empty trace, expected the header '", kHeader, "'"));
   }
   if (rows.empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(source, ": the trace has a header but no rows"));
+    return absl::InvalidArgumentError(absl::StrCat(source, ": the trace has a header but no rows"));
   }
   std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
     if (a.worker != b.worker) return a.worker < b.worker;
@@ -130,9 +118,9 @@ absl::StatusOr<Trace> ParseTraceCsv(absl::string_view text,
   size_t next = 0;
   for (int64_t w = 0; w < workers; ++w) {
     if (next == rows.size() || rows[next].worker != w) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          source, ": worker ", w, " has no rows (workers must be numbered 0..",
-          workers - 1, " without gaps)"));
+      return absl::InvalidArgumentError(absl::StrCat(source, ": worker ", w,
+                                                     " has no rows (workers must be numbered 0..",
+                                                     workers - 1, " without gaps)"));
     }
     std::vector<absl::Duration>& out = trace.compute[w];
     for (; next < rows.size() && rows[next].worker == w; ++next) {
@@ -140,16 +128,15 @@ absl::StatusOr<Trace> ParseTraceCsv(absl::string_view text,
       const int64_t expected = static_cast<int64_t>(out.size());
       if (row.iteration < expected) {
         return LineError(source, row.line,
-                         absl::StrCat("worker ", w, " iteration ",
-                                      row.iteration,
-                                      " was already given on line ",
-                                      rows[next - 1].line));
+                         absl::StrCat("worker ", w, " iteration ", row.iteration,
+                                      " was already given on line ", rows[next - 1].line));
       }
       if (row.iteration > expected) {
         return LineError(source, row.line,
-                         absl::StrCat("worker ", w, " iteration ",
-                                      row.iteration, " follows a gap: no row "
-                                      "gives iteration ", expected));
+                         absl::StrCat("worker ", w, " iteration ", row.iteration,
+                                      " follows a gap: no row "
+                                      "gives iteration ",
+                                      expected));
       }
       out.push_back(absl::Nanoseconds(row.nanos));
     }
@@ -160,8 +147,8 @@ absl::StatusOr<Trace> ParseTraceCsv(absl::string_view text,
 absl::StatusOr<Trace> ReadTraceCsv(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    return absl::NotFoundError(absl::StrCat("cannot open trace CSV '", path,
-                                            "': ", std::strerror(errno)));
+    return absl::NotFoundError(
+        absl::StrCat("cannot open trace CSV '", path, "': ", std::strerror(errno)));
   }
   std::ostringstream buffer;
   buffer << in.rdbuf();
@@ -178,8 +165,8 @@ std::string FormatTraceCsv(const Trace& trace) {
       // Whole nanoseconds, printed exactly: the reader's llround(x * 1e9)
       // recovers them for any time under kMaxSeconds.
       const int64_t nanos = absl::ToInt64Nanoseconds(trace.compute[w][i]);
-      absl::StrAppendFormat(&out, "%d,%d,%d.%09d\n", w, i,
-                            nanos / 1'000'000'000, nanos % 1'000'000'000);
+      absl::StrAppendFormat(&out, "%d,%d,%d.%09d\n", w, i, nanos / 1'000'000'000,
+                            nanos % 1'000'000'000);
     }
   }
   return out;
@@ -190,8 +177,8 @@ absl::Status WriteTraceCsv(const Trace& trace, const std::string& path) {
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     if (!out) {
-      return absl::PermissionDeniedError(absl::StrCat(
-          "cannot write '", tmp, "': ", std::strerror(errno)));
+      return absl::PermissionDeniedError(
+          absl::StrCat("cannot write '", tmp, "': ", std::strerror(errno)));
     }
     out << FormatTraceCsv(trace);
     out.flush();
@@ -200,8 +187,8 @@ absl::Status WriteTraceCsv(const Trace& trace, const std::string& path) {
     }
   }
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    return absl::PermissionDeniedError(absl::StrCat(
-        "cannot rename '", tmp, "' to '", path, "': ", std::strerror(errno)));
+    return absl::PermissionDeniedError(
+        absl::StrCat("cannot rename '", tmp, "' to '", path, "': ", std::strerror(errno)));
   }
   return absl::OkStatus();
 }

@@ -24,8 +24,7 @@ namespace ebsp::sim {
 
 // `source` names the text in error messages (usually the file path); the
 // trace is named after it too.
-absl::StatusOr<Trace> ParseTraceCsv(absl::string_view text,
-                                    absl::string_view source);
+absl::StatusOr<Trace> ParseTraceCsv(absl::string_view text, absl::string_view source);
 absl::StatusOr<Trace> ReadTraceCsv(const std::string& path);
 
 std::string FormatTraceCsv(const Trace& trace);

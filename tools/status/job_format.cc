@@ -15,11 +15,16 @@ namespace v1 = ::elasticbsp::v1;
 
 std::string StateName(v1::WorkerState state) {
   switch (state) {
-    case v1::WORKER_STATE_PENDING: return "PENDING";
-    case v1::WORKER_STATE_RUNNING: return "RUNNING";
-    case v1::WORKER_STATE_AT_BARRIER: return "AT_BARRIER";
-    case v1::WORKER_STATE_WAITING_CLOCK: return "WAITING_CLOCK";
-    default: return "UNSPECIFIED";
+    case v1::WORKER_STATE_PENDING:
+      return "PENDING";
+    case v1::WORKER_STATE_RUNNING:
+      return "RUNNING";
+    case v1::WORKER_STATE_AT_BARRIER:
+      return "AT_BARRIER";
+    case v1::WORKER_STATE_WAITING_CLOCK:
+      return "WAITING_CLOCK";
+    default:
+      return "UNSPECIFIED";
   }
 }
 
@@ -57,37 +62,31 @@ void AppendBarrier(const v1::Job& job, const TextOptions& options, std::string& 
 }  // namespace
 
 std::string FormatJobText(const v1::Job& job, const TextOptions& options) {
-  std::string out = absl::StrFormat(
-      "job %s  policy %s  round %d (%d completed)  membership epoch %d\n",
-      job.spec().job(), client::PolicyToText(job.spec().policy()), job.round(),
-      job.rounds_completed(), job.membership_epoch());
-  absl::StrAppendFormat(&out, "  %d workers, idle %.1f%%, %d evictions",
-                        job.workers_size(), 100.0 * job.idle_fraction(),
-                        job.evictions_total());
-  if (job.has_pending_policy() &&
-      job.pending_policy().kind() != v1::POLICY_KIND_UNSPECIFIED) {
-    absl::StrAppend(&out, ", next round's policy ",
-                    client::PolicyToText(job.pending_policy()));
+  std::string out =
+      absl::StrFormat("job %s  policy %s  round %d (%d completed)  membership epoch %d\n",
+                      job.spec().job(), client::PolicyToText(job.spec().policy()), job.round(),
+                      job.rounds_completed(), job.membership_epoch());
+  absl::StrAppendFormat(&out, "  %d workers, idle %.1f%%, %d evictions", job.workers_size(),
+                        100.0 * job.idle_fraction(), job.evictions_total());
+  if (job.has_pending_policy() && job.pending_policy().kind() != v1::POLICY_KIND_UNSPECIFIED) {
+    absl::StrAppend(&out, ", next round's policy ", client::PolicyToText(job.pending_policy()));
   }
   absl::StrAppend(&out, "\n");
   if (client::HasRounds(job.spec().policy())) AppendBarrier(job, options, out);
   if (job.workers_size() == 0) return out;
 
   absl::StrAppendFormat(&out, "  %-20s %-24s %-13s %9s %10s %10s %10s %9s %9s\n", "ID", "NAME",
-                        "STATE", "ITER/TGT", "TOTAL", "LAST_ITER", "INTERVAL", "SEEN_AGO",
-                        "LEASE");
-  const int shown = options.max_workers > 0
-                        ? std::min(options.max_workers, job.workers_size())
-                        : job.workers_size();
+                        "STATE", "ITER/TGT", "TOTAL", "LAST_ITER", "INTERVAL", "SEEN_AGO", "LEASE");
+  const int shown = options.max_workers > 0 ? std::min(options.max_workers, job.workers_size())
+                                            : job.workers_size();
   for (int i = 0; i < shown; ++i) {
     const v1::WorkerStatus& w = job.workers(i);
-    absl::StrAppendFormat(&out, "  %-20d %-24s %-13s %9s %10d %10s %10s %9s %9s\n",
-                          w.worker_id(), w.name(), StateName(w.state()),
-                          absl::StrCat(w.iterations_in_round(), "/", w.target()),
-                          w.iterations_total(), Seconds(w.last_compute_seconds()),
-                          Seconds(w.predicted_interval_seconds()),
-                          Seconds(w.seconds_since_last_seen()),
-                          Seconds(w.lease_remaining_seconds()));
+    absl::StrAppendFormat(
+        &out, "  %-20d %-24s %-13s %9s %10d %10s %10s %9s %9s\n", w.worker_id(), w.name(),
+        StateName(w.state()), absl::StrCat(w.iterations_in_round(), "/", w.target()),
+        w.iterations_total(), Seconds(w.last_compute_seconds()),
+        Seconds(w.predicted_interval_seconds()), Seconds(w.seconds_since_last_seen()),
+        Seconds(w.lease_remaining_seconds()));
   }
   if (shown < job.workers_size()) {
     absl::StrAppendFormat(&out, "  ... %d more workers (--max_workers=0 or --json lists all)\n",

@@ -39,8 +39,8 @@ int Fail(const std::string& target, const std::string& what, const grpc::Status&
   const std::string error = ebsp::client::FromGrpcStatus(what, status).ToString();
   switch (status.error_code()) {
     case grpc::StatusCode::UNAVAILABLE:
-      std::fprintf(stderr, "ebsp-status: cannot reach the coordinator at %s (%s)\n",
-                   target.c_str(), error.c_str());
+      std::fprintf(stderr, "ebsp-status: cannot reach the coordinator at %s (%s)\n", target.c_str(),
+                   error.c_str());
       return 2;
     case grpc::StatusCode::DEADLINE_EXCEEDED:
       std::fprintf(stderr, "ebsp-status: the coordinator at %s did not answer %s within %s\n",

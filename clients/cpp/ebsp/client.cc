@@ -70,8 +70,8 @@ Client::~Client() {
   request.set_worker_id(worker_id);
   v1::LeaveResponse response;
   grpc::ClientContext context;
-  context.set_deadline(absl::ToChronoTime(
-      absl::Now() + std::min(options_.call_deadline, kDestructorLeaveDeadline)));
+  context.set_deadline(
+      absl::ToChronoTime(absl::Now() + std::min(options_.call_deadline, kDestructorLeaveDeadline)));
   // Nothing to do about a failure here: the lease will expire instead.
   (void)connection_.stub()->Leave(&context, request, &response);
 }
@@ -81,9 +81,7 @@ uint64_t Client::worker_id() const {
   return worker_id_;
 }
 
-absl::Duration Client::WaitDeadline() const {
-  return barrier_deadline_ + options_.call_deadline;
-}
+absl::Duration Client::WaitDeadline() const { return barrier_deadline_ + options_.call_deadline; }
 
 absl::Status Client::Join() {
   absl::Status status;
@@ -106,11 +104,10 @@ absl::Status Client::JoinOnce(bool* retry_join) {
   request.set_auth_token(options_.auth_token);
   *request.mutable_policy_if_created() = options_.policy_if_created;
   v1::RegisterResponse response;
-  absl::Status status =
-      runner_.Run("Register", options_.call_deadline,
-                  [&](v1::Coordinator::Stub& stub, grpc::ClientContext* c) {
-                    return stub.Register(c, request, &response);
-                  });
+  absl::Status status = runner_.Run("Register", options_.call_deadline,
+                                    [&](v1::Coordinator::Stub& stub, grpc::ClientContext* c) {
+                                      return stub.Register(c, request, &response);
+                                    });
   if (!status.ok()) return status;
   ++registrations_;
   policy_ = response.policy();
@@ -156,9 +153,8 @@ absl::Status Client::JoinOnce(bool* retry_join) {
 absl::Status Client::Rejoin(const absl::Status& cause) {
   absl::Status status = Join();
   if (status.ok()) return status;
-  return absl::Status(status.code(),
-                      absl::StrCat("registering again after \"", cause.message(),
-                                   "\" failed: ", status.message()));
+  return absl::Status(status.code(), absl::StrCat("registering again after \"", cause.message(),
+                                                  "\" failed: ", status.message()));
 }
 
 absl::StatusOr<Client::CallOutcome> Client::RejoinIfForgotten(const absl::Status& status) {
@@ -171,9 +167,9 @@ absl::StatusOr<Client::CallOutcome> Client::RejoinIfForgotten(const absl::Status
 absl::StatusOr<StepResult> Client::IterationDone(absl::Duration compute) {
   if (left_) return absl::FailedPreconditionError("IterationDone after Leave");
   if (sync_pending_) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("IterationDone after reaching target ", target_, " in round ",
-                     round_, ": call Sync() first"));
+    return absl::FailedPreconditionError(absl::StrCat("IterationDone after reaching target ",
+                                                      target_, " in round ", round_,
+                                                      ": call Sync() first"));
   }
   v1::ReportIterationRequest request;
   request.set_job(options_.job);
@@ -182,11 +178,10 @@ absl::StatusOr<StepResult> Client::IterationDone(absl::Duration compute) {
   request.set_iteration(static_cast<uint32_t>(iteration_ + 1));
   request.set_compute_seconds(absl::ToDoubleSeconds(compute));
   v1::ReportIterationResponse response;
-  absl::Status status =
-      runner_.Run("ReportIteration", options_.call_deadline,
-                  [&](v1::Coordinator::Stub& stub, grpc::ClientContext* c) {
-                    return stub.ReportIteration(c, request, &response);
-                  });
+  absl::Status status = runner_.Run("ReportIteration", options_.call_deadline,
+                                    [&](v1::Coordinator::Stub& stub, grpc::ClientContext* c) {
+                                      return stub.ReportIteration(c, request, &response);
+                                    });
   absl::StatusOr<CallOutcome> reported = RejoinIfForgotten(status);
   if (!reported.ok()) return reported.status();
   StepResult result;
@@ -228,11 +223,10 @@ absl::StatusOr<absl::Duration> Client::WaitForClock() {
   request.set_job(options_.job);
   request.set_worker_id(worker_id());
   v1::WaitForClockResponse response;
-  absl::Status status =
-      runner_.Run("WaitForClock", WaitDeadline(),
-                  [&](v1::Coordinator::Stub& stub, grpc::ClientContext* c) {
-                    return stub.WaitForClock(c, request, &response);
-                  });
+  absl::Status status = runner_.Run("WaitForClock", WaitDeadline(),
+                                    [&](v1::Coordinator::Stub& stub, grpc::ClientContext* c) {
+                                      return stub.WaitForClock(c, request, &response);
+                                    });
   if (!status.ok()) return status;
   return Seconds(response.waited_seconds());
 }
@@ -240,25 +234,24 @@ absl::StatusOr<absl::Duration> Client::WaitForClock() {
 absl::StatusOr<SyncResult> Client::Sync() {
   if (left_) return absl::FailedPreconditionError("Sync after Leave");
   if (!has_rounds_) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "Sync under policy ", elasticbsp::v1::PolicyKind_Name(policy_.kind()),
-        ", which has no rounds"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("Sync under policy ", elasticbsp::v1::PolicyKind_Name(policy_.kind()),
+                     ", which has no rounds"));
   }
   if (!sync_pending_) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("Sync before the target: ", iteration_, " of ", target_,
-                     " iterations done in round ", round_));
+    return absl::FailedPreconditionError(absl::StrCat("Sync before the target: ", iteration_,
+                                                      " of ", target_, " iterations done in round ",
+                                                      round_));
   }
   v1::BarrierRequest request;
   request.set_job(options_.job);
   request.set_worker_id(worker_id());
   request.set_round(round_);
   v1::BarrierResponse response;
-  absl::Status status =
-      runner_.Run("Barrier", WaitDeadline(),
-                  [&](v1::Coordinator::Stub& stub, grpc::ClientContext* c) {
-                    return stub.Barrier(c, request, &response);
-                  });
+  absl::Status status = runner_.Run("Barrier", WaitDeadline(),
+                                    [&](v1::Coordinator::Stub& stub, grpc::ClientContext* c) {
+                                      return stub.Barrier(c, request, &response);
+                                    });
   absl::StatusOr<CallOutcome> released = RejoinIfForgotten(status);
   if (!released.ok()) return released.status();
   SyncResult result;
@@ -286,11 +279,10 @@ absl::Status Client::Leave() {
   request.set_job(options_.job);
   request.set_worker_id(worker_id());
   v1::LeaveResponse response;
-  absl::Status status =
-      runner_.Run("Leave", options_.call_deadline,
-                  [&](v1::Coordinator::Stub& stub, grpc::ClientContext* c) {
-                    return stub.Leave(c, request, &response);
-                  });
+  absl::Status status = runner_.Run("Leave", options_.call_deadline,
+                                    [&](v1::Coordinator::Stub& stub, grpc::ClientContext* c) {
+                                      return stub.Leave(c, request, &response);
+                                    });
   if (!status.ok() && !absl::IsNotFound(status)) return status;
   left_ = true;
   absl::MutexLock lock(&mu_);

@@ -22,8 +22,7 @@ std::string PolicyToText(const v1::Policy& policy) {
   const bool coordinator_resolves_lookahead =
       policy.kind() == v1::POLICY_KIND_ELASTIC_BSP && policy.lookahead() == 0;
   if (!coordinator_resolves_lookahead) {
-    absl::StatusOr<core::PolicyConfig> config =
-        wire::PolicyFromProto(policy, core::PolicyConfig{});
+    absl::StatusOr<core::PolicyConfig> config = wire::PolicyFromProto(policy, core::PolicyConfig{});
     if (config.ok()) return config->ToString();
   }
   return absl::StrCat("policy{", policy.ShortDebugString(), "}");

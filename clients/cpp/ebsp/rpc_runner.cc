@@ -11,10 +11,10 @@ namespace ebsp::client {
 RpcRunner::RpcRunner(Connection& connection, RetryPolicy policy, RetryObserver observer)
     : connection_(connection), policy_(policy), observer_(std::move(observer)) {}
 
-absl::Status RpcRunner::Run(absl::string_view method, absl::Duration attempt_deadline,
-                            absl::FunctionRef<grpc::Status(
-                                elasticbsp::v1::Coordinator::Stub&, grpc::ClientContext*)>
-                                attempt) {
+absl::Status RpcRunner::Run(
+    absl::string_view method, absl::Duration attempt_deadline,
+    absl::FunctionRef<grpc::Status(elasticbsp::v1::Coordinator::Stub&, grpc::ClientContext*)>
+        attempt) {
   // The budget counts from the first failure, not the first attempt: a
   // Barrier may legitimately wait for minutes before the coordinator restarts
   // under it, and that wait must not use up the time to reconnect.
@@ -23,8 +23,7 @@ absl::Status RpcRunner::Run(absl::string_view method, absl::Duration attempt_dea
   for (int attempt_number = 1;; ++attempt_number) {
     grpc::ClientContext context;
     context.set_deadline(absl::ToChronoTime(absl::Now() + attempt_deadline));
-    const absl::Status status =
-        FromGrpcStatus(method, attempt(*connection_.stub(), &context));
+    const absl::Status status = FromGrpcStatus(method, attempt(*connection_.stub(), &context));
     if (status.ok()) return status;
     const bool connected = connection_.connected();
     if (!policy_.enabled || !IsRetryable(status, connected)) return status;

@@ -27,10 +27,10 @@ class RpcRunner {
   // `attempt_deadline` from the start of that attempt, until it succeeds, fails with a
   // status that IsRetryable rejects, or the budget is spent (then the last failure is
   // returned). `method` names the call in statuses and RetryEvents.
-  absl::Status Run(absl::string_view method, absl::Duration attempt_deadline,
-                   absl::FunctionRef<grpc::Status(elasticbsp::v1::Coordinator::Stub&,
-                                                  grpc::ClientContext*)>
-                       attempt);
+  absl::Status Run(
+      absl::string_view method, absl::Duration attempt_deadline,
+      absl::FunctionRef<grpc::Status(elasticbsp::v1::Coordinator::Stub&, grpc::ClientContext*)>
+          attempt);
 
  private:
   Connection& connection_;

@@ -11,8 +11,7 @@ void Departures::Record(WorkerId id, std::string name, std::string why) {
   order_.push_back(id);
   // Forgotten ids stay in order_ until they reach the front, so the deque
   // is bounded by twice the capacity in the worst case.
-  while (by_id_.size() > kRememberedDepartures ||
-         order_.size() > 2 * kRememberedDepartures) {
+  while (by_id_.size() > kRememberedDepartures || order_.size() > 2 * kRememberedDepartures) {
     by_id_.erase(order_.front());
     order_.pop_front();
   }

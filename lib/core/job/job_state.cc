@@ -30,8 +30,9 @@ class JobState::Impl {
   absl::StatusOr<RegisterResult> Register(WorkerId id, std::string_view name, absl::Time now) {
     if (absl::Status s = ValidateWorkerName(ToAbsl(name)); !s.ok()) return s;
     if (auto it = workers_.find(id); it != workers_.end()) {
-      return absl::AlreadyExistsError(absl::StrCat("worker id ", id, " is already registered in job \"",
-                                                   name_, "\" as \"", it->second.name, "\""));
+      return absl::AlreadyExistsError(absl::StrCat("worker id ", id,
+                                                   " is already registered in job \"", name_,
+                                                   "\" as \"", it->second.name, "\""));
     }
     if (auto it = ids_by_name_.find(std::string(name)); it != ids_by_name_.end()) {
       return absl::AlreadyExistsError(absl::StrCat("worker name \"", ToAbsl(name),
@@ -39,9 +40,8 @@ class JobState::Impl {
                                                    "\" as worker ", it->second));
     }
     if (static_cast<int64_t>(workers_.size()) >= options_.max_workers) {
-      return absl::ResourceExhaustedError(absl::StrCat("job \"", name_, "\" already has ",
-                                                       workers_.size(),
-                                                       " live workers, its maximum"));
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "job \"", name_, "\" already has ", workers_.size(), " live workers, its maximum"));
     }
 
     RegisterResult result;
@@ -73,8 +73,7 @@ class JobState::Impl {
     result.effects.membership_changed = true;
 
     if (rounds && !joins_next_round) {
-      if (std::optional<int> target = policy_->JoinTarget(View(it->second));
-          target.has_value()) {
+      if (std::optional<int> target = policy_->JoinTarget(View(it->second)); target.has_value()) {
         it->second.target = *target;
       } else {
         // Nobody has done anything in this round yet, so the whole round
@@ -113,14 +112,14 @@ class JobState::Impl {
     }
     const bool rounds = options_.policy.HasRounds();
     if (rounds && w.phase == WorkerPhase::kPending) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "worker ", id, " is pending until round ", round_ + 1, " begins; call Barrier(",
-          round_, ") first"));
+      return absl::FailedPreconditionError(absl::StrCat("worker ", id, " is pending until round ",
+                                                        round_ + 1, " begins; call Barrier(",
+                                                        round_, ") first"));
     }
     if (w.phase == WorkerPhase::kAtBarrier) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "worker ", id, " reported iteration ", iteration, " while waiting at the barrier of round ",
-          round_));
+      return absl::FailedPreconditionError(
+          absl::StrCat("worker ", id, " reported iteration ", iteration,
+                       " while waiting at the barrier of round ", round_));
     }
     if (w.phase == WorkerPhase::kWaitingClock) {
       return absl::FailedPreconditionError(absl::StrCat(
@@ -137,9 +136,9 @@ class JobState::Impl {
                                                         ", expected ", w.done + 1));
     }
     if (rounds && w.done >= w.target) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "worker ", id, " reported iteration ", iteration, " in round ", round,
-          " beyond its target ", w.target, "; it must call Barrier(", round, ")"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("worker ", id, " reported iteration ", iteration, " in round ", round,
+                       " beyond its target ", w.target, "; it must call Barrier(", round, ")"));
     }
 
     if (rounds) {
@@ -161,8 +160,8 @@ class JobState::Impl {
       // re-plan: a report must stay O(1) for jobs of thousands of workers.
       if (policy_->WantsReplan(View(w), now)) {
         std::vector<WorkerRecord*> members = RoundMembers();
-        const size_t reporter = static_cast<size_t>(
-            std::find(members.begin(), members.end(), &w) - members.begin());
+        const size_t reporter =
+            static_cast<size_t>(std::find(members.begin(), members.end(), &w) - members.begin());
         std::optional<RoundTargets> replanned = policy_->Replan(Views(members), reporter, now);
         if (replanned.has_value()) ApplyTargets(members, *replanned, result.effects);
       }
@@ -182,15 +181,15 @@ class JobState::Impl {
     WorkerRecord& w = **found;
     Effects effects;
     if (!options_.policy.HasRounds()) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "worker ", id, " called Barrier(", round, ") but job \"", name_, "\" runs ",
-          ToAbsl(PolicyKindName(options_.policy.kind)), ", which has no barriers"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("worker ", id, " called Barrier(", round, ") but job \"", name_, "\" runs ",
+                       ToAbsl(PolicyKindName(options_.policy.kind)), ", which has no barriers"));
     }
     if (w.phase == WorkerPhase::kPending) {
       if (round != round_) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            "worker ", id, " is pending and waits at the barrier of round ", round_,
-            ", not ", round));
+        return absl::FailedPreconditionError(
+            absl::StrCat("worker ", id, " is pending and waits at the barrier of round ", round_,
+                         ", not ", round));
       }
       w.last_seen = now;
       if (!w.waiting_since.has_value()) w.waiting_since = now;
@@ -213,9 +212,9 @@ class JobState::Impl {
       return effects;
     }
     if (w.done < w.target) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "worker ", id, " called Barrier(", round, ") after ", w.done, " of its ", w.target,
-          " iterations"));
+      return absl::FailedPreconditionError(absl::StrCat("worker ", id, " called Barrier(", round,
+                                                        ") after ", w.done, " of its ", w.target,
+                                                        " iterations"));
     }
     w.last_seen = now;
     w.phase = WorkerPhase::kAtBarrier;
@@ -272,10 +271,10 @@ class JobState::Impl {
       const WorkerRecord& w = workers_.at(id);
       effects.evictions.push_back(
           Eviction{id, w.name, EvictionReason::kLeaseExpired, w.waiting_since.has_value()});
-      Remove(id, now,
-             absl::StrCat("was evicted from job \"", name_, "\": silent longer than its ",
-                          absl::FormatDuration(options_.heartbeat_timeout),
-                          " lease; register again"));
+      Remove(
+          id, now,
+          absl::StrCat("was evicted from job \"", name_, "\": silent longer than its ",
+                       absl::FormatDuration(options_.heartbeat_timeout), " lease; register again"));
       ++evictions_total_;
     }
     effects.membership_changed = true;
@@ -296,8 +295,8 @@ class JobState::Impl {
     if (absl::Status s = policy.Validate(); !s.ok()) return s;
     if (policy.HasRounds() != options_.policy.HasRounds() && !workers_.empty()) {
       return absl::FailedPreconditionError(absl::StrCat(
-          "job \"", name_, "\" cannot switch from ", ToAbsl(PolicyKindName(options_.policy.kind)), " to ",
-          ToAbsl(PolicyKindName(policy.kind)), " while it has ", workers_.size(),
+          "job \"", name_, "\" cannot switch from ", ToAbsl(PolicyKindName(options_.policy.kind)),
+          " to ", ToAbsl(PolicyKindName(policy.kind)), " while it has ", workers_.size(),
           " workers: rounds and roundless policies need an empty job to switch"));
     }
     if (options_.policy.HasRounds() && RoundInProgress()) {
@@ -386,8 +385,8 @@ class JobState::Impl {
     if (it != workers_.end()) return &it->second;
     std::string why = departures_.Explain(id);
     if (why.empty()) {
-      why = absl::StrCat("worker ", id, " is not registered in job \"", name_,
-                         "\"; register again");
+      why =
+          absl::StrCat("worker ", id, " is not registered in job \"", name_, "\"; register again");
     }
     return absl::NotFoundError(why);
   }
@@ -635,12 +634,10 @@ absl::StatusOr<RegisterResult> JobState::Register(WorkerId id, std::string_view 
   return impl_->At<absl::StatusOr<RegisterResult>>(
       now, [&](absl::Time t) { return impl_->Register(id, name, t); });
 }
-absl::StatusOr<ReportResult> JobState::ReportIteration(WorkerId id, uint64_t round,
-                                                       int iteration, absl::Duration compute,
-                                                       absl::Time now) {
-  return impl_->At<absl::StatusOr<ReportResult>>(now, [&](absl::Time t) {
-    return impl_->ReportIteration(id, round, iteration, compute, t);
-  });
+absl::StatusOr<ReportResult> JobState::ReportIteration(WorkerId id, uint64_t round, int iteration,
+                                                       absl::Duration compute, absl::Time now) {
+  return impl_->At<absl::StatusOr<ReportResult>>(
+      now, [&](absl::Time t) { return impl_->ReportIteration(id, round, iteration, compute, t); });
 }
 absl::StatusOr<Effects> JobState::ArriveAtBarrier(WorkerId id, uint64_t round, absl::Time now) {
   return impl_->At<absl::StatusOr<Effects>>(
@@ -655,8 +652,7 @@ absl::StatusOr<HeartbeatResult> JobState::Heartbeat(WorkerId id, absl::Time now)
       now, [&](absl::Time t) { return impl_->Heartbeat(id, t); });
 }
 absl::StatusOr<Effects> JobState::Leave(WorkerId id, absl::Time now) {
-  return impl_->At<absl::StatusOr<Effects>>(now,
-                                        [&](absl::Time t) { return impl_->Leave(id, t); });
+  return impl_->At<absl::StatusOr<Effects>>(now, [&](absl::Time t) { return impl_->Leave(id, t); });
 }
 Effects JobState::Tick(absl::Time now) {
   const absl::Time t = std::max(now, impl_->latest_event_time());

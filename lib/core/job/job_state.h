@@ -171,26 +171,22 @@ class JobState {
   // `id` is chosen by the caller (the service makes them unique across jobs
   // and restarts). ALREADY_EXISTS if `name` is live in the job or `id` is
   // taken; RESOURCE_EXHAUSTED at max_workers; INVALID_ARGUMENT for a bad name.
-  absl::StatusOr<RegisterResult> Register(WorkerId id, std::string_view name,
-                                          absl::Time now);
+  absl::StatusOr<RegisterResult> Register(WorkerId id, std::string_view name, absl::Time now);
 
   // The worker finished `iteration` (1-based within `round`; roundless
   // policies: since registering). FAILED_PRECONDITION for a round that is not
   // the worker's current one or an iteration that is not the next one, or a
   // worker that is PENDING / at the barrier; INVALID_ARGUMENT for a negative,
   // NaN or infinite compute time; NOT_FOUND for an unknown worker.
-  absl::StatusOr<ReportResult> ReportIteration(WorkerId id, uint64_t round,
-                                               int iteration,
-                                               absl::Duration compute,
-                                               absl::Time now);
+  absl::StatusOr<ReportResult> ReportIteration(WorkerId id, uint64_t round, int iteration,
+                                               absl::Duration compute, absl::Time now);
 
   // The worker waits at the barrier of `round`. Allowed once the worker has
   // reached its target (or is PENDING with `round` the current round).
   // Arriving again at the same barrier (a retry after a deadline) is
   // accepted and changes nothing. If this arrival completes the barrier, the
   // returned releases include this worker itself.
-  absl::StatusOr<Effects> ArriveAtBarrier(WorkerId id, uint64_t round,
-                                          absl::Time now);
+  absl::StatusOr<Effects> ArriveAtBarrier(WorkerId id, uint64_t round, absl::Time now);
 
   // SSP: the worker waits until the slowest live worker is within
   // `staleness` of it. If it already is, the releases include the worker.

@@ -8,27 +8,25 @@ namespace ebsp::core {
 namespace {
 
 bool IsNameChar(char c, bool allow_colon) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-         (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-' ||
-         (allow_colon && c == ':');
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+         c == '_' || c == '-' || (allow_colon && c == ':');
 }
 
-absl::Status ValidateName(absl::string_view kind, absl::string_view name,
-                          bool allow_colon, absl::string_view allowed) {
+absl::Status ValidateName(absl::string_view kind, absl::string_view name, bool allow_colon,
+                          absl::string_view allowed) {
   if (name.empty()) {
     return absl::InvalidArgumentError(absl::StrCat(kind, " name is empty"));
   }
   if (name.size() > kMaxNameLength) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "%s name has %d characters, at most %d allowed (starts with \"%s\")",
-        kind, name.size(), kMaxNameLength, name.substr(0, 32)));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("%s name has %d characters, at most %d allowed (starts with \"%s\")", kind,
+                        name.size(), kMaxNameLength, name.substr(0, 32)));
   }
   for (char c : name) {
     if (!IsNameChar(c, allow_colon)) {
       return absl::InvalidArgumentError(absl::StrFormat(
-          "%s name \"%s\" has character '%s'; allowed: %s", kind,
-          absl::CHexEscape(name), absl::CHexEscape(absl::string_view(&c, 1)),
-          allowed));
+          "%s name \"%s\" has character '%s'; allowed: %s", kind, absl::CHexEscape(name),
+          absl::CHexEscape(absl::string_view(&c, 1)), allowed));
     }
   }
   return absl::OkStatus();

@@ -22,27 +22,25 @@ std::string TimeText(absl::Time t) {
 
 absl::Status FlatForecast::Assign(absl::Span<const WorkerForecast> workers) {
   if (workers.empty()) {
-    return absl::InvalidArgumentError(
-        "PlanTargets needs at least one worker forecast, got none");
+    return absl::InvalidArgumentError("PlanTargets needs at least one worker forecast, got none");
   }
   size_t total = 0;
   for (size_t i = 0; i < workers.size(); ++i) {
     const WorkerForecast& w = workers[i];
     if (w.done < 0) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "worker ", i, " has done = ", w.done, "; it must be >= 0"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("worker ", i, " has done = ", w.done, "; it must be >= 0"));
     }
     if (w.ends.empty()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "worker ", i, " (done = ", w.done,
-          ") has no predicted ends; every worker needs at least one"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("worker ", i, " (done = ", w.done,
+                       ") has no predicted ends; every worker needs at least one"));
     }
     // Targets are int: done + ends.size() must fit.
-    if (w.ends.size() >
-        static_cast<size_t>(std::numeric_limits<int>::max() - w.done)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("worker ", i, ": done = ", w.done, " plus ",
-                       w.ends.size(), " ends overflows the target type"));
+    if (w.ends.size() > static_cast<size_t>(std::numeric_limits<int>::max() - w.done)) {
+      return absl::InvalidArgumentError(absl::StrCat("worker ", i, ": done = ", w.done, " plus ",
+                                                     w.ends.size(),
+                                                     " ends overflows the target type"));
     }
     total += w.ends.size();
   }
@@ -64,16 +62,16 @@ absl::Status FlatForecast::Assign(absl::Span<const WorkerForecast> workers) {
       // times); a saturated value would silently merge distinct points.
       const int64_t ns = absl::ToUnixNanos(t);
       if (ns == kMinNanos || ns == kMaxNanos) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "worker ", i, "'s predicted end ", j, " (", TimeText(t),
-            ") is outside the planner's range of int64 Unix nanoseconds"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("worker ", i, "'s predicted end ", j, " (", TimeText(t),
+                         ") is outside the planner's range of int64 Unix nanoseconds"));
       }
       // Flooring to nanoseconds keeps the order, so only equal nanoseconds
       // need the exact (sub-nanosecond) comparison.
       if (ns < previous_ns || (ns == previous_ns && t < ends[j - 1])) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "worker ", i, "'s predicted ends decrease at index ", j, ": ",
-            TimeText(t), " after ", TimeText(ends[j - 1])));
+        return absl::InvalidArgumentError(
+            absl::StrCat("worker ", i, "'s predicted ends decrease at index ", j, ": ", TimeText(t),
+                         " after ", TimeText(ends[j - 1])));
       }
       previous_ns = ns;
       *out++ = ns;
@@ -88,10 +86,10 @@ absl::Status FlatForecast::Assign(absl::Span<const WorkerForecast> workers) {
   begin_[workers.size()] = total;
   // Differences of two points must fit int64 for the sweep.
   if (static_cast<__int128>(max_last) - min_first > kMaxNanos) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "predicted ends span from ", TimeText(absl::FromUnixNanos(min_first)),
-        " to ", TimeText(absl::FromUnixNanos(max_last)),
-        ", more than the planner's range of int64 nanoseconds"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("predicted ends span from ", TimeText(absl::FromUnixNanos(min_first)), " to ",
+                     TimeText(absl::FromUnixNanos(max_last)),
+                     ", more than the planner's range of int64 nanoseconds"));
   }
   max_first_ = max_first;
   min_last_ = min_last;

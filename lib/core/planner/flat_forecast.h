@@ -28,8 +28,7 @@ class FlatForecast {
 
   // Worker i's points, nondecreasing.
   absl::Span<const int64_t> worker(int i) const {
-    return absl::MakeConstSpan(points_.data() + begin_[i],
-                               begin_[i + 1] - begin_[i]);
+    return absl::MakeConstSpan(points_.data() + begin_[i], begin_[i + 1] - begin_[i]);
   }
   // All points; worker i's occupy [worker_begin(i), worker_begin(i + 1)).
   const int64_t* points() const { return points_.data(); }

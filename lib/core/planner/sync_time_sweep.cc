@@ -274,8 +274,7 @@ int64_t SyncTimeSweep::FindSyncTime(const FlatForecast& forecast, PlanObjective 
   return FindSyncTimeByHeap(forecast, objective);
 }
 
-int64_t SyncTimeSweep::FindSyncTimeByHeap(const FlatForecast& forecast,
-                                          PlanObjective objective) {
+int64_t SyncTimeSweep::FindSyncTimeByHeap(const FlatForecast& forecast, PlanObjective objective) {
   Reset(forecast, objective);
   HeapSweep(forecast);
   last_order_ = Order::kHeap;

@@ -68,10 +68,10 @@ class SyncTimeSweep {
   Order last_order_ = Order::kHeap;
   PlanObjective objective_ = PlanObjective::kSpread;
   int n_ = 0;
-  int covered_ = 0;            // Workers with at least one swept point.
-  __int128 sum_ = 0;           // Sum of the covered workers' latest points.
-  int exhausted_ = 0;          // Workers whose last point has been swept.
-  __int128 exhausted_sum_ = 0; // Sum of those last points.
+  int covered_ = 0;             // Workers with at least one swept point.
+  __int128 sum_ = 0;            // Sum of the covered workers' latest points.
+  int exhausted_ = 0;           // Workers whose last point has been swept.
+  __int128 exhausted_sum_ = 0;  // Sum of those last points.
   int64_t min_last_ = 0;
   __int128 best_ = 0;
   int64_t best_time_ = 0;

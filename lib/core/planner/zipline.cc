@@ -46,8 +46,8 @@ absl::StatusOr<Plan> PlanTargets(absl::Span<const WorkerForecast> workers,
   for (size_t i = 0; i < workers.size(); ++i) {
     const absl::Span<const int64_t> points = scratch.forecast.worker(static_cast<int>(i));
     // The latest point not after t*; one exists because t* >= max_first.
-    const size_t j = static_cast<size_t>(
-        std::upper_bound(points.begin(), points.end(), sync_ns) - points.begin() - 1);
+    const size_t j = static_cast<size_t>(std::upper_bound(points.begin(), points.end(), sync_ns) -
+                                         points.begin() - 1);
     plan.targets[i] = workers[i].done + 1 + static_cast<int>(j);
     sync_time = std::max(sync_time, workers[i].ends[j]);
     earliest_chosen = std::min(earliest_chosen, workers[i].ends[j]);

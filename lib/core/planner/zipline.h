@@ -51,8 +51,7 @@ struct Plan {
 // Returns INVALID_ARGUMENT for an empty input, an empty or decreasing ends
 // list, or a negative `done`. For each worker the chosen point is its latest
 // end not after t* (which is optimal for both objectives once t* is fixed).
-absl::StatusOr<Plan> PlanTargets(absl::Span<const WorkerForecast> workers,
-                                 PlanObjective objective);
+absl::StatusOr<Plan> PlanTargets(absl::Span<const WorkerForecast> workers, PlanObjective objective);
 
 }  // namespace ebsp::core
 

@@ -32,15 +32,14 @@ std::optional<std::vector<absl::Time>> ElasticBspPolicy::MemberEnds(
 }
 
 std::optional<RoundTargets> ElasticBspPolicy::RunZipLine(absl::Span<const RoundMember> members,
-                                                   std::vector<WorkerForecast> forecasts) {
+                                                         std::vector<WorkerForecast> forecasts) {
   absl::StatusOr<Plan> plan = PlanTargets(forecasts, config().objective);
   // The forecasts are built to satisfy PlanTargets' preconditions; a failure
   // is a bug, and keeping the current targets is the safe answer to it.
   if (!plan.ok()) return std::nullopt;
   expected_.clear();
   for (size_t i = 0; i < members.size(); ++i) {
-    expected_[members[i].id] =
-        Expected{forecasts[i].done + 1, std::move(forecasts[i].ends)};
+    expected_[members[i].id] = Expected{forecasts[i].done + 1, std::move(forecasts[i].ends)};
   }
   RoundTargets result;
   result.targets = std::move(plan->targets);
@@ -50,14 +49,13 @@ std::optional<RoundTargets> ElasticBspPolicy::RunZipLine(absl::Span<const RoundM
   return result;
 }
 
-RoundTargets ElasticBspPolicy::StartRound(absl::Span<const RoundMember> members,
-                                          absl::Time now) {
+RoundTargets ElasticBspPolicy::StartRound(absl::Span<const RoundMember> members, absl::Time now) {
   expected_.clear();
   replans_in_round_ = 0;
   const int lookahead = config().lookahead;
   const int64_t points = std::max<int64_t>(1, static_cast<int64_t>(members.size()) * lookahead);
-  replans_allowed_ = static_cast<int>(std::clamp<int64_t>(
-      kReplanPointBudget / points, kMinReplansPerRound, kMaxReplansPerRound));
+  replans_allowed_ = static_cast<int>(
+      std::clamp<int64_t>(kReplanPointBudget / points, kMinReplansPerRound, kMaxReplansPerRound));
   const std::optional<ColdModel> cold = SlowestWithHistory(members);
   RoundTargets bsp;
   bsp.targets.assign(members.size(), 1);

@@ -43,8 +43,7 @@ class ElasticBspPolicy final : public Policy {
  public:
   using Policy::Policy;
 
-  RoundTargets StartRound(absl::Span<const RoundMember> members,
-                          absl::Time now) override;
+  RoundTargets StartRound(absl::Span<const RoundMember> members, absl::Time now) override;
   // A newcomer without history joining a round without a plan (nobody had
   // history) runs BSP's target like the others; anything else re-plans.
   std::optional<int> JoinTarget(const RoundMember& newcomer) const override {
@@ -78,7 +77,7 @@ class ElasticBspPolicy final : public Policy {
 
   // Runs ZipLine and remembers the forecasts for drift checks.
   std::optional<RoundTargets> RunZipLine(absl::Span<const RoundMember> members,
-                                   std::vector<WorkerForecast> forecasts);
+                                         std::vector<WorkerForecast> forecasts);
 
   absl::flat_hash_map<WorkerId, Expected> expected_;
   int replans_in_round_ = 0;

@@ -9,11 +9,9 @@ namespace ebsp::core {
 
 class FixedTargetPolicy final : public Policy {
  public:
-  FixedTargetPolicy(const PolicyConfig& config, int target)
-      : Policy(config), target_(target) {}
+  FixedTargetPolicy(const PolicyConfig& config, int target) : Policy(config), target_(target) {}
 
-  RoundTargets StartRound(absl::Span<const RoundMember> members,
-                          absl::Time now) override {
+  RoundTargets StartRound(absl::Span<const RoundMember> members, absl::Time now) override {
     RoundTargets result;
     result.targets.assign(members.size(), target_);
     return result;

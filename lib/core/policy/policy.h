@@ -35,7 +35,7 @@ struct RoundMember {
   absl::Time pinned_at;
   // When this member's round began (a joiner's registration time).
   absl::Time round_start;
-  std::optional<absl::Time> last_report;  // Latest report in this round.
+  std::optional<absl::Time> last_report;          // Latest report in this round.
   const IterationPredictor* predictor = nullptr;  // Borrowed, never null.
 };
 
@@ -61,16 +61,13 @@ class Policy {
 
   // Rounds: the targets of the round that begins at `now`. Every member has
   // done 0 and a predictor already told about its round start.
-  virtual RoundTargets StartRound(absl::Span<const RoundMember> members,
-                                  absl::Time now) = 0;
+  virtual RoundTargets StartRound(absl::Span<const RoundMember> members, absl::Time now) = 0;
 
   // Rounds: the target of `newcomer`, joining a round that nobody has
   // started, when the other members can keep theirs. nullopt: the policy
   // must plan the whole round again (StartRound). Cheap: registrations of
   // thousands of workers call it once each.
-  virtual std::optional<int> JoinTarget(const RoundMember& newcomer) const {
-    return std::nullopt;
-  }
+  virtual std::optional<int> JoinTarget(const RoundMember& newcomer) const { return std::nullopt; }
 
   // Rounds: `reporter` (its view already counts the iteration that just
   // ended at `now`) calls for a re-plan of the round. Cheap: it runs on
@@ -81,8 +78,8 @@ class Policy {
   // Returns the new targets, or nullopt to keep the current ones. Each new
   // target is above an unpinned member's done (at least done for the
   // reporter) and unchanged for pinned members.
-  virtual std::optional<RoundTargets> Replan(absl::Span<const RoundMember> members,
-                                             size_t reporter, absl::Time now) {
+  virtual std::optional<RoundTargets> Replan(absl::Span<const RoundMember> members, size_t reporter,
+                                             absl::Time now) {
     return std::nullopt;
   }
 

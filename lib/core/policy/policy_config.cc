@@ -24,16 +24,16 @@ absl::StatusOr<PolicyKind> ParseKind(absl::string_view name) {
   // Spellings people type from the paper and the proto enum.
   if (name == "elasticbsp" || name == "elastic_bsp") return PolicyKind::kElasticBsp;
   if (name == "local_steps") return PolicyKind::kLocalSteps;
-  return absl::InvalidArgumentError(absl::StrCat(
-      "unknown policy \"", name, "\"; expected bsp, asp, ssp, ebsp or local"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown policy \"", name, "\"; expected bsp, asp, ssp, ebsp or local"));
 }
 
 absl::StatusOr<PlanObjective> ParseObjective(absl::string_view name) {
   for (PlanObjective objective : {PlanObjective::kSpread, PlanObjective::kTotalWait}) {
     if (name == ToAbsl(ObjectiveName(objective))) return objective;
   }
-  return absl::InvalidArgumentError(absl::StrCat(
-      "unknown objective \"", name, "\"; expected spread or total_wait"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown objective \"", name, "\"; expected spread or total_wait"));
 }
 
 absl::StatusOr<int> ParseInt(absl::string_view key, absl::string_view value) {
@@ -46,8 +46,7 @@ absl::StatusOr<int> ParseInt(absl::string_view key, absl::string_view value) {
 }
 
 // Applies one key=value of a policy whose kind is already known.
-absl::Status ApplyParameter(absl::string_view key, absl::string_view value,
-                            PolicyConfig& config) {
+absl::Status ApplyParameter(absl::string_view key, absl::string_view value, PolicyConfig& config) {
   const absl::string_view kind = ToAbsl(PolicyKindName(config.kind));
   auto not_for_kind = [&] {
     return absl::InvalidArgumentError(
@@ -105,20 +104,17 @@ absl::Status PolicyConfig::Validate() const {
   bool known_kind = false;
   for (PolicyKind k : kAllKinds) known_kind = known_kind || k == kind;
   if (!known_kind) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("unknown policy kind ", static_cast<int>(kind)));
+    return absl::InvalidArgumentError(absl::StrCat("unknown policy kind ", static_cast<int>(kind)));
   }
   if (lookahead < 1 || lookahead > kMaxLookahead) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "lookahead R=", lookahead, " is out of range [1, ", kMaxLookahead, "]"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("lookahead R=", lookahead, " is out of range [1, ", kMaxLookahead, "]"));
   }
   if (staleness < 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("staleness s=", staleness, " is negative"));
+    return absl::InvalidArgumentError(absl::StrCat("staleness s=", staleness, " is negative"));
   }
   if (local_steps < 1) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("local_steps H=", local_steps, " is below 1"));
+    return absl::InvalidArgumentError(absl::StrCat("local_steps H=", local_steps, " is below 1"));
   }
   if (objective != PlanObjective::kSpread && objective != PlanObjective::kTotalWait) {
     return absl::InvalidArgumentError(
@@ -167,8 +163,8 @@ absl::StatusOr<PolicyConfig> ParsePolicy(std::string_view text) {
       item = absl::StripAsciiWhitespace(item);
       const size_t eq = item.find('=');
       if (eq == absl::string_view::npos || eq == 0 || eq + 1 == item.size()) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "policy parameter \"", item, "\" in \"", trimmed, "\" is not key=value"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("policy parameter \"", item, "\" in \"", trimmed, "\" is not key=value"));
       }
       const absl::string_view key = absl::StripAsciiWhitespace(item.substr(0, eq));
       const absl::string_view value = absl::StripAsciiWhitespace(item.substr(eq + 1));

@@ -48,7 +48,7 @@ struct PolicyConfig {
 // Returns a validated config or INVALID_ARGUMENT saying what was wrong.
 absl::StatusOr<PolicyConfig> ParsePolicy(std::string_view text);
 
-std::string_view PolicyKindName(PolicyKind kind);  // "bsp", "asp", "ssp", "ebsp", "local"
+std::string_view PolicyKindName(PolicyKind kind);         // "bsp", "asp", "ssp", "ebsp", "local"
 std::string_view ObjectiveName(PlanObjective objective);  // "spread", "total_wait"
 
 }  // namespace ebsp::core

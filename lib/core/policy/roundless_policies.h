@@ -12,10 +12,9 @@ namespace ebsp::core {
 class RoundlessPolicy : public Policy {
  public:
   using Policy::Policy;
-  RoundTargets StartRound(absl::Span<const RoundMember> members,
-                          absl::Time now) final {
-    return RoundTargets{std::vector<int>(members.size(), 0), std::nullopt,
-                        absl::ZeroDuration(), false};
+  RoundTargets StartRound(absl::Span<const RoundMember> members, absl::Time now) final {
+    return RoundTargets{std::vector<int>(members.size(), 0), std::nullopt, absl::ZeroDuration(),
+                        false};
   }
 };
 

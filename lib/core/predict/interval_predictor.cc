@@ -9,8 +9,7 @@ void IntervalPredictor::StartRound(absl::Time start) {
   last_arrival_in_round_.reset();
 }
 
-void IntervalPredictor::ObserveIteration(absl::Time arrival,
-                                         absl::Duration /*compute*/) {
+void IntervalPredictor::ObserveIteration(absl::Time arrival, absl::Duration /*compute*/) {
   // Arrival times come from the coordinator's monotonic clock; a report can
   // still carry the same instant as the previous one, never an earlier one,
   // but a clamp keeps a caller's mistake from producing negative forecasts.

@@ -6,8 +6,8 @@
 #include "absl/strings/str_cat.h"
 #include "lib/core/predict/ewma_predictor.h"
 #include "lib/core/predict/latest_interval_predictor.h"
-#include "lib/core/string_view_compat.h"
 #include "lib/core/predict/windowed_median_predictor.h"
+#include "lib/core/string_view_compat.h"
 
 namespace ebsp::core {
 
@@ -36,12 +36,12 @@ std::string_view PredictorKindName(PredictorKind kind) {
 }
 
 absl::StatusOr<PredictorKind> ParsePredictorKind(std::string_view name) {
-  for (PredictorKind kind : {PredictorKind::kLatestInterval, PredictorKind::kEwma,
-                             PredictorKind::kWindowedMedian}) {
+  for (PredictorKind kind :
+       {PredictorKind::kLatestInterval, PredictorKind::kEwma, PredictorKind::kWindowedMedian}) {
     if (name == PredictorKindName(kind)) return kind;
   }
-  return absl::InvalidArgumentError(absl::StrCat(
-      "unknown predictor \"", ToAbsl(name), "\"; expected latest, ewma or median"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown predictor \"", ToAbsl(name), "\"; expected latest, ewma or median"));
 }
 
 }  // namespace ebsp::core

@@ -56,8 +56,7 @@ std::unique_ptr<IterationPredictor> MakePredictor(PredictorKind kind);
 
 // Lets a caller replace the predictor of every worker (the simulator's
 // clairvoyant forecasts). Receives the worker's id.
-using PredictorFactory =
-    std::function<std::unique_ptr<IterationPredictor>(uint64_t worker_id)>;
+using PredictorFactory = std::function<std::unique_ptr<IterationPredictor>(uint64_t worker_id)>;
 
 std::string_view PredictorKindName(PredictorKind kind);
 absl::StatusOr<PredictorKind> ParsePredictorKind(std::string_view name);

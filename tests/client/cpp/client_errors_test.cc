@@ -34,8 +34,8 @@ TEST_F(ClientErrorsTest, MalformedWorkerNameIsInvalidArgumentWithoutRetry) {
 
 TEST_F(ClientErrorsTest, WrongAuthTokenIsPermissionDeniedWithoutRetry) {
   StartCoordinator();
-  auto stub = elasticbsp::v1::Coordinator::NewStub(
-      ebsp::client::MakeChannel(coordinator_->target()));
+  auto stub =
+      elasticbsp::v1::Coordinator::NewStub(ebsp::client::MakeChannel(coordinator_->target()));
   elasticbsp::v1::CreateJobRequest create;
   create.mutable_spec()->set_job("guarded");
   create.mutable_spec()->set_auth_token("s3cret");
@@ -65,8 +65,7 @@ TEST_F(ClientErrorsTest, SyncBeforeTheTargetIsFailedPreconditionAndChangesNothin
   ASSERT_NE(client, nullptr);
   absl::StatusOr<ebsp::client::SyncResult> sync = client->Sync();
   EXPECT_EQ(sync.status().code(), absl::StatusCode::kFailedPrecondition) << sync.status();
-  absl::StatusOr<ebsp::client::StepResult> step =
-      client->IterationDone(absl::Milliseconds(1));
+  absl::StatusOr<ebsp::client::StepResult> step = client->IterationDone(absl::Milliseconds(1));
   ASSERT_TRUE(step.ok()) << step.status();
   EXPECT_EQ(step->iteration, 1);
   EXPECT_FALSE(step->sync_now);
@@ -93,8 +92,7 @@ TEST_F(ClientErrorsTest, NegativeComputeTimeIsInvalidArgumentWithoutRetry) {
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(retries, 0);
   // The failed report changed nothing: the next one is still iteration 1.
-  absl::StatusOr<ebsp::client::StepResult> step =
-      client->IterationDone(absl::Milliseconds(1));
+  absl::StatusOr<ebsp::client::StepResult> step = client->IterationDone(absl::Milliseconds(1));
   ASSERT_TRUE(step.ok()) << step.status();
   EXPECT_EQ(step->iteration, 1);
 }

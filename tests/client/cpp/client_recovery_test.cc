@@ -69,8 +69,7 @@ class ClientRecoveryTest : public ClientFixture {
     {
       absl::MutexLock lock(&mu);
       std::pair<std::vector<int>*, int> arg(&syncs, kRoundsBefore);
-      EXPECT_TRUE(
-          mu.AwaitWithTimeout(absl::Condition(&AllAtLeast, &arg), absl::Seconds(30)));
+      EXPECT_TRUE(mu.AwaitWithTimeout(absl::Condition(&AllAtLeast, &arg), absl::Seconds(30)));
     }
     // No ASSERT until the workers are joined: returning with a joinable
     // std::thread would terminate the test binary instead of failing the test.
@@ -151,8 +150,7 @@ TEST_F(ClientRecoveryTest, WorkersRegisterAgainByThemselvesAfterAGracefulRestart
   RunThroughRestart(StopMode::kGraceful);
 }
 
-TEST_F(ClientRecoveryTest,
-       WorkerWhoseLeaseExpiredRegistersAgainAndIsToldMembershipChanged) {
+TEST_F(ClientRecoveryTest, WorkerWhoseLeaseExpiredRegistersAgainAndIsToldMembershipChanged) {
   StartCoordinator({"--heartbeat_timeout=1s", "--tick_interval=50ms"});
   ClientOptions silent_options = Options("lease", "silent");
   silent_options.heartbeats = false;
@@ -174,8 +172,7 @@ TEST_F(ClientRecoveryTest,
   ASSERT_EQ(job->workers_size(), 1);
   EXPECT_EQ(job->workers(0).name(), "beating");
 
-  absl::StatusOr<ebsp::client::StepResult> step =
-      silent->IterationDone(absl::Milliseconds(1));
+  absl::StatusOr<ebsp::client::StepResult> step = silent->IterationDone(absl::Milliseconds(1));
   ASSERT_TRUE(step.ok()) << step.status();
   EXPECT_TRUE(step->reregistered);
   EXPECT_TRUE(step->membership_changed);

@@ -20,8 +20,7 @@ class ClientRoundsTest : public ClientFixture {
   // Connects one client per compute time (all before any iteration, so all
   // start in round 0), runs each in a thread for `rounds` barriers.
   std::vector<WorkerRecord> RunJob(const std::string& job, const std::string& policy,
-                                   const std::vector<absl::Duration>& computes,
-                                   int rounds) {
+                                   const std::vector<absl::Duration>& computes, int rounds) {
     std::vector<std::unique_ptr<Client>> clients;
     for (size_t i = 0; i < computes.size(); ++i) {
       clients.push_back(MustConnect(Options(job, "w" + std::to_string(i), policy)));
@@ -34,8 +33,8 @@ class ClientRoundsTest : public ClientFixture {
     for (size_t i = 0; i < computes.size(); ++i) {
       threads.emplace_back([&, i] {
         records[i] = RunWorker(
-            *clients[i], computes[i],
-            [rounds](const WorkerRecord& r) { return r.syncs >= rounds; }, deadline);
+            *clients[i], computes[i], [rounds](const WorkerRecord& r) { return r.syncs >= rounds; },
+            deadline);
       });
     }
     for (std::thread& thread : threads) thread.join();
@@ -46,11 +45,10 @@ class ClientRoundsTest : public ClientFixture {
 TEST_F(ClientRoundsTest, BspWorkersSyncAfterEveryIterationForTheSameRounds) {
   StartCoordinator();
   constexpr int kRounds = 12;
-  const std::vector<WorkerRecord> records =
-      RunJob("bsp-rounds", "bsp",
-             {absl::Milliseconds(1), absl::Milliseconds(1), absl::Milliseconds(2),
-              absl::Milliseconds(3)},
-             kRounds);
+  const std::vector<WorkerRecord> records = RunJob(
+      "bsp-rounds", "bsp",
+      {absl::Milliseconds(1), absl::Milliseconds(1), absl::Milliseconds(2), absl::Milliseconds(3)},
+      kRounds);
   ASSERT_EQ(records.size(), 4u);
   for (const WorkerRecord& r : records) {
     ASSERT_TRUE(r.error.ok()) << r.error;
@@ -59,8 +57,7 @@ TEST_F(ClientRoundsTest, BspWorkersSyncAfterEveryIterationForTheSameRounds) {
     EXPECT_EQ(r.target_mismatches, 0);
     for (int target : r.targets) EXPECT_EQ(target, 1);
     // Released together: every worker saw rounds 1, 2, ..., kRounds.
-    for (int i = 0; i < kRounds; ++i)
-      EXPECT_EQ(r.rounds[i], static_cast<uint64_t>(i + 1));
+    for (int i = 0; i < kRounds; ++i) EXPECT_EQ(r.rounds[i], static_cast<uint64_t>(i + 1));
   }
 }
 
@@ -68,9 +65,9 @@ TEST_F(ClientRoundsTest, ElasticBspWorkersFollowTheirTargetsAndFastOnesRunMore) 
   StartCoordinator();
   constexpr int kRounds = 15;
   constexpr int kLookahead = 4;
-  const std::vector<WorkerRecord> records = RunJob(
-      "ebsp-rounds", "ebsp:R=4",
-      {absl::Milliseconds(2), absl::Milliseconds(2), absl::Milliseconds(10)}, kRounds);
+  const std::vector<WorkerRecord> records =
+      RunJob("ebsp-rounds", "ebsp:R=4",
+             {absl::Milliseconds(2), absl::Milliseconds(2), absl::Milliseconds(10)}, kRounds);
   ASSERT_EQ(records.size(), 3u);
   for (const WorkerRecord& r : records) {
     ASSERT_TRUE(r.error.ok()) << r.error;
@@ -80,8 +77,7 @@ TEST_F(ClientRoundsTest, ElasticBspWorkersFollowTheirTargetsAndFastOnesRunMore) 
       EXPECT_GE(target, 1);
       EXPECT_LE(target, kLookahead);
     }
-    for (int i = 0; i < kRounds; ++i)
-      EXPECT_EQ(r.rounds[i], static_cast<uint64_t>(i + 1));
+    for (int i = 0; i < kRounds; ++i) EXPECT_EQ(r.rounds[i], static_cast<uint64_t>(i + 1));
   }
   // Under BSP all three would run exactly kRounds iterations; ZipLine lets
   // the 5x faster workers run more per round than the slow one.
@@ -93,19 +89,16 @@ TEST_F(ClientRoundsTest, WorkerJoiningMidRoundWaitsInsideConnectUntilTheRoundEnd
   StartCoordinator();
   std::unique_ptr<Client> first = MustConnect(Options("midround", "first", "local:H=3"));
   ASSERT_NE(first, nullptr);
-  absl::StatusOr<ebsp::client::StepResult> step =
-      first->IterationDone(absl::Milliseconds(1));
+  absl::StatusOr<ebsp::client::StepResult> step = first->IterationDone(absl::Milliseconds(1));
   ASSERT_TRUE(step.ok()) << step.status();
   ASSERT_FALSE(step->sync_now);
 
   // Round 0 is under way: the newcomer is PENDING and Connect blocks.
   absl::StatusOr<std::unique_ptr<Client>> late;
-  std::thread joining(
-      [&] { late = Client::Connect(Options("midround", "late", "local:H=3")); });
+  std::thread joining([&] { late = Client::Connect(Options("midround", "late", "local:H=3")); });
   const bool pending = WaitUntil(
       [&] {
-        absl::StatusOr<elasticbsp::v1::Job> job =
-            GetJob(coordinator_->target(), "midround");
+        absl::StatusOr<elasticbsp::v1::Job> job = GetJob(coordinator_->target(), "midround");
         if (!job.ok()) return false;
         for (const auto& worker : job->workers()) {
           if (worker.name() == "late")

@@ -47,8 +47,7 @@ TEST_F(DemoSmokeTest, RunsEveryPolicyAndPrintsLiveLinesAndTheComparisonTable) {
   EXPECT_NE(text.find("it/s"), std::string::npos) << text;
   EXPECT_NE(text.find("\nbsp "), std::string::npos) << text;
   EXPECT_NE(text.find("\nebsp:R=8 "), std::string::npos) << text;
-  EXPECT_NE(text.find("speedup of ElasticBSP (ebsp:R=8) over BSP: "), std::string::npos)
-      << text;
+  EXPECT_NE(text.find("speedup of ElasticBSP (ebsp:R=8) over BSP: "), std::string::npos) << text;
   std::filesystem::remove_all(dir);
 }
 

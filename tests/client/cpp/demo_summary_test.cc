@@ -9,8 +9,8 @@ TEST(SplitPolicyListTest, StartsANewPolicyOnlyAtAPolicyName) {
   absl::StatusOr<std::vector<std::string>> policies =
       SplitPolicyList("bsp,ebsp:R=8,objective=total_wait,local:H=4");
   ASSERT_TRUE(policies.ok()) << policies.status();
-  EXPECT_EQ(*policies, (std::vector<std::string>{"bsp", "ebsp:R=8,objective=total_wait",
-                                                 "local:H=4"}));
+  EXPECT_EQ(*policies,
+            (std::vector<std::string>{"bsp", "ebsp:R=8,objective=total_wait", "local:H=4"}));
 }
 
 TEST(SplitPolicyListTest, NamesTheInvalidPolicy) {
@@ -41,8 +41,7 @@ TEST(FormatSummaryTest, ListsEveryPhaseAndTheSpeedupOverBsp) {
   EXPECT_NE(table.find("policy"), std::string::npos);
   EXPECT_NE(table.find("bsp "), std::string::npos);
   EXPECT_NE(table.find("0.400"), std::string::npos);
-  EXPECT_NE(table.find("speedup of ElasticBSP (ebsp:R=8) over BSP: 1.50x"),
-            std::string::npos)
+  EXPECT_NE(table.find("speedup of ElasticBSP (ebsp:R=8) over BSP: 1.50x"), std::string::npos)
       << table;
 }
 

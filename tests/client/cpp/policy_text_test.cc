@@ -60,12 +60,11 @@ TEST(PolicyTextTest, RejectionsAreInvalidArgumentNamingTheBadPart) {
     const char* text;
     const char* names;
   };
-  for (const Case& c : {Case{"gossip", "gossip"}, Case{"ebsp:R=x", "R=\"x\""},
-                        Case{"ebsp:R=-1", "R=-1"}, Case{"ebsp:R=0", "R=0"},
-                        Case{"ssp:R=3", "\"R\""}, Case{"ebsp:objective=fast", "fast"},
-                        Case{"ebsp:R", "\"R\""}, Case{"ebsp:predictor=oracle", "oracle"},
-                        Case{"ebsp:R=4,R=5", "twice"}, Case{"", "empty"},
-                        Case{"default", "default"}}) {
+  for (const Case& c :
+       {Case{"gossip", "gossip"}, Case{"ebsp:R=x", "R=\"x\""}, Case{"ebsp:R=-1", "R=-1"},
+        Case{"ebsp:R=0", "R=0"}, Case{"ssp:R=3", "\"R\""}, Case{"ebsp:objective=fast", "fast"},
+        Case{"ebsp:R", "\"R\""}, Case{"ebsp:predictor=oracle", "oracle"},
+        Case{"ebsp:R=4,R=5", "twice"}, Case{"", "empty"}, Case{"default", "default"}}) {
     absl::StatusOr<v1::Policy> p = ParsePolicyText(c.text);
     ASSERT_FALSE(p.ok()) << c.text;
     EXPECT_EQ(p.status().code(), absl::StatusCode::kInvalidArgument) << c.text;
@@ -86,9 +85,9 @@ TEST(PolicyTextTest, CanonicalTextRoundTrips) {
 }
 
 TEST(PolicyTextTest, TextOfAParsedPolicyIsTheCoresCanonicalForm) {
-  for (const char* text : {"ebsp:R=8", "ebsp", " ebsp : lookahead = 8 , objective=total_wait",
-                           "elastic_bsp:predictor=latest", "local_steps:local_steps=2",
-                           "ssp:staleness=5", "local"}) {
+  for (const char* text :
+       {"ebsp:R=8", "ebsp", " ebsp : lookahead = 8 , objective=total_wait",
+        "elastic_bsp:predictor=latest", "local_steps:local_steps=2", "ssp:staleness=5", "local"}) {
     absl::StatusOr<v1::Policy> p = ParsePolicyText(text);
     ASSERT_TRUE(p.ok()) << text << ": " << p.status();
     absl::StatusOr<core::PolicyConfig> config = core::ParsePolicy(text);
@@ -145,11 +144,10 @@ TEST(PolicyTextTest, PolicyTheTextCannotExpressIsShownAsItsFields) {
   lookahead_too_large.set_lookahead(core::kMaxLookahead + 1);
   v1::Policy fields_without_kind;
   fields_without_kind.set_lookahead(8);
-  for (const Case& c : {Case{default_lookahead, "kind: POLICY_KIND_ELASTIC_BSP"},
-                        Case{unknown_kind, "kind: 99"},
-                        Case{unknown_objective, "objective: 7"},
-                        Case{lookahead_too_large, "lookahead: 4097"},
-                        Case{fields_without_kind, "lookahead: 8"}}) {
+  for (const Case& c :
+       {Case{default_lookahead, "kind: POLICY_KIND_ELASTIC_BSP"}, Case{unknown_kind, "kind: 99"},
+        Case{unknown_objective, "objective: 7"}, Case{lookahead_too_large, "lookahead: 4097"},
+        Case{fields_without_kind, "lookahead: 8"}}) {
     const std::string text = PolicyToText(c.policy);
     EXPECT_EQ(text.rfind("policy{", 0), 0u) << text;
     EXPECT_NE(text.find(c.names), std::string::npos) << text;

@@ -60,10 +60,9 @@ TEST(IsRetryableTest, RetriesDeadlineExceededOnlyBeforeTheChannelConnected) {
 
 TEST(IsRetryableTest, NeverRetriesAnswersAboutTheRequest) {
   for (const absl::Status& status :
-       {absl::InvalidArgumentError("x"), absl::NotFoundError("x"),
-        absl::AlreadyExistsError("x"), absl::FailedPreconditionError("x"),
-        absl::PermissionDeniedError("x"), absl::ResourceExhaustedError("x"),
-        absl::InternalError("x")}) {
+       {absl::InvalidArgumentError("x"), absl::NotFoundError("x"), absl::AlreadyExistsError("x"),
+        absl::FailedPreconditionError("x"), absl::PermissionDeniedError("x"),
+        absl::ResourceExhaustedError("x"), absl::InternalError("x")}) {
     EXPECT_FALSE(IsRetryable(status, false)) << status;
     EXPECT_FALSE(IsRetryable(status, true)) << status;
   }
@@ -89,8 +88,7 @@ TEST_F(RpcRunnerTest, BudgetCountsFromTheFirstFailureNotTheFirstAttempt) {
   RpcRunner runner(connection_, policy_, nullptr);
   int attempts = 0;
   const absl::Status status = runner.Run(
-      "Barrier", absl::Seconds(5),
-      [&](elasticbsp::v1::Coordinator::Stub&, grpc::ClientContext*) {
+      "Barrier", absl::Seconds(5), [&](elasticbsp::v1::Coordinator::Stub&, grpc::ClientContext*) {
         if (++attempts == 1) {
           absl::SleepFor(absl::Milliseconds(250));  // The long wait itself.
           return grpc::Status(grpc::StatusCode::UNAVAILABLE, "coordinator restarting");
@@ -106,8 +104,7 @@ TEST_F(RpcRunnerTest, GivesUpOnceTheBudgetAfterTheFirstFailureIsSpent) {
   int attempts = 0;
   const absl::Time start = absl::Now();
   const absl::Status status = runner.Run(
-      "Report", absl::Seconds(5),
-      [&](elasticbsp::v1::Coordinator::Stub&, grpc::ClientContext*) {
+      "Report", absl::Seconds(5), [&](elasticbsp::v1::Coordinator::Stub&, grpc::ClientContext*) {
         ++attempts;
         return grpc::Status(grpc::StatusCode::UNAVAILABLE, "down");
       });

@@ -58,8 +58,7 @@ TEST(ZipLineExample, SpreadTiesGoToTheEarliestSyncTime) {
 }
 
 TEST(ZipLineExample, TotalWaitPicksALaterSyncTimeThatWastesLess) {
-  const absl::StatusOr<Plan> plan =
-      PlanTargets(ObjectivesDisagree(), PlanObjective::kTotalWait);
+  const absl::StatusOr<Plan> plan = PlanTargets(ObjectivesDisagree(), PlanObjective::kTotalWait);
   ASSERT_TRUE(plan.ok()) << plan.status();
   EXPECT_EQ(plan->sync_time, Ms(20));
   EXPECT_THAT(plan->targets, ElementsAre(2, 4, 2));
@@ -90,9 +89,9 @@ TEST(ZipLineExample, SingleWorkerSyncsAfterItsNextIteration) {
 
 TEST(ZipLineExample, WorkerWaitingAtTheBarrierPinsTheSyncTime) {
   // Worker 0 arrived at 55 ms after 4 iterations; worker 1 ends at 10..100.
-  const absl::StatusOr<Plan> plan = PlanTargets(
-      {Forecast(4, {55}), Forecast(0, {10, 20, 30, 40, 50, 60, 70, 80, 90, 100})},
-      PlanObjective::kSpread);
+  const absl::StatusOr<Plan> plan =
+      PlanTargets({Forecast(4, {55}), Forecast(0, {10, 20, 30, 40, 50, 60, 70, 80, 90, 100})},
+                  PlanObjective::kSpread);
   ASSERT_TRUE(plan.ok()) << plan.status();
   EXPECT_THAT(plan->targets, ElementsAre(5, 5));
   EXPECT_EQ(plan->sync_time, Ms(55));
@@ -118,10 +117,10 @@ TEST(ZipLineExample, WorkerThatFinishesEarlyWaitsForTheOthersFirstPoint) {
 }
 
 TEST(ZipLineExample, SubMillisecondTimesAreExact) {
-  const absl::StatusOr<Plan> plan = PlanTargets(
-      {WorkerForecast{0, {kBase + absl::Nanoseconds(1), kBase + absl::Nanoseconds(3)}},
-       WorkerForecast{0, {kBase + absl::Nanoseconds(2)}}},
-      PlanObjective::kSpread);
+  const absl::StatusOr<Plan> plan =
+      PlanTargets({WorkerForecast{0, {kBase + absl::Nanoseconds(1), kBase + absl::Nanoseconds(3)}},
+                   WorkerForecast{0, {kBase + absl::Nanoseconds(2)}}},
+                  PlanObjective::kSpread);
   ASSERT_TRUE(plan.ok()) << plan.status();
   EXPECT_THAT(plan->targets, ElementsAre(1, 1));
   EXPECT_EQ(plan->spread, absl::Nanoseconds(1));

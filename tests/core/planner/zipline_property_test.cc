@@ -23,11 +23,11 @@ using testing::Optima;
 using testing::ScanOptima;
 
 enum class CaseKind {
-  kCoarseGrid,          // Random points on a few grid steps: many exact ties.
-  kEqualSpeeds,         // Arithmetic, one period for all, random offsets.
-  kDifferentSpeeds,     // Arithmetic, a period per worker.
-  kIrregularFine,       // Random nanosecond gaps: few ties.
-  kPinnedAndWaiting,    // Some workers pinned to one point (at the barrier).
+  kCoarseGrid,        // Random points on a few grid steps: many exact ties.
+  kEqualSpeeds,       // Arithmetic, one period for all, random offsets.
+  kDifferentSpeeds,   // Arithmetic, a period per worker.
+  kIrregularFine,     // Random nanosecond gaps: few ties.
+  kPinnedAndWaiting,  // Some workers pinned to one point (at the barrier).
 };
 
 constexpr CaseKind kAllKinds[] = {CaseKind::kCoarseGrid, CaseKind::kEqualSpeeds,
@@ -69,8 +69,7 @@ std::vector<WorkerForecast> MakeCase(CaseKind kind, int n, int r, std::mt19937_6
       }
       case CaseKind::kEqualSpeeds:
       case CaseKind::kDifferentSpeeds: {
-        const int64_t period =
-            kind == CaseKind::kEqualSpeeds ? common_period : Uniform(rng, 1, 5);
+        const int64_t period = kind == CaseKind::kEqualSpeeds ? common_period : Uniform(rng, 1, 5);
         const int64_t offset = Uniform(rng, 0, 4);
         for (int j = 0; j < count; ++j) ticks.push_back(offset + (j + 1) * period);
         break;
@@ -84,8 +83,7 @@ std::vector<WorkerForecast> MakeCase(CaseKind kind, int n, int r, std::mt19937_6
         break;
       }
     }
-    const absl::Duration tick =
-        kind == CaseKind::kIrregularFine ? absl::Nanoseconds(1) : unit;
+    const absl::Duration tick = kind == CaseKind::kIrregularFine ? absl::Nanoseconds(1) : unit;
     for (const int64_t k : ticks) w.ends.push_back(kBase + k * tick);
   }
   return workers;
@@ -115,9 +113,8 @@ const char* Name(PlanObjective objective) {
     return ::testing::AssertionFailure() << Name(objective) << ": " << plan.status();
   }
   if (plan->targets.size() != workers.size()) {
-    return ::testing::AssertionFailure()
-           << Name(objective) << ": " << plan->targets.size() << " targets for "
-           << workers.size() << " workers";
+    return ::testing::AssertionFailure() << Name(objective) << ": " << plan->targets.size()
+                                         << " targets for " << workers.size() << " workers";
   }
   // Recompute everything from the targets alone.
   absl::Time max_end = absl::InfinitePast();
@@ -127,8 +124,8 @@ const char* Name(PlanObjective objective) {
     const int last = workers[i].done + static_cast<int>(workers[i].ends.size());
     if (k <= workers[i].done || k > last) {
       return ::testing::AssertionFailure()
-             << Name(objective) << ": worker " << i << " target " << k
-             << " outside (" << workers[i].done << ", " << last << "]";
+             << Name(objective) << ": worker " << i << " target " << k << " outside ("
+             << workers[i].done << ", " << last << "]";
     }
     const absl::Time chosen = workers[i].ends[k - workers[i].done - 1];
     max_end = std::max(max_end, chosen);
@@ -138,22 +135,19 @@ const char* Name(PlanObjective objective) {
   for (size_t i = 0; i < workers.size(); ++i) {
     wait += max_end - workers[i].ends[plan->targets[i] - workers[i].done - 1];
   }
-  if (plan->sync_time != max_end || plan->spread != max_end - min_end ||
-      plan->total_wait != wait) {
+  if (plan->sync_time != max_end || plan->spread != max_end - min_end || plan->total_wait != wait) {
     return ::testing::AssertionFailure()
-           << Name(objective) << ": reported sync/spread/wait "
-           << plan->sync_time - kBase << "/" << plan->spread << "/" << plan->total_wait
-           << " but the targets give " << max_end - kBase << "/" << max_end - min_end
-           << "/" << wait;
+           << Name(objective) << ": reported sync/spread/wait " << plan->sync_time - kBase << "/"
+           << plan->spread << "/" << plan->total_wait << " but the targets give " << max_end - kBase
+           << "/" << max_end - min_end << "/" << wait;
   }
   const absl::Duration value =
       objective == PlanObjective::kSpread ? plan->spread : plan->total_wait;
   const testing::Optimum& best = optima.For(objective);
   if (value != best.value || plan->sync_time != best.sync_time) {
     return ::testing::AssertionFailure()
-           << Name(objective) << ": planner value " << value << " at t*="
-           << plan->sync_time - kBase << ", reference " << best.value
-           << " at earliest t*=" << best.sync_time - kBase;
+           << Name(objective) << ": planner value " << value << " at t*=" << plan->sync_time - kBase
+           << ", reference " << best.value << " at earliest t*=" << best.sync_time - kBase;
   }
   return ::testing::AssertionSuccess();
 }
@@ -182,7 +176,8 @@ TEST(ZipLineProperty, MatchesBruteForceOnThousandsOfSmallCases) {
     const int r = static_cast<int>(Uniform(rng, 1, 5));
     const std::vector<WorkerForecast> workers = MakeCase(kind, n, r, rng);
     ASSERT_TRUE(MatchesBoth(workers, BruteForceOptima(workers)))
-        << "seed " << seed << " n=" << n << " R=" << r << "\n" << Describe(workers);
+        << "seed " << seed << " n=" << n << " R=" << r << "\n"
+        << Describe(workers);
     ++cases;
   }
   ReportCount("small cases (n, R <= 5)", cases);
@@ -194,8 +189,8 @@ TEST(ZipLineProperty, MatchesBruteForceOnFullSixBySixCases) {
     std::mt19937_64 rng(seed * 7919);
     const CaseKind kind = kAllKinds[seed % std::size(kAllKinds)];
     const std::vector<WorkerForecast> workers = MakeCase(kind, 6, 6, rng, Progress::kFresh);
-    ASSERT_TRUE(MatchesBoth(workers, BruteForceOptima(workers)))
-        << "seed " << seed << " n=6 R=6\n" << Describe(workers);
+    ASSERT_TRUE(MatchesBoth(workers, BruteForceOptima(workers))) << "seed " << seed << " n=6 R=6\n"
+                                                                 << Describe(workers);
     ++cases;
   }
   ReportCount("6x6 cases", cases);
@@ -207,8 +202,8 @@ TEST(ZipLineProperty, ScanReferenceAgreesWithBruteForce) {
   for (uint64_t seed = 1; seed <= 5000; ++seed) {
     std::mt19937_64 rng(seed * 104729);
     const CaseKind kind = kAllKinds[seed % std::size(kAllKinds)];
-    const std::vector<WorkerForecast> workers = MakeCase(
-        kind, static_cast<int>(Uniform(rng, 1, 5)), static_cast<int>(Uniform(rng, 1, 5)), rng);
+    const std::vector<WorkerForecast> workers = MakeCase(kind, static_cast<int>(Uniform(rng, 1, 5)),
+                                                         static_cast<int>(Uniform(rng, 1, 5)), rng);
     const Optima brute = BruteForceOptima(workers);
     const Optima scan = ScanOptima(workers);
     ASSERT_EQ(scan.spread.value, brute.spread.value) << Describe(workers);
@@ -229,7 +224,8 @@ TEST(ZipLineProperty, MatchesCandidateScanOnMediumCases) {
     const int r = static_cast<int>(Uniform(rng, 7, 40));
     const std::vector<WorkerForecast> workers = MakeCase(kind, n, r, rng);
     ASSERT_TRUE(MatchesBoth(workers, ScanOptima(workers)))
-        << "seed " << seed << " n=" << n << " R=" << r << "\n" << Describe(workers);
+        << "seed " << seed << " n=" << n << " R=" << r << "\n"
+        << Describe(workers);
     ++cases;
   }
   ReportCount("medium cases (n <= 60, R <= 40) vs scan", cases);

@@ -53,9 +53,7 @@ class FakeTransport {
       Pending next;
       {
         absl::MutexLock lock(&mu_);
-        auto ready = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
-          return stop_ || !queue_.empty();
-        };
+        auto ready = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return stop_ || !queue_.empty(); };
         mu_.Await(absl::Condition(&ready));
         if (queue_.empty()) return;
         next = std::move(queue_.front());
@@ -95,9 +93,9 @@ TEST(CallBatchTest, ReportsTheFirstFailureNamingTheItemAndTheCode) {
   absl::Status status = RunCallBatch(
       10, 1,
       [&](size_t i, CallDone done) {
-        transport.Start(i, std::move(done),
-                        i >= 4 ? grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "full")
-                               : grpc::Status::OK);
+        transport.Start(
+            i, std::move(done),
+            i >= 4 ? grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "full") : grpc::Status::OK);
       },
       Name, "Register", absl::Seconds(30));
   EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
@@ -108,8 +106,8 @@ TEST(CallBatchTest, ReportsTheFirstFailureNamingTheItemAndTheCode) {
 TEST(CallBatchTest, TimesOutWhenACallNeverCompletesAndSaysHowMany) {
   std::vector<CallDone> held;
   absl::Status status = RunCallBatch(
-      3, 3, [&](size_t i, CallDone done) { held.push_back(std::move(done)); }, Name,
-      "Leave", absl::Milliseconds(50));
+      3, 3, [&](size_t i, CallDone done) { held.push_back(std::move(done)); }, Name, "Leave",
+      absl::Milliseconds(50));
   EXPECT_EQ(status.code(), absl::StatusCode::kDeadlineExceeded);
   EXPECT_THAT(std::string(status.message()), HasSubstr("Leave: 3 of 3 calls unfinished"));
   // Late completions after the return touch only the batch's shared state.
@@ -117,10 +115,10 @@ TEST(CallBatchTest, TimesOutWhenACallNeverCompletesAndSaysHowMany) {
 }
 
 TEST(CallBatchTest, EmptyBatchIsOk) {
-  EXPECT_TRUE(RunCallBatch(
-                  0, 4, [](size_t, CallDone) { FAIL() << "no item to issue"; }, Name, "x",
-                  absl::Seconds(1))
-                  .ok());
+  EXPECT_TRUE(
+      RunCallBatch(
+          0, 4, [](size_t, CallDone) { FAIL() << "no item to issue"; }, Name, "x", absl::Seconds(1))
+          .ok());
 }
 
 }  // namespace

@@ -75,8 +75,7 @@ absl::StatusOr<int> PickFreePort() {
   return ntohs(addr.sin_port);
 }
 
-absl::StatusOr<std::unique_ptr<CoordinatorProcess>> CoordinatorProcess::Start(
-    Options options) {
+absl::StatusOr<std::unique_ptr<CoordinatorProcess>> CoordinatorProcess::Start(Options options) {
   std::unique_ptr<CoordinatorProcess> process(new CoordinatorProcess(std::move(options)));
   absl::StatusOr<std::string> dir = MakeTempDir("ebsp-client-test");
   if (!dir.ok()) return dir.status();
@@ -91,9 +90,7 @@ CoordinatorProcess::~CoordinatorProcess() {
   std::filesystem::remove_all(dir_, ignored);
 }
 
-std::string CoordinatorProcess::target() const {
-  return absl::StrCat("127.0.0.1:", grpc_port_);
-}
+std::string CoordinatorProcess::target() const { return absl::StrCat("127.0.0.1:", grpc_port_); }
 
 std::string CoordinatorProcess::log() const {
   return ReadFileOrEmpty(absl::StrCat(dir_, "/coordinator.log"));
@@ -113,12 +110,10 @@ absl::Status CoordinatorProcess::Launch() {
 
   // Watch before spawning so that the rename into place cannot be missed.
   const int watch = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-  if (watch < 0)
-    return absl::InternalError(absl::StrCat("inotify: ", std::strerror(errno)));
+  if (watch < 0) return absl::InternalError(absl::StrCat("inotify: ", std::strerror(errno)));
   inotify_add_watch(watch, dir_.c_str(), IN_CLOSE_WRITE | IN_MOVED_TO);
 
-  absl::StatusOr<std::unique_ptr<Subprocess>> spawned =
-      Subprocess::Spawn(argv, log_file, log_file);
+  absl::StatusOr<std::unique_ptr<Subprocess>> spawned = Subprocess::Spawn(argv, log_file, log_file);
   if (!spawned.ok()) {
     close(watch);
     return spawned.status();
@@ -144,8 +139,7 @@ absl::Status CoordinatorProcess::Launch() {
     poll(fds, 2, static_cast<int>(absl::ToInt64Milliseconds(left)) + 1);
     if (fds[1].revents & POLLIN) {
       absl::StatusOr<int> code = process_->Wait(absl::ZeroDuration());
-      result = absl::InternalError(absl::StrCat("coordinator exited with ",
-                                                code.ok() ? *code : -1,
+      result = absl::InternalError(absl::StrCat("coordinator exited with ", code.ok() ? *code : -1,
                                                 " before serving; log:\n", log()));
       break;
     }

@@ -10,8 +10,7 @@
 
 namespace ebsp::testing {
 
-absl::StatusOr<elasticbsp::v1::Job> GetJob(const std::string& target,
-                                           const std::string& job) {
+absl::StatusOr<elasticbsp::v1::Job> GetJob(const std::string& target, const std::string& job) {
   auto stub = elasticbsp::v1::Coordinator::NewStub(ebsp::client::MakeChannel(target));
   elasticbsp::v1::GetJobRequest request;
   request.set_job(job);
@@ -24,8 +23,7 @@ absl::StatusOr<elasticbsp::v1::Job> GetJob(const std::string& target,
   return response;
 }
 
-bool WaitUntil(absl::FunctionRef<bool()> condition, absl::Duration timeout,
-               absl::Duration every) {
+bool WaitUntil(absl::FunctionRef<bool()> condition, absl::Duration timeout, absl::Duration every) {
   const absl::Time deadline = absl::Now() + timeout;
   while (!condition()) {
     const absl::Duration left = deadline - absl::Now();

@@ -12,8 +12,7 @@
 
 namespace ebsp::testing {
 
-absl::StatusOr<elasticbsp::v1::Job> GetJob(const std::string& target,
-                                           const std::string& job);
+absl::StatusOr<elasticbsp::v1::Job> GetJob(const std::string& target, const std::string& job);
 
 // Checks `condition` until it holds (true) or `timeout` passes (false). The
 // condition reads another process, which cannot signal us, so it is checked

@@ -26,9 +26,9 @@ int PidfdOpen(pid_t pid) { return static_cast<int>(syscall(SYS_pidfd_open, pid, 
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Subprocess>> Subprocess::Spawn(
-    const std::vector<std::string>& argv, const std::string& stdout_path,
-    const std::string& stderr_path) {
+absl::StatusOr<std::unique_ptr<Subprocess>> Subprocess::Spawn(const std::vector<std::string>& argv,
+                                                              const std::string& stdout_path,
+                                                              const std::string& stderr_path) {
   if (argv.empty()) return absl::InvalidArgumentError("Spawn: empty argv");
   std::vector<char*> args;
   for (const std::string& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
@@ -44,8 +44,7 @@ absl::StatusOr<std::unique_ptr<Subprocess>> Subprocess::Spawn(
   const int rc = posix_spawn(&pid, args[0], &actions, nullptr, args.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) {
-    return absl::InternalError(
-        absl::StrCat("posix_spawn ", argv[0], ": ", std::strerror(rc)));
+    return absl::InternalError(absl::StrCat("posix_spawn ", argv[0], ": ", std::strerror(rc)));
   }
   const int pidfd = PidfdOpen(pid);
   if (pidfd < 0) {
@@ -85,8 +84,7 @@ absl::StatusOr<int> Subprocess::Wait(absl::Duration timeout) {
   }
   int status = 0;
   if (waitpid(pid_, &status, 0) != pid_) {
-    return absl::InternalError(
-        absl::StrCat("waitpid ", pid_, ": ", std::strerror(errno)));
+    return absl::InternalError(absl::StrCat("waitpid ", pid_, ": ", std::strerror(errno)));
   }
   reaped_ = true;
   exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);

@@ -18,9 +18,9 @@ class Subprocess {
  public:
   // Runs argv[0] (a path) with `argv`; stdout and stderr are appended to the
   // given files.
-  static absl::StatusOr<std::unique_ptr<Subprocess>> Spawn(
-      const std::vector<std::string>& argv, const std::string& stdout_path,
-      const std::string& stderr_path);
+  static absl::StatusOr<std::unique_ptr<Subprocess>> Spawn(const std::vector<std::string>& argv,
+                                                           const std::string& stdout_path,
+                                                           const std::string& stderr_path);
 
   // Kills (SIGKILL) and reaps the child if it still runs.
   ~Subprocess();

@@ -5,8 +5,7 @@
 namespace ebsp::testing {
 
 WorkerRecord RunWorker(ebsp::client::Client& client, absl::Duration compute,
-                       const std::function<bool(const WorkerRecord&)>& done,
-                       absl::Time deadline,
+                       const std::function<bool(const WorkerRecord&)>& done, absl::Time deadline,
                        const std::function<void(const WorkerRecord&)>& on_sync) {
   WorkerRecord record;
   while (!done(record)) {

@@ -31,8 +31,7 @@ struct WorkerRecord {
 // job (so that the others' barriers stop waiting for it) and returns.
 // `on_sync` (may be empty) is told after every barrier.
 WorkerRecord RunWorker(ebsp::client::Client& client, absl::Duration compute,
-                       const std::function<bool(const WorkerRecord&)>& done,
-                       absl::Time deadline,
+                       const std::function<bool(const WorkerRecord&)>& done, absl::Time deadline,
                        const std::function<void(const WorkerRecord&)>& on_sync = {});
 
 }  // namespace ebsp::testing
