@@ -17,6 +17,8 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "lib/core/policy/policy_config.h"
+#include "lib/log/log.h"
+#include "lib/log/log_flags.h"
 #include "service/metrics.h"
 #include "service/server.h"
 
@@ -103,6 +105,10 @@ absl::Status WriteReadyFile(const std::string& path, int grpc_port, int metrics_
 }
 
 int Main() {
+  if (absl::Status s = log::ApplyLogFlags(); !s.ok()) {
+    std::fprintf(stderr, "ebsp-coordinator: %s\n", std::string(s.message()).c_str());
+    return 2;
+  }
   absl::StatusOr<ServerOptions> options = OptionsFromFlags();
   if (!options.ok()) {
     std::fprintf(stderr, "ebsp-coordinator: %s\n", std::string(options.status().message()).c_str());
@@ -121,12 +127,13 @@ int Main() {
     std::fprintf(stderr, "ebsp-coordinator: %s\n", std::string(server.status().message()).c_str());
     return 1;
   }
-  std::fprintf(stderr,
-               "ebsp-coordinator %s: gRPC on %s (port %d), metrics on "
-               "http://%s/metrics (port %d), default policy %s\n",
-               kVersion, options->listen_address.c_str(), (*server)->grpc_port(),
-               options->metrics_address.c_str(), (*server)->metrics_port(),
-               options->default_policy.ToString().c_str());
+  log::Event(log::Level::kInfo, "coordinator_started",
+             {{"version", kVersion},
+              {"grpc", options->listen_address},
+              {"grpc_port", (*server)->grpc_port()},
+              {"metrics", absl::StrCat("http://", options->metrics_address, "/metrics")},
+              {"metrics_port", (*server)->metrics_port()},
+              {"default_policy", options->default_policy.ToString()}});
   const std::string ready_file = absl::GetFlag(FLAGS_ready_file);
   if (!ready_file.empty()) {
     if (absl::Status s =
@@ -139,10 +146,12 @@ int Main() {
   }
   int received = 0;
   sigwait(&signals, &received);
-  std::fprintf(stderr, "ebsp-coordinator: %s received, shutting down\n",
-               received == SIGTERM ? "SIGTERM" : "SIGINT");
+  log::Event(log::Level::kInfo, "shutdown_started",
+             {{"signal", received == SIGTERM ? "SIGTERM" : "SIGINT"}});
+  const absl::Time shutdown_start = absl::Now();
   (*server)->Shutdown();
-  std::fprintf(stderr, "ebsp-coordinator: stopped\n");
+  log::Event(log::Level::kInfo, "coordinator_stopped",
+             {{"shutdown_ms", absl::ToInt64Milliseconds(absl::Now() - shutdown_start)}});
   return 0;
 }
 

@@ -40,8 +40,9 @@ TEST(ProcessTest, WritesTheReadyFileAndLogsWhereItListens) {
   EXPECT_GT((*process)->grpc_port(), 0);
   EXPECT_GT((*process)->metrics_port(), 0);
   const std::string log = (*process)->Stderr();
-  EXPECT_THAT(log, HasSubstr(absl::StrCat("(port ", (*process)->grpc_port(), ")")));
-  EXPECT_THAT(log, HasSubstr(absl::StrCat("(port ", (*process)->metrics_port(), ")")));
+  EXPECT_THAT(log, HasSubstr(" INFO coordinator_started "));
+  EXPECT_THAT(log, HasSubstr(absl::StrCat(" grpc_port=", (*process)->grpc_port(), " ")));
+  EXPECT_THAT(log, HasSubstr(absl::StrCat(" metrics_port=", (*process)->metrics_port(), " ")));
   auto stub = Connect((*process)->grpc_port());
   v1::ListJobsResponse jobs;
   EXPECT_TRUE(stub->ListJobs(Context().get(), v1::ListJobsRequest(), &jobs).ok());
@@ -74,7 +75,8 @@ TEST(ProcessTest, SigtermEndsAWaitingBarrierWithUnavailableAndExitsZero) {
   EXPECT_EQ(WEXITSTATUS(*exit), 0);
   const grpc::Status status = call.get();
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
-  EXPECT_THAT((*process)->Stderr(), HasSubstr("SIGTERM received"));
+  EXPECT_THAT((*process)->Stderr(), HasSubstr(" INFO shutdown_started signal=SIGTERM\n"));
+  EXPECT_THAT((*process)->Stderr(), HasSubstr(" INFO coordinator_stopped shutdown_ms="));
 }
 
 TEST(ProcessTest, SigtermEndsAnOpenReportStreamWithUnavailable) {
