@@ -9,13 +9,12 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
-#include "absl/flags/usage_config.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "lib/cli/usage.h"
 #include "lib/core/policy/policy_config.h"
 #include "lib/log/log.h"
 #include "lib/log/log_flags.h"
@@ -159,14 +158,9 @@ int Main() {
 }  // namespace ebsp::server
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
-      "ElasticBSP coordinator: tells data-parallel training workers when to "
-      "synchronize. See service/README.md.");
-  absl::FlagsUsageConfig usage;
-  usage.version_string = [] {
-    return std::string("ebsp-coordinator ") + ebsp::server::kVersion + "\n";
-  };
-  absl::SetFlagsUsageConfig(usage);
+  ebsp::cli::InitUsage("ebsp-coordinator",
+                       "ElasticBSP coordinator: tells data-parallel training workers when to "
+                       "synchronize. Flags, ports and signals: service/README.md.");
   absl::ParseCommandLine(argc, argv);
   // Debian's libabsl is built without NDEBUG, so every absl::Mutex lock
   // (gRPC's included) would also maintain a global deadlock graph: about a

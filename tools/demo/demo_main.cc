@@ -12,13 +12,13 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "lib/cli/usage.h"
 #include "tools/demo/policy_phase.h"
 #include "tools/demo/summary.h"
 
@@ -113,9 +113,9 @@ int Run() {
 }  // namespace ebsp::demo
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
-      "Runs simulated heterogeneous workers through the coordinator under each "
-      "policy in turn and compares throughput and idle time.");
+  ebsp::cli::InitUsage("ebsp-demo",
+                       "Runs simulated heterogeneous workers through the coordinator under each "
+                       "policy in turn and compares throughput and idle time.");
   absl::ParseCommandLine(argc, argv);
   return ebsp::demo::Run();
 }

@@ -11,6 +11,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
+#include "lib/cli/usage.h"
 #include "tools/loadgen/barrier_bench.h"
 #include "tools/loadgen/grpc_util.h"
 
@@ -26,6 +27,10 @@ ABSL_FLAG(absl::Duration, rpc_timeout, absl::Seconds(60), "deadline of each call
 ABSL_FLAG(bool, json, false, "print one JSON object instead of the summary");
 
 int main(int argc, char** argv) {
+  ebsp::cli::InitUsage(
+      "ebsp-barrier-bench",
+      "Time to release a barrier that N workers wait at, on the coordinator or "
+      "on a bare gRPC server holding the same calls. See tools/loadgen/README.md.");
   ebsp::loadgen::DisableMutexDeadlockDetection();
   absl::ParseCommandLine(argc, argv);
   ebsp::loadgen::BarrierBenchOptions options;

@@ -25,6 +25,7 @@
 #include "absl/synchronization/mutex.h"
 #include "echo.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
+#include "lib/cli/usage.h"
 #include "tools/loadgen/grpc_util.h"
 #include "tools/loadgen/ready_file.h"
 
@@ -170,6 +171,9 @@ int Run() {
 }  // namespace ebsp::loadgen
 
 int main(int argc, char** argv) {
+  ebsp::cli::InitUsage("ebsp-echo-server",
+                       "A bare gRPC callback server (Echo, and a held barrier): the baseline "
+                       "that ebsp-loadgen and ebsp-barrier-bench compare the coordinator with.");
   absl::ParseCommandLine(argc, argv);
   if (!absl::GetFlag(FLAGS_mutex_deadlock_detection)) {
     ebsp::loadgen::DisableMutexDeadlockDetection();

@@ -12,6 +12,7 @@
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
 #include "clients/cpp/ebsp/policy_text.h"
+#include "lib/cli/usage.h"
 #include "tools/loadgen/grpc_util.h"
 #include "tools/loadgen/report_load.h"
 
@@ -38,6 +39,10 @@ ABSL_FLAG(bool, leave, true, "Leave every worker at the end");
 ABSL_FLAG(bool, json, false, "print one JSON object instead of the summary");
 
 int main(int argc, char** argv) {
+  ebsp::cli::InitUsage("ebsp-loadgen",
+                       "ReportIteration throughput and latency of a coordinator (or of the echo "
+                       "baseline, ebsp-echo-server) under N simulated workers. See "
+                       "tools/loadgen/README.md.");
   ebsp::loadgen::DisableMutexDeadlockDetection();
   absl::ParseCommandLine(argc, argv);
   ebsp::loadgen::LoadOptions options;

@@ -8,7 +8,6 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
@@ -16,6 +15,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "lib/cli/usage.h"
 #include "lib/core/policy/policy_config.h"
 #include "tools/sim/engine.h"
 #include "tools/sim/policy_list.h"
@@ -161,10 +161,10 @@ absl::Status Run() {
 }  // namespace ebsp::sim
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
-      "Compares synchronization policies (BSP, ASP, SSP, local steps, "
-      "ElasticBSP) on iteration-time traces, in virtual time, through the "
-      "coordinator's core. Example: ebsp-sim --trace=all --workers=16");
+  ebsp::cli::InitUsage("ebsp-sim",
+                       "Compares synchronization policies (BSP, ASP, SSP, local steps, "
+                       "ElasticBSP) on iteration-time traces, in virtual time, through the "
+                       "coordinator's core. Example: ebsp-sim --trace=all --workers=16");
   std::vector<char*> rest = absl::ParseCommandLine(argc, argv);
   if (rest.size() > 1) {
     absl::FPrintF(stderr, "ebsp-sim: unexpected argument '%s'\n", rest[1]);

@@ -17,6 +17,7 @@
 #include "clients/cpp/ebsp/status.h"
 #include "elasticbsp/v1/coordinator.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
+#include "lib/cli/usage.h"
 #include "tools/status/job_format.h"
 
 ABSL_FLAG(std::string, target, "127.0.0.1:50051", "coordinator host:port");
@@ -96,6 +97,10 @@ int Run() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  ebsp::cli::InitUsage("ebsp-status",
+                       "What a running coordinator's jobs are doing: workers, rounds, who is "
+                       "missing at the barrier (GetJob / ListJobs). Exit status: 0 shown, 1 the "
+                       "coordinator answered with an error, 2 unreachable or bad flags.");
   absl::ParseCommandLine(argc, argv);
   return Run();
 }
