@@ -42,27 +42,21 @@ class CoordinatorService::WaitReactor final : public grpc::ServerUnaryReactor, p
         clock_response_->set_waited_seconds(waited);
       }
     }
+    const grpc::Status status = ToGrpcStatus(outcome.status);
     service_->metrics().RecordRpc(
         kind() == core::WaitKind::kBarrier ? RpcMethod::kBarrier : RpcMethod::kWaitForClock,
-        outcome.status.error_code(), service_->clock().Now() - started());
-    Finish(outcome.status);
+        status.error_code(), service_->clock().Now() - started());
+    Finish(status);
   }
 
   // The client went away or its deadline passed. The core keeps the
   // arrival, so a retried Barrier is accepted.
   void OnCancel() override {
-    bool mine = false;
-    {
-      absl::MutexLock lock(&entry_->mu);
-      mine = entry_->Unpark(this);
-    }
-    if (mine) {
-      WaitOutcome outcome;
-      outcome.status =
-          grpc::Status(grpc::StatusCode::CANCELLED,
-                       "wait cancelled by the client or its deadline; the arrival still "
-                       "counts: call again to keep waiting");
-      Complete(outcome);
+    JobEntry::Locked job = entry_->Lock();
+    if (job.Unpark(this)) {
+      job.completions().Add(this, WaitOutcome::Failed(absl::CancelledError(
+                                      "wait cancelled by the client or its deadline; the arrival "
+                                      "still counts: call again to keep waiting")));
     }
   }
 
@@ -99,11 +93,11 @@ class CoordinatorService::StreamReactor final
     absl::MutexLock lock(&mu_);
     if (finished_) return;  // Ended by shutdown while the read was pending.
     if (!ok) {
-      End(grpc::Status::OK);  // The client half-closed.
+      End(absl::OkStatus());  // The client half-closed.
       return;
     }
     response_.Clear();
-    grpc::Status status = service_->HandleReport(request_, &response_);
+    absl::Status status = service_->HandleReport(request_, &response_);
     if (!status.ok()) {
       End(status);
       return;
@@ -115,14 +109,14 @@ class CoordinatorService::StreamReactor final
     absl::MutexLock lock(&mu_);
     if (finished_) return;
     if (!ok) {
-      End(grpc::Status(grpc::StatusCode::CANCELLED, "stream write failed"));
+      End(absl::CancelledError("stream write failed"));
       return;
     }
     StartRead(&request_);
   }
 
   // Ends the stream with `status` unless it has ended already.
-  void Stop(const grpc::Status& status) {
+  void Stop(const absl::Status& status) {
     absl::MutexLock lock(&mu_);
     if (!finished_) End(status);
   }
@@ -133,11 +127,12 @@ class CoordinatorService::StreamReactor final
   }
 
  private:
-  void End(const grpc::Status& status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+  void End(const absl::Status& status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     finished_ = true;
-    service_->metrics().RecordRpc(RpcMethod::kStreamReports, status.error_code(),
+    const grpc::Status rpc_status = ToGrpcStatus(status);
+    service_->metrics().RecordRpc(RpcMethod::kStreamReports, rpc_status.error_code(),
                                   service_->clock().Now() - started_);
-    Finish(status);
+    Finish(rpc_status);
   }
 
   CoordinatorService* const service_;
@@ -157,19 +152,20 @@ CoordinatorService::~CoordinatorService() = default;
 
 grpc::ServerUnaryReactor* CoordinatorService::FinishNow(grpc::CallbackServerContext* ctx,
                                                         RpcMethod method, absl::Time start,
-                                                        const grpc::Status& status) {
-  metrics_->RecordRpc(method, status.error_code(), clock_->Now() - start);
+                                                        const absl::Status& status) {
+  const grpc::Status rpc_status = ToGrpcStatus(status);
+  metrics_->RecordRpc(method, rpc_status.error_code(), clock_->Now() - start);
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  reactor->Finish(status);
+  reactor->Finish(rpc_status);
   return reactor;
 }
 
 bool CoordinatorService::ShuttingDown() const { return shutting_down_.load(); }
 
-grpc::Status CoordinatorService::Unavailable() {
-  return grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                      "coordinator is shutting down; retry after a backoff and "
-                      "register again with the next one");
+absl::Status CoordinatorService::Unavailable() {
+  return absl::UnavailableError(
+      "coordinator is shutting down; retry after a backoff and "
+      "register again with the next one");
 }
 
 absl::StatusOr<std::shared_ptr<JobEntry>> CoordinatorService::FindJob(absl::string_view job) const {
@@ -183,12 +179,12 @@ absl::StatusOr<std::shared_ptr<JobEntry>> CoordinatorService::FindWorkerJob(
   return FindJob(job);
 }
 
-void CoordinatorService::ApplyEvent(JobEntry& job, const core::Effects& effects, absl::Time now,
-                                    Completions* out) {
+void CoordinatorService::ApplyEvent(JobEntry::Locked& job, const core::Effects& effects,
+                                    absl::Time now) {
   // Only an event that ran ZipLine is timed: a clock read per report would
   // cost more than the report.
   const absl::Duration event_time = effects.planned ? clock_->Now() - now : absl::ZeroDuration();
-  job.ApplyEffects(effects, event_time, out);
+  job.ApplyEffects(effects, event_time);
 }
 
 bool CoordinatorService::TrackStream(StreamReactor* stream) {
@@ -209,19 +205,17 @@ void CoordinatorService::ForgetStream(StreamReactor* stream) {
 grpc::ServerUnaryReactor* CoordinatorService::Register(grpc::CallbackServerContext* ctx,
                                                        const v1::RegisterRequest* request,
                                                        v1::RegisterResponse* response) {
-  return Serve(ctx, RpcMethod::kRegister, [&] { return DoRegister(*request, response); });
+  return Serve(ctx, RpcMethod::kRegister, [&] { return HandleRegister(*request, response); });
 }
 
-grpc::Status CoordinatorService::DoRegister(const v1::RegisterRequest& request,
-                                            v1::RegisterResponse* response) {
-  if (absl::Status s = ValidateJobName(request.job()); !s.ok()) return ToGrpcStatus(s);
-  if (absl::Status s = ValidateWorkerName(request.worker_name()); !s.ok()) {
-    return ToGrpcStatus(s);
-  }
+absl::Status CoordinatorService::HandleRegister(const v1::RegisterRequest& request,
+                                                v1::RegisterResponse* response) {
+  if (absl::Status s = ValidateJobName(request.job()); !s.ok()) return s;
+  if (absl::Status s = ValidateWorkerName(request.worker_name()); !s.ok()) return s;
   // Checked even when the job exists: a malformed request fails either way.
   absl::StatusOr<core::PolicyConfig> policy =
       PolicyFromProto(request.policy_if_created(), options_.default_policy);
-  if (!policy.ok()) return ToGrpcStatus(policy.status());
+  if (!policy.ok()) return policy.status();
 
   std::shared_ptr<JobEntry> entry;
   if (options_.auto_create_jobs) {
@@ -234,27 +228,26 @@ grpc::Status CoordinatorService::DoRegister(const v1::RegisterRequest& request,
     absl::StatusOr<JobRegistry::Created> created =
         registry_.Create(request.job(), std::move(job_options), request.auth_token(), clock_->Now(),
                          /*existing_ok=*/true);
-    if (!created.ok()) return ToGrpcStatus(created.status());
+    if (!created.ok()) return created.status();
     entry = std::move(created->entry);
   } else {
     absl::StatusOr<std::shared_ptr<JobEntry>> found = registry_.Find(request.job());
     if (!found.ok()) {
-      return ToGrpcStatus(absl::NotFoundError(
-          absl::StrCat(found.status().message(), " (--auto_create_jobs is off: CreateJob first)")));
+      return absl::NotFoundError(
+          absl::StrCat(found.status().message(), " (--auto_create_jobs is off: CreateJob first)"));
     }
     entry = *std::move(found);
   }
   if (!entry->TokenMatches(request.auth_token())) {
-    return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
-                        request.auth_token().empty()
-                            ? absl::StrCat("job \"", entry->name(), "\" requires an auth token")
-                            : absl::StrCat("wrong auth token for job \"", entry->name(), "\""));
+    return absl::PermissionDeniedError(
+        request.auth_token().empty()
+            ? absl::StrCat("job \"", entry->name(), "\" requires an auth token")
+            : absl::StrCat("wrong auth token for job \"", entry->name(), "\""));
   }
 
-  Completions completions;
-  absl::MutexLock lock(&entry->mu);
-  if (entry->deleted()) return entry->DeletedStatus();
-  core::JobState& state = entry->state();
+  JobEntry::Locked job = entry->Lock();
+  if (absl::Status s = job.status(); !s.ok()) return s;
+  core::JobState& state = job.state();
   core::WorkerId id = registry_.NewWorkerId();
   // A collision within the job is astronomically unlikely; bounded anyway.
   for (int attempt = 0; attempt < 4 && state.IsMember(id); ++attempt) {
@@ -262,9 +255,9 @@ grpc::Status CoordinatorService::DoRegister(const v1::RegisterRequest& request,
   }
   const absl::Time now = clock_->Now();
   absl::StatusOr<core::RegisterResult> result = state.Register(id, request.worker_name(), now);
-  if (!result.ok()) return ToGrpcStatus(result.status());
-  entry->OnRegistered(*result);
-  ApplyEvent(*entry, result->effects, now, &completions);
+  if (!result.ok()) return result.status();
+  job.OnRegistered(*result);
+  ApplyEvent(job, result->effects, now);
 
   response->set_worker_id(result->worker);
   response->set_round(result->round);
@@ -275,7 +268,7 @@ grpc::Status CoordinatorService::DoRegister(const v1::RegisterRequest& request,
   response->set_barrier_deadline_seconds(ToSeconds(options_.barrier_deadline));
   response->set_membership_epoch(result->membership_epoch);
   response->set_live_workers(static_cast<uint32_t>(result->live_workers));
-  return grpc::Status::OK;
+  return absl::OkStatus();
 }
 
 // ---------------------------------------------------------------------------
@@ -292,42 +285,37 @@ CoordinatorService::StreamReports(grpc::CallbackServerContext* ctx) {
   return new StreamReactor(this);
 }
 
-grpc::Status CoordinatorService::HandleReport(const v1::ReportIterationRequest& request,
+absl::Status CoordinatorService::HandleReport(const v1::ReportIterationRequest& request,
                                               v1::ReportIterationResponse* response) {
-  if (absl::Status s = ValidateWorkerId(request.worker_id()); !s.ok()) {
-    return ToGrpcStatus(s);
-  }
+  if (absl::Status s = ValidateWorkerId(request.worker_id()); !s.ok()) return s;
   if (request.iteration() == 0) {
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                        "iteration is 0; iterations are 1-based");
+    return absl::InvalidArgumentError("iteration is 0; iterations are 1-based");
   }
   if (request.iteration() > static_cast<uint32_t>(std::numeric_limits<int>::max())) {
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                        absl::StrCat("iteration ", request.iteration(), " is out of range"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("iteration ", request.iteration(), " is out of range"));
   }
   absl::StatusOr<absl::Duration> compute =
       ValidateSeconds("compute_seconds", request.compute_seconds());
-  if (!compute.ok()) return ToGrpcStatus(compute.status());
+  if (!compute.ok()) return compute.status();
   // Checked here rather than in Serve, so that open streams answer it too.
   if (ShuttingDown()) return Unavailable();
   absl::StatusOr<std::shared_ptr<JobEntry>> entry = FindJob(request.job());
-  if (!entry.ok()) return ToGrpcStatus(entry.status());
-  JobEntry& job = **entry;
+  if (!entry.ok()) return entry.status();
 
-  Completions completions;
-  absl::MutexLock lock(&job.mu);
-  if (job.deleted()) return job.DeletedStatus();
+  JobEntry::Locked job = (*entry)->Lock();
+  if (absl::Status s = job.status(); !s.ok()) return s;
   const absl::Time now = clock_->Now();
   absl::StatusOr<core::ReportResult> result = job.state().ReportIteration(
       request.worker_id(), request.round(), static_cast<int>(request.iteration()), *compute, now);
-  if (!result.ok()) return ToGrpcStatus(result.status());
+  if (!result.ok()) return result.status();
   job.OnReported(request.worker_id(), result->target, *compute);
-  ApplyEvent(job, result->effects, now, &completions);
+  ApplyEvent(job, result->effects, now);
   response->set_directive(DirectiveToProto(result->action));
   response->set_target(static_cast<uint32_t>(result->target));
   response->set_round(result->round);
   response->set_membership_epoch(job.state().membership_epoch());
-  return grpc::Status::OK;
+  return absl::OkStatus();
 }
 
 // ---------------------------------------------------------------------------
@@ -358,41 +346,45 @@ grpc::ServerUnaryReactor* CoordinatorService::StartWait(grpc::CallbackServerCont
       kind == core::WaitKind::kBarrier ? RpcMethod::kBarrier : RpcMethod::kWaitForClock;
   if (ShuttingDown()) return FinishNow(ctx, method, start, Unavailable());
   absl::StatusOr<std::shared_ptr<JobEntry>> entry = FindWorkerJob(job_name, worker);
-  if (!entry.ok()) return FinishNow(ctx, method, start, ToGrpcStatus(entry.status()));
-  JobEntry& job = **entry;
+  if (!entry.ok()) return FinishNow(ctx, method, start, entry.status());
   auto* reactor =
       new WaitReactor(this, *entry, worker, kind, start, barrier_response, clock_response);
-  Completions completions;
-  std::optional<WaitOutcome> immediate;
-  {
-    absl::MutexLock lock(&job.mu);
-    if (job.deleted()) {
-      immediate.emplace().status = job.DeletedStatus();
-    } else if (ShuttingDown()) {
-      // Checked again under the job lock: BeginShutdown drains each job under
-      // it, so a call parked after that drain would wait for the grace period.
-      immediate.emplace().status = Unavailable();
-    } else {
-      const absl::Time now = clock_->Now();
-      absl::StatusOr<core::Effects> effects = kind == core::WaitKind::kBarrier
-                                                  ? job.state().ArriveAtBarrier(worker, round, now)
-                                                  : job.state().WaitForClock(worker, now);
-      if (!effects.ok()) {
-        immediate.emplace().status = ToGrpcStatus(effects.status());
-      } else {
-        job.Park(reactor, &completions);
-        ApplyEvent(job, *effects, now, &completions);
-        // A cancellation that came before the park found nothing to unpark.
-        if (ctx->IsCancelled() && job.Unpark(reactor)) {
-          immediate.emplace().status =
-              grpc::Status(grpc::StatusCode::CANCELLED, "cancelled by the client");
-        }
-      }
-    }
-  }
-  if (immediate.has_value()) reactor->Complete(*immediate);
-  completions.Run();
+  WaitIn(**entry, kind, worker, round, reactor, ctx);
   return reactor;
+}
+
+void CoordinatorService::HandleWait(core::WaitKind kind, absl::string_view job_name,
+                                    uint64_t worker, uint64_t round, WaitingCall* call,
+                                    grpc::CallbackServerContext* ctx) {
+  absl::StatusOr<std::shared_ptr<JobEntry>> entry = FindWorkerJob(job_name, worker);
+  if (!entry.ok()) {
+    Completions completions;
+    completions.Add(call, WaitOutcome::Failed(entry.status()));
+    return;
+  }
+  WaitIn(**entry, kind, worker, round, call, ctx);
+}
+
+void CoordinatorService::WaitIn(JobEntry& entry, core::WaitKind kind, core::WorkerId worker,
+                                uint64_t round, WaitingCall* call,
+                                grpc::CallbackServerContext* ctx) {
+  JobEntry::Locked job = entry.Lock();
+  Completions& out = job.completions();
+  if (absl::Status s = job.status(); !s.ok()) return out.Add(call, WaitOutcome::Failed(s));
+  // Checked under the job lock: BeginShutdown drains each job under it, so a
+  // call parked after that drain would wait for the grace period.
+  if (ShuttingDown()) return out.Add(call, WaitOutcome::Failed(Unavailable()));
+  const absl::Time now = clock_->Now();
+  absl::StatusOr<core::Effects> effects = kind == core::WaitKind::kBarrier
+                                              ? job.state().ArriveAtBarrier(worker, round, now)
+                                              : job.state().WaitForClock(worker, now);
+  if (!effects.ok()) return out.Add(call, WaitOutcome::Failed(effects.status()));
+  job.Park(call);
+  ApplyEvent(job, *effects, now);
+  // A cancellation that came before the park found nothing to unpark.
+  if (ctx != nullptr && ctx->IsCancelled() && job.Unpark(call)) {
+    out.Add(call, WaitOutcome::Failed(absl::CancelledError("cancelled by the client")));
+  }
 }
 
 // ---------------------------------------------------------------------------
@@ -401,53 +393,48 @@ grpc::ServerUnaryReactor* CoordinatorService::StartWait(grpc::CallbackServerCont
 grpc::ServerUnaryReactor* CoordinatorService::Heartbeat(grpc::CallbackServerContext* ctx,
                                                         const v1::HeartbeatRequest* request,
                                                         v1::HeartbeatResponse* response) {
-  return Serve(ctx, RpcMethod::kHeartbeat, [&] { return DoHeartbeat(*request, response); });
+  return Serve(ctx, RpcMethod::kHeartbeat, [&] { return HandleHeartbeat(*request, response); });
 }
 
-grpc::Status CoordinatorService::DoHeartbeat(const v1::HeartbeatRequest& request,
-                                             v1::HeartbeatResponse* response) {
+absl::Status CoordinatorService::HandleHeartbeat(const v1::HeartbeatRequest& request,
+                                                 v1::HeartbeatResponse* response) {
   absl::StatusOr<std::shared_ptr<JobEntry>> entry =
       FindWorkerJob(request.job(), request.worker_id());
-  if (!entry.ok()) return ToGrpcStatus(entry.status());
-  JobEntry& job = **entry;
-  absl::MutexLock lock(&job.mu);
-  if (job.deleted()) return job.DeletedStatus();
+  if (!entry.ok()) return entry.status();
+  JobEntry::Locked job = (*entry)->Lock();
+  if (absl::Status s = job.status(); !s.ok()) return s;
   absl::StatusOr<core::HeartbeatResult> result =
       job.state().Heartbeat(request.worker_id(), clock_->Now());
-  if (!result.ok()) return ToGrpcStatus(result.status());
+  if (!result.ok()) return result.status();
   response->set_round(result->round);
   response->set_membership_epoch(result->membership_epoch);
   response->set_lease_remaining_seconds(ToSeconds(result->lease_remaining));
-  return grpc::Status::OK;
+  return absl::OkStatus();
 }
 
 grpc::ServerUnaryReactor* CoordinatorService::Leave(grpc::CallbackServerContext* ctx,
                                                     const v1::LeaveRequest* request,
                                                     v1::LeaveResponse* response) {
-  return Serve(ctx, RpcMethod::kLeave, [&] { return DoLeave(*request); });
+  return Serve(ctx, RpcMethod::kLeave, [&] { return HandleLeave(*request); });
 }
 
-grpc::Status CoordinatorService::DoLeave(const v1::LeaveRequest& request) {
+absl::Status CoordinatorService::HandleLeave(const v1::LeaveRequest& request) {
   absl::StatusOr<std::shared_ptr<JobEntry>> entry =
       FindWorkerJob(request.job(), request.worker_id());
-  if (!entry.ok()) return ToGrpcStatus(entry.status());
-  JobEntry& job = **entry;
-  Completions completions;
-  absl::MutexLock lock(&job.mu);
-  if (job.deleted()) return job.DeletedStatus();
+  if (!entry.ok()) return entry.status();
+  JobEntry::Locked job = (*entry)->Lock();
+  if (absl::Status s = job.status(); !s.ok()) return s;
   const absl::Time now = clock_->Now();
   absl::StatusOr<core::Effects> effects = job.state().Leave(request.worker_id(), now);
-  if (!effects.ok()) return ToGrpcStatus(effects.status());
+  if (!effects.ok()) return effects.status();
   job.OnLeft(request.worker_id());
-  ApplyEvent(job, *effects, now, &completions);
+  ApplyEvent(job, *effects, now);
   // A wait of the leaving worker (from another thread of the same client)
   // cannot be released any more.
-  job.FailParked(
-      request.worker_id(),
-      grpc::Status(grpc::StatusCode::NOT_FOUND,
-                   absl::StrCat("worker ", request.worker_id(), " left job \"", job.name(), "\"")),
-      &completions);
-  return grpc::Status::OK;
+  job.FailParked(request.worker_id(),
+                 absl::NotFoundError(absl::StrCat("worker ", request.worker_id(), " left job \"",
+                                                  job.name(), "\"")));
+  return absl::OkStatus();
 }
 
 // ---------------------------------------------------------------------------
@@ -460,14 +447,12 @@ void CoordinatorService::Tick() {
       static_cast<int>(absl::Seconds(1) / std::max(options_.tick_interval, absl::Milliseconds(1))));
   const bool refresh = (tick_count_++ % refresh_every) == 0;
   for (const std::shared_ptr<JobEntry>& entry : registry_.All()) {
-    Completions completions;
-    absl::MutexLock lock(&entry->mu);
-    if (entry->deleted()) continue;
+    JobEntry::Locked job = entry->Lock();
+    if (!job.status().ok()) continue;
     const absl::Time now = clock_->Now();
-    ApplyEvent(*entry, entry->state().Tick(now), now, &completions);
-    entry->ExpireWaits(now, options_.barrier_deadline, &completions);
-    if (refresh) entry->RefreshGauges(now);
-    // `completions` runs after `lock` is released (reverse declaration order).
+    ApplyEvent(job, job.state().Tick(now), now);
+    job.ExpireWaits(now, options_.barrier_deadline);
+    if (refresh) job.RefreshGauges(now);
   }
 }
 
@@ -480,9 +465,7 @@ void CoordinatorService::BeginShutdown() {
     for (StreamReactor* stream : streams_) stream->Stop(Unavailable());
   }
   for (const std::shared_ptr<JobEntry>& entry : registry_.All()) {
-    Completions completions;
-    absl::MutexLock lock(&entry->mu);
-    entry->DrainWaits(Unavailable(), &completions);
+    entry->Lock().DrainWaits(Unavailable());
   }
 }
 

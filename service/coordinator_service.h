@@ -1,13 +1,20 @@
 // CoordinatorService: the v1 Coordinator API on gRPC's callback API, as a
 // thin translation layer over core::JobState.
 //
-// Each RPC validates its request, locks its job, calls the core with the
-// clock's `now`, applies the returned Effects (parked calls to finish after
-// unlocking, metrics) and maps errors with ToGrpcStatus. Barrier and
-// WaitForClock park their reactor in the job and return without holding a
-// thread; the event that releases them finishes them. Tick (driven by the
-// Ticker) evicts silent workers and fails waits older than the barrier
-// deadline. Thread-safe.
+// Two layers in one class. The handlers (Handle*) hold the logic: each
+// validates its request, finds and locks its job (JobEntry::Locked), calls
+// the core with the clock's `now`, applies the returned Effects and returns
+// an absl::Status. The RPC methods (CreateJob, Register, ...) only run a
+// handler through Serve, the one place where its status becomes the call's
+// grpc::Status (ToGrpcStatus); parked calls and streams convert theirs when
+// they finish. Barrier and WaitForClock park their reactor in the job and
+// return without holding a thread; the event that releases them finishes
+// them. Tick (driven by the Ticker) evicts silent workers and fails waits
+// older than the barrier deadline. Thread-safe.
+//
+// Errors every method can return besides the ones listed with it:
+// - UNAVAILABLE once BeginShutdown ran ("coordinator is shutting down").
+// - INVALID_ARGUMENT for a malformed job name, worker name or worker id 0.
 #ifndef EBSP_SERVICE_COORDINATOR_SERVICE_H_
 #define EBSP_SERVICE_COORDINATOR_SERVICE_H_
 
@@ -18,15 +25,18 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "elasticbsp/v1/coordinator.grpc.pb.h"
 #include "service/clock.h"
+#include "service/job_entry.h"
 #include "service/job_registry.h"
 #include "service/metrics.h"
 #include "service/server_options.h"
+#include "service/waiting_call.h"
 
 namespace ebsp::server {
 
@@ -46,7 +56,61 @@ class CoordinatorService final : public v1::Coordinator::CallbackService {
   // so that nothing is left for gRPC's grace period to cancel.
   void BeginShutdown();
 
-  // --- v1.Coordinator ---
+  // --- The handlers, in process ------------------------------------------
+  // Each returns the status its RPC ends with; the reply is filled only on OK.
+
+  // Creates a job from its spec.
+  // Possible errors: INVALID_ARGUMENT (policy, heartbeat timeout negative,
+  // NaN or above 3600 s, max_workers above --max_workers_per_job, auth token
+  // above 1024 bytes); ALREADY_EXISTS; RESOURCE_EXHAUSTED at --max_jobs.
+  absl::Status HandleCreateJob(const v1::CreateJobRequest& request, v1::Job* response);
+  // Possible errors: NOT_FOUND (no such job, or deleted meanwhile).
+  absl::Status HandleGetJob(const v1::GetJobRequest& request, v1::Job* response);
+  // Every job, sorted by name; a job deleted meanwhile is left out. No errors.
+  absl::Status HandleListJobs(v1::ListJobsResponse* response);
+  // Takes effect at the next round boundary.
+  // Possible errors: INVALID_ARGUMENT (policy); NOT_FOUND; FAILED_PRECONDITION
+  // (between a policy with rounds and one without while the job has workers).
+  absl::Status HandleUpdatePolicy(const v1::UpdatePolicyRequest& request, v1::Job* response);
+  // Parked calls of the job end with NOT_FOUND.
+  // Possible errors: NOT_FOUND.
+  absl::Status HandleDeleteJob(const v1::DeleteJobRequest& request);
+
+  // Joins the worker (creating the job if --auto_create_jobs).
+  // Possible errors: INVALID_ARGUMENT (policy_if_created); NOT_FOUND (no
+  // such job and --auto_create_jobs off, or deleted); PERMISSION_DENIED
+  // (missing or wrong auth token); ALREADY_EXISTS (the name is live in the
+  // job); RESOURCE_EXHAUSTED (the job's max_workers, or --max_jobs when the
+  // job would be created).
+  absl::Status HandleRegister(const v1::RegisterRequest& request, v1::RegisterResponse* response);
+  // One report; shared by ReportIteration and StreamReports.
+  // Possible errors: INVALID_ARGUMENT (iteration 0 or above 2^31-1, compute
+  // time negative, NaN or infinite); NOT_FOUND (job, or a worker that is
+  // unknown, evicted or left: the message says which); FAILED_PRECONDITION
+  // (not the worker's round or next iteration, beyond its target, PENDING,
+  // at the barrier or in WaitForClock).
+  absl::Status HandleReport(const v1::ReportIterationRequest& request,
+                            v1::ReportIterationResponse* response);
+  // Barrier (`kind` kBarrier, `round`) or WaitForClock (kClock): `call` is
+  // parked in its job or finished at once; it is finished exactly once,
+  // never under a lock, through WaitingCall::Complete. `ctx` (may be null in
+  // process) is asked whether the client cancelled before the park.
+  // Possible errors, in the outcome: NOT_FOUND (job or worker, also when the
+  // worker is evicted, leaves or the job is deleted while it waits);
+  // FAILED_PRECONDITION (no barriers or clocks in the job's policy, wrong
+  // round, before the worker's target); DEADLINE_EXCEEDED after
+  // --barrier_deadline, naming the missing (or slowest) workers; CANCELLED
+  // (the client went away, or a newer wait of the same worker superseded it).
+  void HandleWait(core::WaitKind kind, absl::string_view job, uint64_t worker, uint64_t round,
+                  WaitingCall* call, grpc::CallbackServerContext* ctx);
+  // Possible errors: NOT_FOUND (job or worker).
+  absl::Status HandleHeartbeat(const v1::HeartbeatRequest& request,
+                               v1::HeartbeatResponse* response);
+  // A parked wait of the worker ends with NOT_FOUND.
+  // Possible errors: NOT_FOUND (job or worker).
+  absl::Status HandleLeave(const v1::LeaveRequest& request);
+
+  // --- v1.Coordinator: each runs its handler (see above for the errors) -----
   grpc::ServerUnaryReactor* CreateJob(grpc::CallbackServerContext* ctx,
                                       const v1::CreateJobRequest* request,
                                       v1::Job* response) override;
@@ -67,6 +131,8 @@ class CoordinatorService final : public v1::Coordinator::CallbackService {
   grpc::ServerUnaryReactor* ReportIteration(grpc::CallbackServerContext* ctx,
                                             const v1::ReportIterationRequest* request,
                                             v1::ReportIterationResponse* response) override;
+  // One response per request, in order; the stream ends with the first
+  // report that fails (errors as HandleReport).
   grpc::ServerBidiReactor<v1::ReportIterationRequest, v1::ReportIterationResponse>* StreamReports(
       grpc::CallbackServerContext* ctx) override;
   grpc::ServerUnaryReactor* Barrier(grpc::CallbackServerContext* ctx,
@@ -81,10 +147,6 @@ class CoordinatorService final : public v1::Coordinator::CallbackService {
   grpc::ServerUnaryReactor* Leave(grpc::CallbackServerContext* ctx, const v1::LeaveRequest* request,
                                   v1::LeaveResponse* response) override;
 
-  // Shared by ReportIteration and StreamReports.
-  grpc::Status HandleReport(const v1::ReportIterationRequest& request,
-                            v1::ReportIterationResponse* response);
-
   const Clock& clock() const { return *clock_; }
   Metrics& metrics() { return *metrics_; }
 
@@ -92,37 +154,32 @@ class CoordinatorService final : public v1::Coordinator::CallbackService {
   class WaitReactor;
   class StreamReactor;
 
-  grpc::Status DoCreateJob(const v1::CreateJobRequest& request, v1::Job* response);
-  grpc::Status DoGetJob(const v1::GetJobRequest& request, v1::Job* response);
-  grpc::Status DoListJobs(v1::ListJobsResponse* response);
-  grpc::Status DoUpdatePolicy(const v1::UpdatePolicyRequest& request, v1::Job* response);
-  grpc::Status DoDeleteJob(const v1::DeleteJobRequest& request);
-  grpc::Status DoRegister(const v1::RegisterRequest& request, v1::RegisterResponse* response);
-  grpc::Status DoHeartbeat(const v1::HeartbeatRequest& request, v1::HeartbeatResponse* response);
-  grpc::Status DoLeave(const v1::LeaveRequest& request);
-
-  // Finishes a call that never waits, recording its metrics.
-  grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* ctx, RpcMethod method,
-                                      absl::Time start, const grpc::Status& status);
-
-  // A unary call that never waits: UNAVAILABLE once shutdown began,
-  // otherwise `handler()`'s status; finished at once with its metrics.
+  // The edge: runs `handler` (UNAVAILABLE instead once shutdown began),
+  // converts its absl::Status with ToGrpcStatus, records the call's metrics
+  // and finishes it at once. Every unary RPC that never waits goes through
+  // here.
   template <typename Handler>
   grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* ctx, RpcMethod method,
                                   Handler&& handler) {
     const absl::Time start = clock_->Now();
     return FinishNow(ctx, method, start, ShuttingDown() ? Unavailable() : handler());
   }
+  grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* ctx, RpcMethod method,
+                                      absl::Time start, const absl::Status& status);
 
-  // Barrier (`barrier_response`) or WaitForClock (`clock_response`): parks
-  // the call in its job unless it is answered at once.
+  // Barrier (`barrier_response`) or WaitForClock (`clock_response`): a
+  // reactor that HandleWait parks or finishes.
   grpc::ServerUnaryReactor* StartWait(grpc::CallbackServerContext* ctx, core::WaitKind kind,
                                       absl::string_view job, uint64_t worker, uint64_t round,
                                       v1::BarrierResponse* barrier_response,
                                       v1::WaitForClockResponse* clock_response);
 
+  // HandleWait once the job is found.
+  void WaitIn(JobEntry& entry, core::WaitKind kind, core::WorkerId worker, uint64_t round,
+              WaitingCall* call, grpc::CallbackServerContext* ctx);
+
   bool ShuttingDown() const;
-  static grpc::Status Unavailable();
+  static absl::Status Unavailable();
 
   // Validates the job name and finds the job: INVALID_ARGUMENT or NOT_FOUND.
   absl::StatusOr<std::shared_ptr<JobEntry>> FindJob(absl::string_view job) const;
@@ -132,8 +189,7 @@ class CoordinatorService final : public v1::Coordinator::CallbackService {
 
   // Hands a core event's effects to the job, timing it as planning when the
   // core ran ZipLine (`now` is the time the event was given).
-  void ApplyEvent(JobEntry& job, const core::Effects& effects, absl::Time now, Completions* out)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(job.mu);
+  void ApplyEvent(JobEntry::Locked& job, const core::Effects& effects, absl::Time now);
 
   // Open StreamReports calls, so that shutdown can end them. TrackStream is
   // false once shutdown began.
@@ -141,7 +197,7 @@ class CoordinatorService final : public v1::Coordinator::CallbackService {
   void ForgetStream(StreamReactor* stream);
 
   // Builds the job's v1 view; takes the job lock.
-  grpc::Status Describe(JobEntry& entry, v1::Job* job);
+  absl::Status Describe(JobEntry& entry, v1::Job* job);
 
   const ServerOptions options_;
   const Clock* const clock_;

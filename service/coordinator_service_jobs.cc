@@ -5,7 +5,6 @@
 #include "absl/strings/str_cat.h"
 #include "service/coordinator_service.h"
 #include "service/proto_convert.h"
-#include "service/status_mapping.h"
 #include "service/validation.h"
 
 namespace ebsp::server {
@@ -16,45 +15,42 @@ constexpr size_t kMaxAuthTokenLength = 1024;
 
 }  // namespace
 
-grpc::Status CoordinatorService::Describe(JobEntry& entry, v1::Job* job) {
-  absl::MutexLock lock(&entry.mu);
-  if (entry.deleted()) return entry.DeletedStatus();
+absl::Status CoordinatorService::Describe(JobEntry& entry, v1::Job* job) {
+  JobEntry::Locked locked = entry.Lock();
+  if (absl::Status s = locked.status(); !s.ok()) return s;
   const absl::Time now = clock_->Now();
-  JobToProto(entry.state().Snapshot(now), now, job);
-  return grpc::Status::OK;
+  JobToProto(locked.state().Snapshot(now), now, job);
+  return absl::OkStatus();
 }
 
 grpc::ServerUnaryReactor* CoordinatorService::CreateJob(grpc::CallbackServerContext* ctx,
                                                         const v1::CreateJobRequest* request,
                                                         v1::Job* response) {
-  return Serve(ctx, RpcMethod::kCreateJob, [&] { return DoCreateJob(*request, response); });
+  return Serve(ctx, RpcMethod::kCreateJob, [&] { return HandleCreateJob(*request, response); });
 }
 
-grpc::Status CoordinatorService::DoCreateJob(const v1::CreateJobRequest& request,
-                                             v1::Job* response) {
+absl::Status CoordinatorService::HandleCreateJob(const v1::CreateJobRequest& request,
+                                                 v1::Job* response) {
   const v1::JobSpec& spec = request.spec();
-  if (absl::Status s = ValidateJobName(spec.job()); !s.ok()) return ToGrpcStatus(s);
+  if (absl::Status s = ValidateJobName(spec.job()); !s.ok()) return s;
   absl::StatusOr<core::PolicyConfig> policy =
       PolicyFromProto(spec.policy(), options_.default_policy);
-  if (!policy.ok()) return ToGrpcStatus(policy.status());
+  if (!policy.ok()) return policy.status();
   absl::StatusOr<absl::Duration> heartbeat =
       ValidateSeconds("spec.heartbeat_timeout_seconds", spec.heartbeat_timeout_seconds());
-  if (!heartbeat.ok()) return ToGrpcStatus(heartbeat.status());
+  if (!heartbeat.ok()) return heartbeat.status();
   if (*heartbeat > kMaxHeartbeatTimeout) {
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                        absl::StrCat("spec.heartbeat_timeout_seconds ",
-                                     spec.heartbeat_timeout_seconds(), " exceeds 3600"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "spec.heartbeat_timeout_seconds ", spec.heartbeat_timeout_seconds(), " exceeds 3600"));
   }
   if (spec.max_workers() > static_cast<uint32_t>(options_.max_workers_per_job)) {
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                        absl::StrCat("spec.max_workers ", spec.max_workers(),
-                                     " exceeds this coordinator's limit of ",
-                                     options_.max_workers_per_job, " (--max_workers_per_job)"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "spec.max_workers ", spec.max_workers(), " exceeds this coordinator's limit of ",
+        options_.max_workers_per_job, " (--max_workers_per_job)"));
   }
   if (spec.auth_token().size() > kMaxAuthTokenLength) {
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                        absl::StrCat("spec.auth_token has ", spec.auth_token().size(),
-                                     " bytes, at most ", kMaxAuthTokenLength));
+    return absl::InvalidArgumentError(absl::StrCat("spec.auth_token has ", spec.auth_token().size(),
+                                                   " bytes, at most ", kMaxAuthTokenLength));
   }
   core::JobOptions job_options;
   job_options.policy = *policy;
@@ -64,56 +60,56 @@ grpc::Status CoordinatorService::DoCreateJob(const v1::CreateJobRequest& request
       spec.max_workers() == 0 ? options_.max_workers_per_job : static_cast<int>(spec.max_workers());
   absl::StatusOr<JobRegistry::Created> created = registry_.Create(
       spec.job(), std::move(job_options), spec.auth_token(), clock_->Now(), /*existing_ok=*/false);
-  if (!created.ok()) return ToGrpcStatus(created.status());
+  if (!created.ok()) return created.status();
   return Describe(*created->entry, response);
 }
 
 grpc::ServerUnaryReactor* CoordinatorService::GetJob(grpc::CallbackServerContext* ctx,
                                                      const v1::GetJobRequest* request,
                                                      v1::Job* response) {
-  return Serve(ctx, RpcMethod::kGetJob, [&] { return DoGetJob(*request, response); });
+  return Serve(ctx, RpcMethod::kGetJob, [&] { return HandleGetJob(*request, response); });
 }
 
-grpc::Status CoordinatorService::DoGetJob(const v1::GetJobRequest& request, v1::Job* response) {
+absl::Status CoordinatorService::HandleGetJob(const v1::GetJobRequest& request, v1::Job* response) {
   absl::StatusOr<std::shared_ptr<JobEntry>> entry = FindJob(request.job());
-  if (!entry.ok()) return ToGrpcStatus(entry.status());
+  if (!entry.ok()) return entry.status();
   return Describe(**entry, response);
 }
 
 grpc::ServerUnaryReactor* CoordinatorService::ListJobs(grpc::CallbackServerContext* ctx,
                                                        const v1::ListJobsRequest* request,
                                                        v1::ListJobsResponse* response) {
-  return Serve(ctx, RpcMethod::kListJobs, [&] { return DoListJobs(response); });
+  return Serve(ctx, RpcMethod::kListJobs, [&] { return HandleListJobs(response); });
 }
 
-grpc::Status CoordinatorService::DoListJobs(v1::ListJobsResponse* response) {
+absl::Status CoordinatorService::HandleListJobs(v1::ListJobsResponse* response) {
   for (const std::shared_ptr<JobEntry>& entry : registry_.All()) {
     v1::Job job;
     // A job deleted since All() is simply not listed.
     if (Describe(*entry, &job).ok()) *response->add_jobs() = std::move(job);
   }
-  return grpc::Status::OK;
+  return absl::OkStatus();
 }
 
 grpc::ServerUnaryReactor* CoordinatorService::UpdatePolicy(grpc::CallbackServerContext* ctx,
                                                            const v1::UpdatePolicyRequest* request,
                                                            v1::Job* response) {
-  return Serve(ctx, RpcMethod::kUpdatePolicy, [&] { return DoUpdatePolicy(*request, response); });
+  return Serve(ctx, RpcMethod::kUpdatePolicy,
+               [&] { return HandleUpdatePolicy(*request, response); });
 }
 
-grpc::Status CoordinatorService::DoUpdatePolicy(const v1::UpdatePolicyRequest& request,
-                                                v1::Job* response) {
-  if (absl::Status s = ValidateJobName(request.job()); !s.ok()) return ToGrpcStatus(s);
+absl::Status CoordinatorService::HandleUpdatePolicy(const v1::UpdatePolicyRequest& request,
+                                                    v1::Job* response) {
+  if (absl::Status s = ValidateJobName(request.job()); !s.ok()) return s;
   absl::StatusOr<core::PolicyConfig> policy =
       PolicyFromProto(request.policy(), options_.default_policy);
-  if (!policy.ok()) return ToGrpcStatus(policy.status());
+  if (!policy.ok()) return policy.status();
   absl::StatusOr<std::shared_ptr<JobEntry>> entry = registry_.Find(request.job());
-  if (!entry.ok()) return ToGrpcStatus(entry.status());
+  if (!entry.ok()) return entry.status();
   {
-    absl::MutexLock lock(&(*entry)->mu);
-    if ((*entry)->deleted()) return (*entry)->DeletedStatus();
-    absl::Status updated = (*entry)->state().UpdatePolicy(*policy, clock_->Now());
-    if (!updated.ok()) return ToGrpcStatus(updated);
+    JobEntry::Locked job = (*entry)->Lock();
+    if (absl::Status s = job.status(); !s.ok()) return s;
+    if (absl::Status s = job.state().UpdatePolicy(*policy, clock_->Now()); !s.ok()) return s;
   }
   return Describe(**entry, response);
 }
@@ -121,13 +117,13 @@ grpc::Status CoordinatorService::DoUpdatePolicy(const v1::UpdatePolicyRequest& r
 grpc::ServerUnaryReactor* CoordinatorService::DeleteJob(grpc::CallbackServerContext* ctx,
                                                         const v1::DeleteJobRequest* request,
                                                         v1::DeleteJobResponse* response) {
-  return Serve(ctx, RpcMethod::kDeleteJob, [&] { return DoDeleteJob(*request); });
+  return Serve(ctx, RpcMethod::kDeleteJob, [&] { return HandleDeleteJob(*request); });
 }
 
-grpc::Status CoordinatorService::DoDeleteJob(const v1::DeleteJobRequest& request) {
-  if (absl::Status s = ValidateJobName(request.job()); !s.ok()) return ToGrpcStatus(s);
+absl::Status CoordinatorService::HandleDeleteJob(const v1::DeleteJobRequest& request) {
+  if (absl::Status s = ValidateJobName(request.job()); !s.ok()) return s;
   Completions completions;  // Parked calls end with NOT_FOUND, after unlocking.
-  return ToGrpcStatus(registry_.Delete(request.job(), &completions));
+  return registry_.Delete(request.job(), &completions);
 }
 
 }  // namespace ebsp::server

@@ -66,10 +66,8 @@ void JobEntry::ApplyEffects(const core::Effects& effects, absl::Duration event_t
     }
     auto it = waiting_.find(eviction.worker);
     if (it == waiting_.end()) continue;
-    WaitOutcome outcome;
-    outcome.status = grpc::Status(grpc::StatusCode::NOT_FOUND,
-                                  NotFoundAfterEviction(eviction, heartbeat_timeout_));
-    out->Add(it->second, std::move(outcome));
+    out->Add(it->second, WaitOutcome::Failed(absl::NotFoundError(
+                             NotFoundAfterEviction(eviction, heartbeat_timeout_))));
     waiting_.erase(it);
   }
 
@@ -113,11 +111,8 @@ void JobEntry::ApplyEffects(const core::Effects& effects, absl::Duration event_t
 void JobEntry::Park(WaitingCall* call, Completions* out) {
   auto [it, inserted] = waiting_.try_emplace(call->worker(), call);
   if (!inserted) {
-    WaitOutcome superseded;
-    superseded.status =
-        grpc::Status(grpc::StatusCode::CANCELLED,
-                     absl::StrCat("superseded by a newer wait call of worker ", call->worker()));
-    out->Add(it->second, std::move(superseded));
+    out->Add(it->second, WaitOutcome::Failed(absl::CancelledError(absl::StrCat(
+                             "superseded by a newer wait call of worker ", call->worker()))));
     it->second = call;
   }
   UpdateWaitingGauge();
@@ -145,8 +140,6 @@ void JobEntry::OnReported(core::WorkerId worker, int target, absl::Duration comp
   metrics_->iteration_seconds().Observe(absl::ToDoubleSeconds(compute));
   SetTarget(worker, target);
 }
-
-void JobEntry::OnLeft(core::WorkerId worker) { FreeSlot(worker); }
 
 void JobEntry::ExpireWaits(absl::Time now, absl::Duration deadline, Completions* out) {
   absl::Duration oldest = absl::ZeroDuration();
@@ -181,18 +174,16 @@ void JobEntry::ExpireWaits(absl::Time now, absl::Duration deadline, Completions*
       waiting_.erase(call->worker());
       WaitOutcome outcome;
       if (call->kind() == core::WaitKind::kBarrier) {
-        outcome.status =
-            grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
-                         absl::StrFormat("barrier of round %d not released after %s; "
-                                         "missing workers: %s",
-                                         snap.round, absl::FormatDuration(deadline),
-                                         missing.empty() ? "none" : absl::StrJoin(missing, ", ")));
+        outcome.status = absl::DeadlineExceededError(
+            absl::StrFormat("barrier of round %d not released after %s; "
+                            "missing workers: %s",
+                            snap.round, absl::FormatDuration(deadline),
+                            missing.empty() ? "none" : absl::StrJoin(missing, ", ")));
       } else {
-        outcome.status = grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
-                                      absl::StrFormat("WaitForClock not released after %s; slowest "
-                                                      "workers (at %d iterations): %s",
-                                                      absl::FormatDuration(deadline), min_total,
-                                                      absl::StrJoin(slowest, ", ")));
+        outcome.status = absl::DeadlineExceededError(absl::StrFormat(
+            "WaitForClock not released after %s; slowest "
+            "workers (at %d iterations): %s",
+            absl::FormatDuration(deadline), min_total, absl::StrJoin(slowest, ", ")));
       }
       out->Add(call, std::move(outcome));
     }
@@ -213,28 +204,24 @@ void JobEntry::RefreshGauges(absl::Time now) {
   metrics_->staleness_iterations().Set(static_cast<double>(snap.staleness));
 }
 
-void JobEntry::FailParked(core::WorkerId worker, const grpc::Status& status, Completions* out) {
+void JobEntry::FailParked(core::WorkerId worker, const absl::Status& status, Completions* out) {
   auto it = waiting_.find(worker);
   if (it == waiting_.end()) return;
-  WaitOutcome outcome;
-  outcome.status = status;
-  out->Add(it->second, std::move(outcome));
+  out->Add(it->second, WaitOutcome::Failed(status));
   waiting_.erase(it);
   UpdateWaitingGauge();
 }
 
-void JobEntry::DrainWaits(const grpc::Status& status, Completions* out) {
+void JobEntry::DrainWaits(const absl::Status& status, Completions* out) {
   for (const auto& [worker, call] : waiting_) {
-    WaitOutcome outcome;
-    outcome.status = status;
-    out->Add(call, std::move(outcome));
+    out->Add(call, WaitOutcome::Failed(status));
   }
   waiting_.clear();
   UpdateWaitingGauge();
 }
 
-grpc::Status JobEntry::DeletedStatus() const {
-  return grpc::Status(grpc::StatusCode::NOT_FOUND, absl::StrCat("job \"", name_, "\" was deleted"));
+absl::Status JobEntry::DeletedStatus() const {
+  return absl::NotFoundError(absl::StrCat("job \"", name_, "\" was deleted"));
 }
 
 void JobEntry::MarkDeleted(Completions* out) {
@@ -271,6 +258,85 @@ void JobEntry::UpdateWaitingGauge() {
   if (metrics_ != nullptr) {
     metrics_->barrier_waiting_calls().Set(static_cast<double>(waiting_.size()));
   }
+}
+
+JobEntry::Locked JobEntry::Lock() { return Locked(*this); }
+
+JobEntry::Locked::Locked(JobEntry& entry) : entry_(entry) { entry_.mu_.Lock(); }
+
+JobEntry::Locked::~Locked() {
+  entry_.mu_.Unlock();
+  completions_.Run();
+}
+
+absl::Status JobEntry::Locked::status() const {
+  entry_.mu_.AssertHeld();
+  return entry_.deleted_ ? entry_.DeletedStatus() : absl::OkStatus();
+}
+
+core::JobState& JobEntry::Locked::state() {
+  entry_.mu_.AssertHeld();
+  return entry_.state_;
+}
+
+int JobEntry::Locked::waiting_calls() const {
+  entry_.mu_.AssertHeld();
+  return static_cast<int>(entry_.waiting_.size());
+}
+
+void JobEntry::Locked::ApplyEffects(const core::Effects& effects, absl::Duration event_time) {
+  entry_.mu_.AssertHeld();
+  entry_.ApplyEffects(effects, event_time, &completions_);
+}
+
+void JobEntry::Locked::Park(WaitingCall* call) {
+  entry_.mu_.AssertHeld();
+  entry_.Park(call, &completions_);
+}
+
+bool JobEntry::Locked::Unpark(WaitingCall* call) {
+  entry_.mu_.AssertHeld();
+  return entry_.Unpark(call);
+}
+
+void JobEntry::Locked::OnRegistered(const core::RegisterResult& result) {
+  entry_.mu_.AssertHeld();
+  entry_.OnRegistered(result);
+}
+
+void JobEntry::Locked::OnReported(core::WorkerId worker, int target, absl::Duration compute) {
+  entry_.mu_.AssertHeld();
+  entry_.OnReported(worker, target, compute);
+}
+
+void JobEntry::Locked::OnLeft(core::WorkerId worker) {
+  entry_.mu_.AssertHeld();
+  entry_.FreeSlot(worker);
+}
+
+void JobEntry::Locked::ExpireWaits(absl::Time now, absl::Duration deadline) {
+  entry_.mu_.AssertHeld();
+  entry_.ExpireWaits(now, deadline, &completions_);
+}
+
+void JobEntry::Locked::RefreshGauges(absl::Time now) {
+  entry_.mu_.AssertHeld();
+  entry_.RefreshGauges(now);
+}
+
+void JobEntry::Locked::FailParked(core::WorkerId worker, const absl::Status& status) {
+  entry_.mu_.AssertHeld();
+  entry_.FailParked(worker, status, &completions_);
+}
+
+void JobEntry::Locked::DrainWaits(const absl::Status& status) {
+  entry_.mu_.AssertHeld();
+  entry_.DrainWaits(status, &completions_);
+}
+
+void JobEntry::Locked::MarkDeleted() {
+  entry_.mu_.AssertHeld();
+  entry_.MarkDeleted(&completions_);
 }
 
 }  // namespace ebsp::server

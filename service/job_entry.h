@@ -1,15 +1,23 @@
 // JobEntry: one job as the service holds it: the core JobState behind the
-// job's mutex, the calls parked at its barrier, its metric series and the
-// worker-slot table that bounds the per-worker series.
+// job's private mutex, the calls parked at its barrier, its metric series and
+// the worker-slot table that bounds the per-worker series.
 //
-// Every RPC handler locks `mu`, calls the core with the clock's `now`, then
-// calls ApplyEffects, which turns the core's Effects into parked calls to
-// finish (returned as Completions, run after unlocking) and metric updates.
-// Thread-safe through `mu`; lock order is registry mutex before job mutex.
+// The only way in is Lock(), which returns a JobEntry::Locked guard:
+//
+//   JobEntry::Locked job = entry->Lock();
+//   if (absl::Status s = job.status(); !s.ok()) return s;   // deleted
+//   absl::StatusOr<core::Effects> effects = job.state().Leave(worker, now);
+//   ...
+//   job.ApplyEffects(*effects, event_time);
+//   return absl::OkStatus();  // ~Locked: unlock, then finish parked calls
+//
+// The guard owns the three things every handler needs in this order: the
+// lock, the deleted check (status()), and the Completions of parked calls,
+// which its destructor runs after unlocking, so no gRPC call is ever finished
+// under a job lock. Lock order is registry mutex before job mutex.
+// Thread-safe.
 #ifndef EBSP_SERVICE_JOB_ENTRY_H_
 #define EBSP_SERVICE_JOB_ENTRY_H_
-
-#include <grpcpp/support/status.h>
 
 #include <cstdint>
 #include <memory>
@@ -18,6 +26,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -29,6 +38,8 @@ namespace ebsp::server {
 
 class JobEntry {
  public:
+  class Locked;
+
   JobEntry(std::string name, core::JobOptions options, std::string auth_token, absl::Time now,
            std::unique_ptr<JobMetrics> metrics);
   ~JobEntry();
@@ -39,82 +50,115 @@ class JobEntry {
   // Constant-time comparison; an empty job token accepts any presented one.
   bool TokenMatches(absl::string_view presented) const;
   bool has_token() const { return !auth_token_.empty(); }
+  absl::Duration heartbeat_timeout() const { return heartbeat_timeout_; }
 
-  absl::Mutex mu;
+  // Locks the job until the returned guard goes out of scope. The entry must
+  // outlive the guard (handlers hold the registry's shared_ptr).
+  Locked Lock();
 
-  core::JobState& state() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return state_; }
+ private:
+  // The operations behind Locked; each needs the job lock.
+  void ApplyEffects(const core::Effects& effects, absl::Duration event_time, Completions* out)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Park(WaitingCall* call, Completions* out) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool Unpark(WaitingCall* call) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void OnRegistered(const core::RegisterResult& result) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void OnReported(core::WorkerId worker, int target, absl::Duration compute)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ExpireWaits(absl::Time now, absl::Duration deadline, Completions* out)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void RefreshGauges(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void FailParked(core::WorkerId worker, const absl::Status& status, Completions* out)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void DrainWaits(const absl::Status& status, Completions* out) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void MarkDeleted(Completions* out) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status DeletedStatus() const;
+
+  void AssignSlot(core::WorkerId worker, int target) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void FreeSlot(core::WorkerId worker) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void SetTarget(core::WorkerId worker, int target) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void UpdateWaitingGauge() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  const std::string name_;
+  const std::string auth_token_;
+  const absl::Duration heartbeat_timeout_;
+  absl::Mutex mu_;
+  core::JobState state_ ABSL_GUARDED_BY(mu_);
   // Set once by DeleteJob; a handler that found the entry before the delete
   // answers NOT_FOUND.
-  bool deleted() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return deleted_; }
-  // NOT_FOUND for calls that reach the job after (or as) it is deleted.
-  grpc::Status DeletedStatus() const;
+  bool deleted_ ABSL_GUARDED_BY(mu_) = false;
+  // Null once the job is deleted.
+  std::unique_ptr<JobMetrics> metrics_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<core::WorkerId, WaitingCall*> waiting_ ABSL_GUARDED_BY(mu_);
+  // Worker -> metric slot (w0..w{max-1}); slot_used_[i] marks taken slots.
+  absl::flat_hash_map<core::WorkerId, int> slot_of_ ABSL_GUARDED_BY(mu_);
+  std::vector<bool> slot_used_ ABSL_GUARDED_BY(mu_);
+};
 
-  // Metrics of the job; null once the job is deleted.
-  JobMetrics* metrics() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return metrics_.get(); }
+// A job while its lock is held. Made only by JobEntry::Lock(); neither
+// copyable nor movable, so it lives in exactly one scope. Its destructor
+// unlocks the job and then finishes every call collected in completions().
+class JobEntry::Locked {
+ public:
+  // Unlocks, then runs completions(). The analysis cannot follow a lock
+  // owned by an object returned from a function, so the guard's methods
+  // assert the lock (Mutex::AssertHeld) instead.
+  ~Locked() ABSL_NO_THREAD_SAFETY_ANALYSIS;
+  Locked(const Locked&) = delete;
+  Locked& operator=(const Locked&) = delete;
+
+  // OK while the job exists; NOT_FOUND ("job \"x\" was deleted") once
+  // DeleteJob removed it, and then the handler must answer with it and touch
+  // nothing else.
+  absl::Status status() const;
+
+  const std::string& name() const { return entry_.name(); }
+  core::JobState& state();
+  int waiting_calls() const;
+
+  // Calls finished after unlocking. A handler adds a call it answers at once
+  // (so that it, too, is finished without the lock).
+  Completions& completions() { return completions_; }
 
   // Turns core Effects into calls to finish and metric updates, in O(size
   // of the effects): replies read the core's O(1) membership epoch and the
   // clocks each Release carries, never a snapshot. `event_time` is the wall
   // time the core event took (counted as planning time when the core ran
   // ZipLine).
-  void ApplyEffects(const core::Effects& effects, absl::Duration event_time, Completions* out)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
-
-  absl::Duration heartbeat_timeout() const { return heartbeat_timeout_; }
+  void ApplyEffects(const core::Effects& effects, absl::Duration event_time);
 
   // Parks `call` for its worker. A call of the same worker already parked
-  // (a retry the server has not seen cancelled yet) is superseded: it goes
-  // to `out` with CANCELLED.
-  void Park(WaitingCall* call, Completions* out) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  // (a retry the server has not seen cancelled yet) is superseded: it ends
+  // with CANCELLED.
+  void Park(WaitingCall* call);
   // Removes `call` if it is still parked; true means the caller now owns
   // finishing it.
-  bool Unpark(WaitingCall* call) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  bool Unpark(WaitingCall* call);
 
-  // Bookkeeping after a successful Register.
-  void OnRegistered(const core::RegisterResult& result) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
-  // Bookkeeping after a successful report of `worker` with its target.
-  void OnReported(core::WorkerId worker, int target, absl::Duration compute)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
-  // Bookkeeping after a successful Leave.
-  void OnLeft(core::WorkerId worker) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  // Bookkeeping after a successful Register, report and Leave.
+  void OnRegistered(const core::RegisterResult& result);
+  void OnReported(core::WorkerId worker, int target, absl::Duration compute);
+  void OnLeft(core::WorkerId worker);
 
   // Fails parked calls older than `deadline` with DEADLINE_EXCEEDED naming
   // the missing workers, and refreshes the waiting-call gauges.
-  void ExpireWaits(absl::Time now, absl::Duration deadline, Completions* out)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  void ExpireWaits(absl::Time now, absl::Duration deadline);
   // Refreshes gauges that need a snapshot (idle fraction, staleness, epoch).
-  void RefreshGauges(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
-
+  void RefreshGauges(absl::Time now);
   // Fails the parked call of `worker`, if any, with `status` (it left).
-  void FailParked(core::WorkerId worker, const grpc::Status& status, Completions* out)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
-
-  // Finishes every parked call with `status` (shutdown, DeleteJob).
-  void DrainWaits(const grpc::Status& status, Completions* out) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  void FailParked(core::WorkerId worker, const absl::Status& status);
+  // Finishes every parked call with `status` (shutdown).
+  void DrainWaits(const absl::Status& status);
   // Marks the job deleted and drops its metric series; parked calls end
   // with NOT_FOUND.
-  void MarkDeleted(Completions* out) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
-
-  int waiting_calls() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
-    return static_cast<int>(waiting_.size());
-  }
+  void MarkDeleted();
 
  private:
-  void AssignSlot(core::WorkerId worker, int target) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
-  void FreeSlot(core::WorkerId worker) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
-  void SetTarget(core::WorkerId worker, int target) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
-  void UpdateWaitingGauge() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  friend class JobEntry;
+  explicit Locked(JobEntry& entry) ABSL_NO_THREAD_SAFETY_ANALYSIS;
 
-  const std::string name_;
-  const std::string auth_token_;
-  const absl::Duration heartbeat_timeout_;
-  core::JobState state_ ABSL_GUARDED_BY(mu);
-  bool deleted_ ABSL_GUARDED_BY(mu) = false;
-  std::unique_ptr<JobMetrics> metrics_ ABSL_GUARDED_BY(mu);
-  absl::flat_hash_map<core::WorkerId, WaitingCall*> waiting_ ABSL_GUARDED_BY(mu);
-  // Worker -> metric slot (w0..w{max-1}); slot_used_[i] marks taken slots.
-  absl::flat_hash_map<core::WorkerId, int> slot_of_ ABSL_GUARDED_BY(mu);
-  std::vector<bool> slot_used_ ABSL_GUARDED_BY(mu);
+  JobEntry& entry_;
+  Completions completions_;
 };
 
 }  // namespace ebsp::server

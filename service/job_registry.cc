@@ -51,9 +51,9 @@ absl::Status JobRegistry::Delete(absl::string_view name, Completions* out) {
     return absl::NotFoundError(absl::StrCat("job \"", std::string(name), "\" does not exist"));
   }
   {
-    JobEntry& entry = *it->second;
-    absl::MutexLock job_lock(&entry.mu);
-    entry.MarkDeleted(out);
+    JobEntry::Locked job = it->second->Lock();
+    job.MarkDeleted();
+    out->Append(std::move(job.completions()));
   }
   jobs_.erase(it);
   metrics_->SetJobCount(static_cast<int>(jobs_.size()));

@@ -45,7 +45,9 @@ class JobRegistry {
   // NOT_FOUND naming the job if it does not exist.
   absl::StatusOr<std::shared_ptr<JobEntry>> Find(absl::string_view name) const;
 
-  // Removes the job; its parked calls are added to `out` with NOT_FOUND.
+  // Removes the job; its parked calls are added to `out` with NOT_FOUND, to
+  // be finished once the registry lock is released too. NOT_FOUND naming the
+  // job if it does not exist.
   absl::Status Delete(absl::string_view name, Completions* out);
 
   // Every job, sorted by name.

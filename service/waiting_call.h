@@ -10,21 +10,27 @@
 #ifndef EBSP_SERVICE_WAITING_CALL_H_
 #define EBSP_SERVICE_WAITING_CALL_H_
 
-#include <grpcpp/support/status.h>
-
 #include <cstdint>
 #include <utility>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "lib/core/job/job_state.h"
 
 namespace ebsp::server {
 
 // How a waiting call ends. `status` OK means released: the other fields hold
-// the reply (a WaitForClock reply's clocks are in `release`).
+// the reply (a WaitForClock reply's clocks are in `release`). The call
+// converts `status` to its RPC status when it finishes (ToGrpcStatus).
 struct WaitOutcome {
-  grpc::Status status;
+  static WaitOutcome Failed(absl::Status status) {
+    WaitOutcome outcome;
+    outcome.status = std::move(status);
+    return outcome;
+  }
+
+  absl::Status status;
   core::Release release;
   uint64_t membership_epoch = 0;
   int live_workers = 0;
@@ -51,8 +57,8 @@ class WaitingCall {
   const absl::Time started_;
 };
 
-// Calls to finish once the job lock is released.
-// Declare it before the lock scope: its destructor runs whatever was not run
+// Calls to finish once the job lock is released. JobEntry::Locked owns one
+// and runs it right after unlocking; its destructor runs whatever was not run
 // yet, so no parked call is ever dropped unfinished.
 class Completions {
  public:
@@ -64,6 +70,7 @@ class Completions {
   void Add(WaitingCall* call, WaitOutcome outcome) {
     items_.emplace_back(call, std::move(outcome));
   }
+  // Takes over `other`'s calls (to run them after a lock further out).
   void Append(Completions&& other) {
     for (auto& item : other.items_) items_.push_back(std::move(item));
     other.items_.clear();
