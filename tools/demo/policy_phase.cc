@@ -60,7 +60,7 @@ absl::StatusOr<PhaseResult> RunPhase(const PhaseOptions& options, std::ostream& 
     client.job = options.job;
     client.worker_name = WorkerName(i);
     client.policy_if_created = *policy;
-    client.retry.max_elapsed = absl::Seconds(10);
+    client.retry.outage_budget = absl::Seconds(10);
     names.push_back(client.worker_name);
     workers.push_back(std::make_unique<SimulatedWorker>(
         std::move(client), options.mean_iterations[i], options.noise, options.seed + i));

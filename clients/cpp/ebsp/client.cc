@@ -53,7 +53,8 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Connect(ClientOptions options) {
 Client::Client(ClientOptions options)
     : options_(std::move(options)),
       connection_(options_.target, options_.channel),
-      runner_(connection_, options_.retry, options_.on_retry) {}
+      runner_(connection_, options_.retry, options_.on_retry,
+              absl::StrCat("job=", options_.job, " worker=", options_.worker_name), options_.log) {}
 
 Client::~Client() {
   StopHeartbeats();

@@ -20,9 +20,11 @@
 // Connect itself waits at the barrier of that round, so when it returns the
 // worker is always RUNNING in a round, with a target.
 //
-// Failures: UNAVAILABLE, CANCELLED by a coordinator that is stopping, and
-// DEADLINE_EXCEEDED before the channel ever connected are retried with exponential
-// backoff and jitter, within a bounded time per operation (RetryPolicy). NOT_FOUND (the
+// Failures: UNAVAILABLE, CANCELLED by a coordinator that is stopping, and a
+// DEADLINE_EXCEEDED nobody answered are retried with exponential backoff and jitter for as
+// long as the outage budget allows (RetryPolicy::outage_budget, default 10 minutes): an
+// unreachable coordinator pauses the worker, one log line marks the start and one the end
+// of each outage (ClientOptions::log). NOT_FOUND (the
 // coordinator restarted, or evicted this worker after its lease expired) makes the client
 // register again by itself and report it (`reregistered`, `membership_changed`) so the
 // caller can rebuild its process group; the iteration being reported is then
@@ -72,9 +74,15 @@ struct ClientOptions {
   // Deadline of each attempt of each call, except Barrier and WaitForClock,
   // whose deadline is the coordinator's barrier deadline plus this.
   absl::Duration call_deadline = absl::Seconds(10);
+  // Backoff between attempts and the outage budget (default 10 minutes, zero
+  // for no limit): how long an unreachable coordinator may pause the worker
+  // before a call fails.
   RetryPolicy retry;
-  // Told about every retry (for logs); called on the training thread.
+  // Told about every retry; called on the training thread.
   RetryObserver on_retry;
+  // Where the client writes its rare log lines: one when a coordinator
+  // outage begins, one when it ends (with its length). Empty: stderr.
+  LogSink log;
   // If set, used instead of dialing `target` (e.g. one channel shared by
   // the workers of a process).
   std::shared_ptr<grpc::Channel> channel;
@@ -113,7 +121,7 @@ class Client {
   // PENDING, and starts the heartbeat thread. INVALID_ARGUMENT for options
   // without target/channel, job or worker name; otherwise the coordinator's
   // status (PERMISSION_DENIED, RESOURCE_EXHAUSTED, ALREADY_EXISTS, ...), or
-  // the last UNAVAILABLE once the retry budget is spent.
+  // the last UNAVAILABLE once the outage budget is spent.
   static absl::StatusOr<std::unique_ptr<Client>> Connect(ClientOptions options);
 
   // Stops the heartbeat thread, then leaves the job (one attempt, short

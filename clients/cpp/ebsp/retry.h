@@ -1,6 +1,7 @@
 // Retry policy of the coordinator client: which failures are worth another
-// attempt, and how long to back off before it (exponential, with jitter, and
-// a bound on the total time one operation may take).
+// attempt, and how long to back off before it (exponential, with jitter,
+// capped at a few seconds), and the outage budget: how long a worker waits
+// for an unreachable coordinator before a call fails.
 //
 // Only transport-level failures are retried: UNAVAILABLE (no coordinator,
 // or one that is shutting down), CANCELLED (the client never cancels the
@@ -28,9 +29,13 @@ struct RetryPolicy {
   // Each wait is scaled by a uniform factor in [1 - jitter, 1 + jitter], so
   // that workers cut off together do not come back in lockstep.
   double jitter = 0.2;
-  // No new attempt starts once this much time has passed since the first
-  // failure (not the first attempt: a long Barrier keeps its whole budget).
-  absl::Duration max_elapsed = absl::Seconds(30);
+  // How long a coordinator may stay unreachable before a call fails: counted
+  // from the first failed attempt of the outage (not from the start of the
+  // call: a Barrier that waited for minutes keeps its whole budget), across
+  // calls (a worker that trains on through an outage spends one budget).
+  // Zero: wait forever. A restarting coordinator pauses the worker; only a
+  // spent budget ends its call, with a message saying how long it waited.
+  absl::Duration outage_budget = absl::Minutes(10);
   // False: one attempt, whatever the failure.
   bool enabled = true;
 };
@@ -38,7 +43,7 @@ struct RetryPolicy {
 // Told to the ClientOptions::on_retry observer before each backoff wait.
 struct RetryEvent {
   absl::string_view method;  // "Register", "Barrier", ...
-  int failed_attempt = 0;    // 1 for the first attempt.
+  int failed_attempt = 0;    // Failed attempts in this outage, 1 for the first.
   absl::Status status;       // Why that attempt failed.
   absl::Duration backoff;    // How long the client waits before the next one.
 };

@@ -1,41 +1,66 @@
 #include "clients/cpp/ebsp/rpc_runner.h"
 
 #include <algorithm>
-#include <optional>
 #include <utility>
 
 #include "clients/cpp/ebsp/status.h"
 
 namespace ebsp::client {
 
-RpcRunner::RpcRunner(Connection& connection, RetryPolicy policy, RetryObserver observer)
-    : connection_(connection), policy_(policy), observer_(std::move(observer)) {}
+RpcRunner::RpcRunner(Connection& connection, RetryPolicy policy, RetryObserver observer,
+                     std::string who, LogSink log)
+    : connection_(connection),
+      policy_(policy),
+      observer_(std::move(observer)),
+      outage_(policy_, std::move(who), std::move(log), gen_) {}
 
-absl::Status RpcRunner::Run(
-    absl::string_view method, absl::Duration attempt_deadline,
-    absl::FunctionRef<grpc::Status(elasticbsp::v1::Coordinator::Stub&, grpc::ClientContext*)>
-        attempt) {
-  // The budget counts from the first failure, not the first attempt: a
-  // Barrier may legitimately wait for minutes before the coordinator restarts
-  // under it, and that wait must not use up the time to reconnect.
-  std::optional<absl::Time> give_up_at;
-  Backoff backoff(policy_, gen_);
-  for (int attempt_number = 1;; ++attempt_number) {
-    grpc::ClientContext context;
-    context.set_deadline(absl::ToChronoTime(absl::Now() + attempt_deadline));
-    const absl::Status status = FromGrpcStatus(method, attempt(*connection_.stub(), &context));
-    if (status.ok()) return status;
-    const bool connected = connection_.connected();
-    if (!policy_.enabled || !IsRetryable(status, connected)) return status;
-    if (!give_up_at.has_value()) give_up_at = absl::Now() + policy_.max_elapsed;
-    const absl::Duration left = *give_up_at - absl::Now();
-    if (left <= absl::ZeroDuration()) return status;
-    const absl::Duration wait = std::min(backoff.Next(), left);
-    if (observer_) observer_(RetryEvent{method, attempt_number, status, wait});
-    // The caller's thread has nothing else to do until the next attempt.
-    absl::SleepFor(wait);
-    if (!connected) connection_.Reconnect();
+std::optional<absl::Status> RpcRunner::AttemptOnce(absl::string_view method,
+                                                   absl::Duration attempt_deadline,
+                                                   Attempt attempt) {
+  grpc::ClientContext context;
+  const absl::Time deadline = absl::Now() + attempt_deadline;
+  context.set_deadline(absl::ToChronoTime(deadline));
+  const absl::Status status = FromGrpcStatus(method, attempt(*connection_.stub(), &context));
+  const absl::Time now = absl::Now();
+  // Our own deadline ran out: nobody answered, whatever the channel says.
+  const bool answered_by_coordinator = connection_.connected() && now < deadline;
+  if (status.ok() || !policy_.enabled || !IsRetryable(status, answered_by_coordinator)) {
+    outage_.Answered(status.code(), now);
+    return status;
   }
+  outage_.Failed(method, status, now);
+  if (observer_) {
+    observer_(RetryEvent{method, outage_.failed_attempts(), status,
+                         std::max(outage_.next_attempt_at() - now, absl::ZeroDuration())});
+  }
+  // gRPC 1.51 keeps a refused channel failing for seconds (connection.h).
+  if (!answered_by_coordinator) connection_.Reconnect();
+  return std::nullopt;
+}
+
+absl::Status RpcRunner::Run(absl::string_view method, absl::Duration attempt_deadline,
+                            Attempt attempt) {
+  while (true) {
+    // A call made while an outage is on waits out the backoff first.
+    const absl::Duration wait =
+        std::min(outage_.next_attempt_at() - absl::Now(), outage_.BudgetLeft(absl::Now()));
+    // The caller's thread has nothing else to do until the next attempt.
+    if (wait > absl::ZeroDuration()) absl::SleepFor(wait);
+    if (outage_.BudgetSpent(absl::Now())) return outage_.GiveUp(method, absl::Now());
+    std::optional<absl::Status> answer = AttemptOnce(method, attempt_deadline, attempt);
+    if (answer.has_value()) return *std::move(answer);
+    if (outage_.BudgetSpent(absl::Now())) return outage_.GiveUp(method, absl::Now());
+  }
+}
+
+std::optional<absl::Status> RpcRunner::TryOnce(absl::string_view method,
+                                               absl::Duration attempt_deadline, Attempt attempt) {
+  if (outage_.BudgetSpent(absl::Now())) return outage_.GiveUp(method, absl::Now());
+  if (absl::Now() < outage_.next_attempt_at()) return std::nullopt;
+  std::optional<absl::Status> answer = AttemptOnce(method, attempt_deadline, attempt);
+  if (answer.has_value()) return answer;
+  if (outage_.BudgetSpent(absl::Now())) return outage_.GiveUp(method, absl::Now());
+  return std::nullopt;
 }
 
 }  // namespace ebsp::client

@@ -1,12 +1,22 @@
-// Runs one unary RPC to the coordinator under the client's RetryPolicy:
-// a fresh ClientContext per attempt, backoff waits between attempts, and no
-// new attempt once the policy's time budget is spent. Internal to the client
-// library; the training thread of a Client owns one. Not thread-safe.
+// Runs one unary RPC to the coordinator under the client's RetryPolicy: a
+// fresh ClientContext per attempt, backoff waits between attempts, and no new
+// attempt once the outage budget is spent (outage.h keeps the outage, which
+// spans calls, and logs its start and end). Internal to the client library;
+// the training thread of a Client owns one. Not thread-safe.
+//
+// A DEADLINE_EXCEEDED is an answer only from a connected coordinator before
+// this attempt's own deadline (a barrier that did not release in time); when
+// the attempt's deadline itself ran out, nobody answered, and the call is
+// retried like UNAVAILABLE. Every method is safe to repeat (the proto's
+// "Retries and idempotency"; Register carries its request_id).
 #ifndef EBSP_CLIENTS_CPP_EBSP_RPC_RUNNER_H_
 #define EBSP_CLIENTS_CPP_EBSP_RPC_RUNNER_H_
 
 #include <grpcpp/client_context.h>
 #include <grpcpp/support/status.h>
+
+#include <optional>
+#include <string>
 
 #include "absl/functional/function_ref.h"
 #include "absl/random/random.h"
@@ -14,29 +24,51 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "clients/cpp/ebsp/connection.h"
+#include "clients/cpp/ebsp/outage.h"
 #include "clients/cpp/ebsp/retry.h"
 
 namespace ebsp::client {
 
 class RpcRunner {
  public:
-  // `connection` must outlive the runner.
-  RpcRunner(Connection& connection, RetryPolicy policy, RetryObserver observer);
+  using Attempt =
+      absl::FunctionRef<grpc::Status(elasticbsp::v1::Coordinator::Stub&, grpc::ClientContext*)>;
+
+  // `connection` must outlive the runner. `who` and `log` are for the outage
+  // lines (Outage).
+  RpcRunner(Connection& connection, RetryPolicy policy, RetryObserver observer, std::string who,
+            LogSink log);
 
   // Calls `attempt` with the current stub and a context whose deadline is
-  // `attempt_deadline` from the start of that attempt, until it succeeds, fails with a
-  // status that IsRetryable rejects, or the budget is spent (then the last failure is
-  // returned). `method` names the call in statuses and RetryEvents.
-  absl::Status Run(
-      absl::string_view method, absl::Duration attempt_deadline,
-      absl::FunctionRef<grpc::Status(elasticbsp::v1::Coordinator::Stub&, grpc::ClientContext*)>
-          attempt);
+  // `attempt_deadline` from the start of that attempt, until the coordinator
+  // answers (OK or an error IsRetryable rejects: returned as it is) or the
+  // outage budget is spent (then Outage::GiveUp's error: the last status's
+  // code, and how long the worker waited). `method` names the call in
+  // statuses, RetryEvents and log lines.
+  absl::Status Run(absl::string_view method, absl::Duration attempt_deadline, Attempt attempt);
+
+  // One attempt, for a worker that can keep training while the coordinator
+  // is away: nullopt means "no answer yet" (the attempt failed with a
+  // retryable status, or the backoff after the last failure has not passed,
+  // so nothing was sent), and the budget is not spent. Otherwise what Run
+  // would return.
+  std::optional<absl::Status> TryOnce(absl::string_view method, absl::Duration attempt_deadline,
+                                      Attempt attempt);
+
+  // A coordinator outage is going on (the last attempt got no answer).
+  bool in_outage() const { return outage_.active(); }
 
  private:
+  // One attempt: OK or the coordinator's answer ends the outage and is
+  // returned; a retryable failure is recorded and returns nullopt.
+  std::optional<absl::Status> AttemptOnce(absl::string_view method, absl::Duration attempt_deadline,
+                                          Attempt attempt);
+
   Connection& connection_;
   RetryPolicy policy_;
   RetryObserver observer_;
   absl::BitGen gen_;
+  Outage outage_;
 };
 
 }  // namespace ebsp::client

@@ -103,7 +103,7 @@ TEST_F(ClientRecoveryTest, ConnectRetriesUntilALateCoordinatorIsUp) {
   ASSERT_TRUE(port.ok()) << port.status();
   ClientOptions options = Options("late", "w0");
   options.target = "127.0.0.1:" + std::to_string(*port);
-  options.retry.max_elapsed = absl::Seconds(30);
+  options.retry.outage_budget = absl::Seconds(30);
   absl::Notification first_retry;
   std::atomic<int> retries{0};
   options.on_retry = [&](const RetryEvent& event) {
@@ -131,7 +131,7 @@ TEST_F(ClientRecoveryTest, ConnectGivesUpWithUnavailableOnceTheBudgetIsSpent) {
   ASSERT_TRUE(port.ok()) << port.status();
   ClientOptions options = Options("nobody", "w0");
   options.target = "127.0.0.1:" + std::to_string(*port);
-  options.retry.max_elapsed = absl::Milliseconds(400);
+  options.retry.outage_budget = absl::Milliseconds(400);
   int retries = 0;
   options.on_retry = [&](const RetryEvent&) { ++retries; };
   const absl::Time start = absl::Now();
