@@ -16,6 +16,8 @@ from ebsp.errors import CoordinatorError
 from ebsp.policy import PolicyLike, to_policy
 from ebsp.retry import RetryPolicy, call_with_retry
 
+ADMIN_OUTAGE_BUDGET_SECONDS = 30.0
+
 
 class AdminClient:
     """Thread-safe: every method is one RPC (retried on UNAVAILABLE and CANCELLED)."""
@@ -25,12 +27,15 @@ class AdminClient:
         self._channel = open_channel(target)
         self._stub = pb_grpc.CoordinatorStub(self._channel)
         self._call_timeout = call_timeout
-        self._retry = retry or RetryPolicy()
+        # An operator's call waits less than a worker for a coordinator that
+        # is away.
+        self._retry = retry or RetryPolicy(outage_budget_seconds=ADMIN_OUTAGE_BUDGET_SECONDS)
 
     def _call(self, method: str, request):
         fn = getattr(self._stub, method)
         try:
-            return call_with_retry(lambda: fn(request, timeout=self._call_timeout), self._retry)
+            return call_with_retry(lambda: fn(request, timeout=self._call_timeout), self._retry,
+                                   method=method, timeout=self._call_timeout)
         except grpc.RpcError as err:
             raise CoordinatorError.from_rpc_error(method, err) from None
 

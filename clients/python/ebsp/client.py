@@ -16,9 +16,11 @@ constructor registers; a daemon thread heartbeats so a long iteration or a
 long barrier wait does not lose the lease; leave() (or leaving the `with`
 block) deregisters.
 
-Failures: UNAVAILABLE, and CANCELLED from a coordinator that is shutting
-down, are retried with bounded exponential backoff and jitter (RetryPolicy,
-ebsp.retry). NOT_FOUND (the coordinator restarted, or evicted this
+Failures: UNAVAILABLE, CANCELLED from a coordinator that is shutting down,
+and a call whose own timeout ran out are retried with exponential backoff and
+jitter for as long as the outage budget allows (RetryPolicy, ebsp.retry;
+default 10 minutes): an unreachable coordinator pauses the worker, and one
+log line marks the start and one the end of each outage (ebsp.outage). NOT_FOUND (the coordinator restarted, or evicted this
 worker) makes the client register again under the same name; the next
 SyncResult then has membership_changed=True, which is the signal to rebuild
 the training stack's process group. Any other status is raised as a
@@ -40,6 +42,7 @@ import grpc
 from ebsp._channel import open_channel
 from ebsp._stubs import pb, pb_grpc
 from ebsp.errors import CoordinatorError, UsageError
+from ebsp.outage import Outage
 from ebsp.policy import PolicyLike, to_policy
 from ebsp.retry import RetryPolicy, call_with_retry
 
@@ -90,6 +93,8 @@ class Client:
         self._clock = clock
         self._rng = random.Random()
         self._closed = threading.Event()  # Set by leave(): stops heartbeats and backoffs.
+        # The coordinator outage in progress, if any (training thread only).
+        self._outage = Outage(self._retry, f"job={job} worker={worker_name}", rng=self._rng)
 
         self._channel = open_channel(target)
         self._stub = pb_grpc.CoordinatorStub(self._channel)
@@ -295,7 +300,8 @@ class Client:
         timeout = timeout or self._call_timeout
         try:
             return call_with_retry(lambda: fn(request, timeout=timeout), self._retry,
-                                   stop=self._closed, rng=self._rng)
+                                   stop=self._closed, rng=self._rng, method=method,
+                                   timeout=timeout, outage=self._outage)
         except grpc.RpcError as err:
             raise CoordinatorError.from_rpc_error(method, err) from None
 
@@ -364,13 +370,15 @@ class Client:
                           live_workers=live_workers)
 
     def _heartbeat_loop(self) -> None:
-        # Bounded by the closed event; a failed heartbeat is not fatal (the
-        # training thread sees NOT_FOUND on its next call and registers again).
+        # Bounded by the closed event. A failed heartbeat is not fatal and not
+        # logged (during an outage every one fails; the training thread's
+        # calls log the outage once): the training thread sees NOT_FOUND on its
+        # next call and registers again.
         while not self._closed.wait(self._heartbeat_interval):
             with self._lock:
                 request = pb.HeartbeatRequest(job=self._job, worker_id=self._worker_id)
             try:
                 self._stub.Heartbeat(request, timeout=min(self._call_timeout,
                                                           max(self._heartbeat_interval, 0.5)))
-            except grpc.RpcError as err:
-                _log.debug("ebsp: heartbeat of %s failed: %s", self._worker_name, err)
+            except grpc.RpcError:
+                pass

@@ -1,12 +1,22 @@
-"""Bounded exponential backoff with jitter for retrying UNAVAILABLE and CANCELLED calls.
+"""Retrying calls to a coordinator that does not answer, within an outage budget.
 
 UNAVAILABLE means the coordinator is shutting down, restarting or not up
 yet; the call changed no state, so repeating it is safe. CANCELLED is
 retried too: our clients never cancel their own calls, and a gRPC server in
 its shutdown grace period answers newly arriving calls with CANCELLED, so
-it means the same thing here. Every other status is returned to the caller
-at once. Sleeps wait on an Event so that closing
-the client interrupts them.
+it means the same thing here. A DEADLINE_EXCEEDED raised when the call's own
+timeout ran out means nobody answered (a black-holed connection): retried
+too; one the coordinator sent before that (a barrier that did not release in
+time) is an answer. Every other status is returned to the caller at once.
+Every method is safe to repeat (see "Retries and idempotency" in the proto;
+Register and CreateJob carry a request_id that stays the same on retries).
+
+Waits between attempts grow exponentially with jitter, capped at a few
+seconds. A worker waits for an unreachable coordinator as long as the outage
+budget allows (default 10 minutes, 0 = forever), counted from the first
+failed attempt of the outage (ebsp.outage.Outage, which spans calls and
+writes one log line when an outage begins and one when it ends). Sleeps wait
+on an Event so that closing the client interrupts them.
 """
 
 import dataclasses
@@ -21,21 +31,28 @@ T = TypeVar("T")
 
 RETRYABLE_CODES = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED})
 
+DEFAULT_OUTAGE_BUDGET_SECONDS = 600.0
+
 
 @dataclasses.dataclass(frozen=True)
 class RetryPolicy:
-    """How often and how patiently to retry a call that got UNAVAILABLE or CANCELLED."""
+    """How patiently to wait for a coordinator that does not answer."""
 
-    max_attempts: int = 10          # Including the first; 1 disables retries.
+    # Attempts per call including the first (1 disables retries); None: no
+    # limit but the outage budget.
+    max_attempts: Optional[int] = None
     initial_backoff_seconds: float = 0.05
     max_backoff_seconds: float = 2.0
     multiplier: float = 2.0
     # Each sleep is the nominal backoff times uniform(1 - jitter, 1 + jitter),
     # so workers cut off together do not come back in lockstep.
     jitter: float = 0.5
+    # How long the coordinator may stay unreachable before a call fails,
+    # counted from the first failed attempt of the outage; 0 = forever.
+    outage_budget_seconds: float = DEFAULT_OUTAGE_BUDGET_SECONDS
 
     def __post_init__(self):
-        if self.max_attempts < 1:
+        if self.max_attempts is not None and self.max_attempts < 1:
             raise ValueError(f"RetryPolicy.max_attempts must be >= 1, got {self.max_attempts}")
         if not 0 <= self.jitter < 1:
             raise ValueError(f"RetryPolicy.jitter must be in [0, 1), got {self.jitter}")
@@ -45,35 +62,73 @@ class RetryPolicy:
                 f"initial={self.initial_backoff_seconds} max={self.max_backoff_seconds}")
         if self.multiplier < 1:
             raise ValueError(f"RetryPolicy.multiplier must be >= 1, got {self.multiplier}")
+        if not self.outage_budget_seconds >= 0:
+            raise ValueError("RetryPolicy.outage_budget_seconds must be >= 0 (0: forever), got "
+                             f"{self.outage_budget_seconds}")
 
     def backoff_seconds(self, retry_index: int, rng: random.Random) -> float:
         """The sleep before retry number ``retry_index`` (0-based)."""
         nominal = min(self.max_backoff_seconds,
-                      self.initial_backoff_seconds * self.multiplier ** retry_index)
+                      self.initial_backoff_seconds * self.multiplier ** min(retry_index, 64))
         return nominal * rng.uniform(1 - self.jitter, 1 + self.jitter)
 
 
 NO_RETRY = RetryPolicy(max_attempts=1)
 
 
+def unanswered(err: grpc.RpcError, elapsed: float, timeout: Optional[float]) -> bool:
+    """True when ``err`` means the coordinator did not answer (retryable)."""
+    code = err.code() if hasattr(err, "code") else None
+    if code in RETRYABLE_CODES:
+        return True
+    # Our own timeout ran out: no answer. (A tiny slack for timer rounding.)
+    return (code == grpc.StatusCode.DEADLINE_EXCEEDED and timeout is not None
+            and elapsed >= timeout * 0.99)
+
+
 def call_with_retry(fn: Callable[[], T], policy: RetryPolicy,
                     stop: Optional[threading.Event] = None,
-                    rng: Optional[random.Random] = None) -> T:
-    """Calls fn() until it succeeds, fails with a non-retryable status, or
-    ``policy.max_attempts`` is spent; raises the last grpc.RpcError then.
+                    rng: Optional[random.Random] = None, *, method: str = "call",
+                    timeout: Optional[float] = None, outage=None) -> T:
+    """Calls fn() until the coordinator answers; returns its result or raises
+    its grpc.RpcError. When it does not answer, waits and tries again until
+    ``policy.max_attempts`` is spent (raises the last error) or the outage
+    budget is (raises an error saying how long it waited and why). ``timeout``
+    is the per-attempt timeout fn uses; ``outage`` (ebsp.outage.Outage) is
+    the caller's outage state, shared across its calls (a fresh one if None).
     A set ``stop`` event ends the waiting early (the last error is raised)."""
+    from ebsp.outage import Outage  # Imported here: ebsp.outage imports this module.
     rng = rng or random.Random()
-    for attempt in range(policy.max_attempts):
+    outage = outage or Outage(policy, "", rng=rng)
+    attempt = 0
+    while True:
+        wait = min(outage.next_attempt_at - time.monotonic(), outage.budget_left())
+        if wait > 0 and _sleep(wait, stop):
+            raise outage.last_error
+        if outage.budget_spent():
+            raise outage.give_up(method)
+        started = time.monotonic()
         try:
-            return fn()
+            result = fn()
         except grpc.RpcError as err:
-            code = err.code() if hasattr(err, "code") else None
-            last_attempt = attempt + 1 >= policy.max_attempts
-            if code not in RETRYABLE_CODES or last_attempt:
+            if not unanswered(err, time.monotonic() - started, timeout):
+                outage.answered(err.code() if hasattr(err, "code") else None)
                 raise
-            delay = policy.backoff_seconds(attempt, rng)
-            if stop is None:
-                time.sleep(delay)
-            elif stop.wait(delay):
-                raise  # Stopped while backing off.
-    raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
+            attempt += 1
+            outage.failed(method, err)
+            if policy.max_attempts is not None and attempt >= policy.max_attempts:
+                outage.answered(None)  # Not waiting any longer: this outage is over for us.
+                raise
+            if outage.budget_spent():
+                raise outage.give_up(method)
+            continue
+        outage.answered(grpc.StatusCode.OK)
+        return result
+
+
+def _sleep(seconds: float, stop: Optional[threading.Event]) -> bool:
+    """Sleeps; True if ``stop`` was set meanwhile."""
+    if stop is None:
+        time.sleep(seconds)
+        return False
+    return stop.wait(seconds)

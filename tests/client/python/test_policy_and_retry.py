@@ -1,5 +1,6 @@
 """Client-side pieces that need no coordinator: policy text and retry schedule."""
 
+import logging
 import random
 import threading
 import time
@@ -9,6 +10,7 @@ import pytest
 
 import ebsp
 from ebsp._stubs import pb
+from ebsp.outage import Outage
 from ebsp.retry import call_with_retry
 
 
@@ -134,3 +136,93 @@ def test_retry_policy_rejects_nonsense():
         ebsp.RetryPolicy(max_attempts=0)
     with pytest.raises(ValueError, match="jitter"):
         ebsp.RetryPolicy(jitter=1.5)
+    with pytest.raises(ValueError, match="outage_budget_seconds"):
+        ebsp.RetryPolicy(outage_budget_seconds=-1)
+
+
+def _outage_lines(caplog):
+    return [r.getMessage() for r in caplog.records if r.name == "ebsp"]
+
+
+def test_spent_outage_budget_says_how_long_the_worker_waited_and_why(caplog):
+    policy = ebsp.RetryPolicy(initial_backoff_seconds=0.01, max_backoff_seconds=0.02,
+                              outage_budget_seconds=0.2)
+    started = time.monotonic()
+    with pytest.raises(grpc.RpcError) as caught:
+        call_with_retry(lambda: (_ for _ in ()).throw(_Unavailable()), policy,
+                        method="ReportIteration")
+    assert 0.2 <= time.monotonic() - started < 5
+    assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
+    assert caught.value.details().startswith(
+        "the coordinator was unreachable for 0.2 s, which spent the outage budget of 0.2 s (")
+    assert caught.value.details().endswith(
+        "failed attempts); last status: UNAVAILABLE: coordinator shutting down")
+    error = ebsp.CoordinatorError.from_rpc_error("ReportIteration", caught.value)
+    assert str(error).startswith("ReportIteration: UNAVAILABLE: the coordinator was unreachable")
+
+
+def test_an_outage_logs_one_line_when_it_begins_and_one_when_it_ends(caplog):
+    caplog.set_level(logging.DEBUG, logger="ebsp")
+    calls = []
+
+    def flaky():
+        calls.append(1)
+        if len(calls) <= 6:
+            raise _Unavailable()
+        return "ok"
+
+    policy = ebsp.RetryPolicy(initial_backoff_seconds=0.001, max_backoff_seconds=0.002)
+    outage = Outage(policy, "job=j worker=w")
+    assert call_with_retry(flaky, policy, method="Barrier", outage=outage) == "ok"
+    lines = _outage_lines(caplog)
+    assert len(lines) == 2, lines
+    assert lines[0] == ('ebsp_client_outage_started job=j worker=w method=Barrier '
+                        'status="UNAVAILABLE: coordinator shutting down" budget_s=600.0')
+    assert lines[1].startswith("ebsp_client_outage_ended job=j worker=w outage_s=")
+    assert lines[1].endswith(" failed_attempts=6 answer=OK")
+    # A call without an outage logs nothing.
+    assert call_with_retry(lambda: "ok", policy, outage=outage) == "ok"
+    assert len(_outage_lines(caplog)) == 2
+
+
+def test_zero_outage_budget_waits_as_long_as_the_outage_lasts():
+    back_at = time.monotonic() + 0.4
+    calls = []
+
+    def down_for_a_while():
+        calls.append(1)
+        if time.monotonic() < back_at:
+            raise _Unavailable()
+        return "ok"
+
+    policy = ebsp.RetryPolicy(initial_backoff_seconds=0.01, max_backoff_seconds=0.02,
+                              outage_budget_seconds=0)
+    assert call_with_retry(down_for_a_while, policy) == "ok"
+    assert len(calls) > 5
+
+
+def test_a_call_that_ran_out_its_own_timeout_got_no_answer_and_is_retried():
+    calls = []
+
+    def black_holed_once():
+        calls.append(1)
+        if len(calls) == 1:
+            time.sleep(0.05)
+            raise _Unavailable(grpc.StatusCode.DEADLINE_EXCEEDED)
+        return "ok"
+
+    policy = ebsp.RetryPolicy(initial_backoff_seconds=0.001, max_backoff_seconds=0.002)
+    assert call_with_retry(black_holed_once, policy, timeout=0.05) == "ok"
+    assert len(calls) == 2
+
+
+def test_a_deadline_exceeded_the_coordinator_sent_is_an_answer():
+    calls = []
+
+    def barrier_deadline():
+        calls.append(1)
+        raise _Unavailable(grpc.StatusCode.DEADLINE_EXCEEDED)
+
+    with pytest.raises(grpc.RpcError):
+        call_with_retry(barrier_deadline, ebsp.RetryPolicy(), timeout=10.0)
+    assert len(calls) == 1
