@@ -242,9 +242,10 @@ INSTANTIATE_TEST_SUITE_P(
         BadEvent{"SspReportInRoundOne", "ssp:s=1",
                  [](JobState& j, absl::Time t) { return Report(j, 1, 1, 3, kOneSecond, t); },
                  absl::StatusCode::kFailedPrecondition, "in round 1, but the current round is 0"},
-        BadEvent{"SspReportRepeatsIteration", "ssp:s=1",
-                 [](JobState& j, absl::Time t) { return Report(j, 1, 0, 2, kOneSecond, t); },
-                 absl::StatusCode::kFailedPrecondition, "iteration 2 in round 0, expected 3"},
+        // Repeating the last report (2) is a retry; an older one is not.
+        BadEvent{"SspReportRepeatsOlderIteration", "ssp:s=1",
+                 [](JobState& j, absl::Time t) { return Report(j, 1, 0, 1, kOneSecond, t); },
+                 absl::StatusCode::kFailedPrecondition, "iteration 1 in round 0, expected 3"},
         BadEvent{"AspBarrier", "asp",
                  [](JobState& j, absl::Time t) { return StatusOf(j.ArriveAtBarrier(1, 0, t)); },
                  absl::StatusCode::kFailedPrecondition, "runs asp, which has no barriers"},

@@ -52,6 +52,9 @@ std::string PhaseName(WorkerPhase phase) {
   }
   Check(diff, "round", a.round, b.round);
   Check(diff, "membership_epoch", a.membership_epoch, b.membership_epoch);
+  Check(diff, "membership_fingerprint", a.membership_fingerprint, b.membership_fingerprint);
+  Check(diff, "awaited_names", a.awaited_names, b.awaited_names);
+  Check(diff, "hold_until", a.hold_until, b.hold_until);
   Check(diff, "arrived", a.arrived, b.arrived);
   Check(diff, "missing", a.missing, b.missing);
   Check(diff, "missing_names", a.missing_names, b.missing_names);

@@ -6,8 +6,8 @@
 
 namespace ebsp::core {
 
-void Departures::Record(WorkerId id, std::string name, std::string why) {
-  by_id_[id] = Entry{std::move(name), std::move(why)};
+void Departures::Record(WorkerId id, std::string name, DepartureKind kind, std::string why) {
+  by_id_[id] = Entry{std::move(name), kind, std::move(why)};
   order_.push_back(id);
   // Forgotten ids stay in order_ until they reach the front, so the deque
   // is bounded by twice the capacity in the worst case.
@@ -21,6 +21,11 @@ std::string Departures::Explain(WorkerId id) const {
   auto it = by_id_.find(id);
   if (it == by_id_.end()) return "";
   return absl::StrCat("worker ", id, " (\"", it->second.name, "\") ", it->second.why);
+}
+
+bool Departures::Left(WorkerId id) const {
+  auto it = by_id_.find(id);
+  return it != by_id_.end() && it->second.kind == DepartureKind::kLeft;
 }
 
 }  // namespace ebsp::core

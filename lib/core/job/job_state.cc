@@ -7,8 +7,10 @@
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "lib/core/job/departures.h"
+#include "lib/core/job/membership_fingerprint.h"
 #include "lib/core/job/names.h"
 #include "lib/core/job/worker_record.h"
 #include "lib/core/policy/policy.h"
@@ -27,8 +29,35 @@ class JobState::Impl {
 
   // ---- Events -------------------------------------------------------------
 
-  absl::StatusOr<RegisterResult> Register(WorkerId id, std::string_view name, absl::Time now) {
+  absl::StatusOr<RegisterResult> Register(WorkerId id, std::string_view name,
+                                          std::string_view request_id, absl::Time now) {
     if (absl::Status s = ValidateWorkerName(ToAbsl(name)); !s.ok()) return s;
+    if (absl::Status s = ValidateRequestId(ToAbsl(request_id)); !s.ok()) return s;
+    if (request_id.empty()) return Add(id, name, now);
+    if (auto it = ids_by_request_.find(std::string(request_id)); it != ids_by_request_.end()) {
+      WorkerRecord& w = workers_.at(it->second);
+      if (w.name != name) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("request_id \"", ToAbsl(request_id), "\" already registered worker \"",
+                         w.name, "\" (", w.id, ") in job \"", name_, "\"; this Register names \"",
+                         ToAbsl(name), "\": use a new request_id per logical call"));
+      }
+      w.last_seen = now;  // A sign of life, nothing else.
+      RegisterResult again = w.registered_as;
+      again.retry = true;
+      return again;
+    }
+    absl::StatusOr<RegisterResult> result = Add(id, name, now);
+    if (!result.ok()) return result;
+    WorkerRecord& added = workers_.at(result->worker);
+    added.register_request_id = std::string(request_id);
+    added.registered_as = *result;
+    added.registered_as.effects = Effects();
+    ids_by_request_.emplace(added.register_request_id, added.id);
+    return result;
+  }
+
+  absl::StatusOr<RegisterResult> Add(WorkerId id, std::string_view name, absl::Time now) {
     if (auto it = workers_.find(id); it != workers_.end()) {
       return absl::AlreadyExistsError(absl::StrCat("worker id ", id,
                                                    " is already registered in job \"", name_,
@@ -68,6 +97,7 @@ class JobState::Impl {
     if (!joins_next_round) w.predictor->StartRound(now);
     departures_.Forget(id);
     ids_by_name_.emplace(w.name, id);
+    membership_fingerprint_ += NameFingerprint(w.name);
     auto [it, inserted] = workers_.emplace(id, std::move(w));
     ++membership_epoch_;
     result.effects.membership_changed = true;
@@ -81,12 +111,20 @@ class JobState::Impl {
         StartRoundTargets(now, result.effects);
       }
     }
+    if (awaited_.erase(it->second.name) > 0 && awaited_.empty()) {
+      // The last name the restart hold waited for is back.
+      hold_until_.reset();
+      MaybeReleaseBarrier(now, result.effects);
+    }
     const WorkerRecord& added = it->second;
     result.worker = id;
     result.phase = added.phase;
-    result.round = joins_next_round ? round_ + 1 : round_;
+    // Pending: the round it joins. (A release just above made it a member
+    // of the new round, which is then the current one.)
+    result.round = added.phase == WorkerPhase::kPending ? round_ + 1 : round_;
     result.target = added.target;
     result.membership_epoch = membership_epoch_;
+    result.membership_fingerprint = membership_fingerprint_;
     result.live_workers = static_cast<int>(workers_.size());
     return result;
   }
@@ -111,6 +149,21 @@ class JobState::Impl {
                                                      iteration, "; iterations are 1-based"));
     }
     const bool rounds = options_.policy.HasRounds();
+    if (w.phase == WorkerPhase::kRunning && round == round_ && iteration == w.done) {
+      // The report it made last, sent again (its reply was lost): answer it
+      // as then, count it once.
+      w.last_seen = now;
+      ReportResult again;
+      again.retry = true;
+      again.round = round_;
+      if (rounds) {
+        again.action = Policy::AnswerRoundReport(w.done, w.target);
+        again.target = w.target;
+      } else {
+        again.action = policy_->AnswerClock(w.clock(), SlowestClock().value_or(w.clock()));
+      }
+      return again;
+    }
     if (rounds && w.phase == WorkerPhase::kPending) {
       return absl::FailedPreconditionError(absl::StrCat("worker ", id, " is pending until round ",
                                                         round_ + 1, " begins; call Barrier(",
@@ -147,6 +200,7 @@ class JobState::Impl {
       MoveClock(w.clock(), w.clock() + 1);
     }
     w.done = iteration;
+    w.clock_released = false;
     ++w.iterations_total;
     w.last_compute = compute;
     w.last_seen = now;
@@ -236,6 +290,14 @@ class JobState::Impl {
     Effects effects;
     w.last_seen = now;
     if (w.phase == WorkerPhase::kWaitingClock) return effects;  // A retry.
+    if (w.clock_released) {
+      // Released before and has not reported since: its reply was lost.
+      Release again{id, WaitKind::kClock, round_, 0, absl::ZeroDuration()};
+      again.own_clock = w.clock();
+      again.slowest_clock = SlowestClock().value_or(w.clock());
+      effects.releases.push_back(again);
+      return effects;
+    }
     w.phase = WorkerPhase::kWaitingClock;
     w.waiting_since = now;
     clock_waiters_.emplace(w.clock(), id);
@@ -247,14 +309,16 @@ class JobState::Impl {
     absl::StatusOr<WorkerRecord*> found = Find(id);
     if (!found.ok()) return found.status();
     (*found)->last_seen = now;
-    return HeartbeatResult{round_, membership_epoch_, options_.heartbeat_timeout};
+    return HeartbeatResult{round_, membership_epoch_, membership_fingerprint_,
+                           options_.heartbeat_timeout};
   }
 
   absl::StatusOr<Effects> Leave(WorkerId id, absl::Time now) {
+    if (!IsMember(id) && departures_.Left(id)) return Effects();  // A retry.
     absl::StatusOr<WorkerRecord*> found = Find(id);
     if (!found.ok()) return found.status();
     Effects effects;
-    Remove(id, now, "left the job; register again to rejoin");
+    Remove(id, now, DepartureKind::kLeft, "left the job; register again to rejoin");
     effects.membership_changed = true;
     AfterDeparture(now, effects);
     return effects;
@@ -262,6 +326,12 @@ class JobState::Impl {
 
   Effects Tick(absl::Time now) {
     Effects effects;
+    if (hold_until_.has_value() && now >= *hold_until_) {
+      // The names not back by now are taken as gone.
+      awaited_.clear();
+      hold_until_.reset();
+      if (options_.policy.HasRounds()) MaybeReleaseBarrier(now, effects);
+    }
     std::vector<WorkerId> expired;
     for (const auto& [id, w] : workers_) {
       if (w.last_seen + options_.heartbeat_timeout < now) expired.push_back(id);
@@ -272,7 +342,7 @@ class JobState::Impl {
       effects.evictions.push_back(
           Eviction{id, w.name, EvictionReason::kLeaseExpired, w.waiting_since.has_value()});
       Remove(
-          id, now,
+          id, now, DepartureKind::kEvicted,
           absl::StrCat("was evicted from job \"", name_, "\": silent longer than its ",
                        absl::FormatDuration(options_.heartbeat_timeout), " lease; register again"));
       ++evictions_total_;
@@ -289,6 +359,24 @@ class JobState::Impl {
       if (!earliest.has_value() || expiry < *earliest) earliest = expiry;
     }
     return earliest;
+  }
+
+  void ExpectMembers(const std::vector<std::string>& names, absl::Time until) {
+    awaited_.clear();
+    hold_until_.reset();
+    if (!options_.policy.HasRounds()) return;
+    for (const std::string& name : names) {
+      if (ids_by_name_.count(name) == 0) awaited_.insert(name);
+    }
+    if (!awaited_.empty()) hold_until_ = until;
+  }
+
+  std::vector<std::string> LiveWorkerNames() const {
+    std::vector<std::string> names;
+    names.reserve(ids_by_name_.size());
+    for (const auto& [name, id] : ids_by_name_) names.push_back(name);
+    std::sort(names.begin(), names.end());
+    return names;
   }
 
   absl::Status UpdatePolicy(const PolicyConfig& policy, absl::Time now) {
@@ -319,6 +407,10 @@ class JobState::Impl {
     s.pending_policy = pending_policy_;
     s.round = round_;
     s.membership_epoch = membership_epoch_;
+    s.membership_fingerprint = membership_fingerprint_;
+    s.awaited_names.assign(awaited_.begin(), awaited_.end());
+    std::sort(s.awaited_names.begin(), s.awaited_names.end());
+    s.hold_until = hold_until_;
     s.round_began = round_began_;
     s.rounds_completed = rounds_completed_;
     s.evictions_total = evictions_total_;
@@ -376,6 +468,7 @@ class JobState::Impl {
     return result;
   }
   uint64_t membership_epoch() const { return membership_epoch_; }
+  uint64_t membership_fingerprint() const { return membership_fingerprint_; }
   int live_workers() const { return static_cast<int>(workers_.size()); }
   bool IsMember(WorkerId id) const { return workers_.count(id) > 0; }
 
@@ -499,7 +592,7 @@ class JobState::Impl {
     }
   }
 
-  void Remove(WorkerId id, absl::Time now, std::string why) {
+  void Remove(WorkerId id, absl::Time now, DepartureKind kind, std::string why) {
     auto it = workers_.find(id);
     WorkerRecord& w = it->second;
     departed_live_time_ += now - w.joined;
@@ -512,7 +605,9 @@ class JobState::Impl {
       if (w.phase == WorkerPhase::kWaitingClock) clock_waiters_.erase({w.clock(), id});
     }
     ids_by_name_.erase(w.name);
-    departures_.Record(id, w.name, std::move(why));
+    if (!w.register_request_id.empty()) ids_by_request_.erase(w.register_request_id);
+    membership_fingerprint_ -= NameFingerprint(w.name);
+    departures_.Record(id, w.name, kind, std::move(why));
     workers_.erase(it);
     ++membership_epoch_;
   }
@@ -539,6 +634,7 @@ class JobState::Impl {
       wait_total_ += waited;
       w.phase = WorkerPhase::kRunning;
       w.waiting_since.reset();
+      w.clock_released = true;
       Release release{id, WaitKind::kClock, round_, 0, waited};
       release.own_clock = clock;
       release.slowest_clock = *slowest;
@@ -550,6 +646,7 @@ class JobState::Impl {
   // left, pending workers still move on so they are not stranded.
   void MaybeReleaseBarrier(absl::Time now, Effects& effects) {
     if (workers_.empty()) return;
+    if (hold_until_.has_value() && now < *hold_until_) return;  // Restart hold.
     const size_t members = workers_.size() - pending_workers_;
     if (arrived_members_ < members) return;
 
@@ -604,6 +701,8 @@ class JobState::Impl {
   std::unique_ptr<Policy> policy_;
   std::map<WorkerId, WorkerRecord> workers_;  // Ordered: snapshots sort by id.
   absl::flat_hash_map<std::string, WorkerId> ids_by_name_;
+  // Register idempotency keys of live workers (WorkerRecord has the answer).
+  absl::flat_hash_map<std::string, WorkerId> ids_by_request_;
   // Rounds: counts that keep each event O(1) instead of a scan of workers_.
   size_t pending_workers_ = 0;
   size_t arrived_members_ = 0;        // Members at the barrier.
@@ -615,6 +714,10 @@ class JobState::Impl {
   uint64_t round_ = 0;
   absl::Time round_began_;
   uint64_t membership_epoch_ = 0;
+  uint64_t membership_fingerprint_ = 0;  // Sum of NameFingerprint of live names.
+  // Restart hold: names not back yet, and the deadline (set iff non-empty).
+  absl::flat_hash_set<std::string> awaited_;
+  std::optional<absl::Time> hold_until_;
   uint64_t rounds_completed_ = 0;
   uint64_t evictions_total_ = 0;
   std::optional<absl::Time> planned_sync_time_;
@@ -631,8 +734,12 @@ JobState::~JobState() = default;
 
 absl::StatusOr<RegisterResult> JobState::Register(WorkerId id, std::string_view name,
                                                   absl::Time now) {
+  return Register(id, name, std::string_view(), now);
+}
+absl::StatusOr<RegisterResult> JobState::Register(WorkerId id, std::string_view name,
+                                                  std::string_view request_id, absl::Time now) {
   return impl_->At<absl::StatusOr<RegisterResult>>(
-      now, [&](absl::Time t) { return impl_->Register(id, name, t); });
+      now, [&](absl::Time t) { return impl_->Register(id, name, request_id, t); });
 }
 absl::StatusOr<ReportResult> JobState::ReportIteration(WorkerId id, uint64_t round, int iteration,
                                                        absl::Duration compute, absl::Time now) {
@@ -660,6 +767,10 @@ Effects JobState::Tick(absl::Time now) {
   return impl_->Tick(t);
 }
 std::optional<absl::Time> JobState::NextLeaseExpiry() const { return impl_->NextLeaseExpiry(); }
+void JobState::ExpectMembers(const std::vector<std::string>& names, absl::Time until) {
+  impl_->ExpectMembers(names, until);
+}
+std::vector<std::string> JobState::LiveWorkerNames() const { return impl_->LiveWorkerNames(); }
 absl::Status JobState::UpdatePolicy(const PolicyConfig& policy, absl::Time now) {
   return impl_->At<absl::Status>(now, [&](absl::Time t) { return impl_->UpdatePolicy(policy, t); });
 }
@@ -667,6 +778,7 @@ JobSnapshot JobState::Snapshot(absl::Time now) const {
   return impl_->Snapshot(std::max(now, impl_->latest_event_time()));
 }
 uint64_t JobState::membership_epoch() const { return impl_->membership_epoch(); }
+uint64_t JobState::membership_fingerprint() const { return impl_->membership_fingerprint(); }
 const std::string& JobState::name() const { return impl_->name(); }
 const PolicyConfig& JobState::policy() const { return impl_->policy(); }
 int JobState::live_workers() const { return impl_->live_workers(); }

@@ -15,6 +15,26 @@
 // that round; otherwise it is PENDING, calls ArriveAtBarrier(current round),
 // and is released with the others into the next round. Its arrival does not
 // hold the barrier back. Roundless policies (ASP, SSP) keep round 0 forever.
+//
+// Retries (the proto's "Retries and idempotency"): the core decides what is
+// a retry, so the rule is deterministic and tested in virtual time. A retry
+// is answered like the original and changes nothing but the worker's lease:
+//   Register with a request id that registered a worker still live: that
+//     registration's result (RegisterResult::retry).
+//   ReportIteration of the (round, iteration) the worker reported last: the
+//     directive for it again, counted once (ReportResult::retry).
+//   ArriveAtBarrier(r) from a worker released from r that has not reported
+//     since, WaitForClock from one released from its clock wait that has not
+//     reported since: the release again.
+//   Leave of a worker remembered as having left: OK, no effects.
+// Memory: one request id and one answer per live worker; tombstones of
+// departed workers are bounded (departures.h).
+//
+// Restart hold: a job restored after a coordinator restart is told the names
+// that were live before it (ExpectMembers). Until all of them have registered
+// again, or the hold's deadline passes, the barrier of the current round does
+// not release, so the first release after the restart has the membership of
+// the last one before it (same fingerprint: no process group rebuild).
 #ifndef EBSP_LIB_CORE_JOB_JOB_STATE_H_
 #define EBSP_LIB_CORE_JOB_JOB_STATE_H_
 
@@ -105,7 +125,12 @@ struct RegisterResult {
   uint64_t round = 0;  // The round the worker runs next.
   int target = 0;
   uint64_t membership_epoch = 0;
+  uint64_t membership_fingerprint = 0;
   int live_workers = 0;
+  // A retry of an applied Register (same request id): this is the original
+  // result, `worker` is the original id (not the one passed in), and nothing
+  // changed: `effects` is empty.
+  bool retry = false;
   Effects effects;
 };
 
@@ -113,12 +138,15 @@ struct ReportResult {
   SyncAction action = SyncAction::kContinue;
   int target = 0;
   uint64_t round = 0;
+  // A retry of the worker's last report: answered again, counted once.
+  bool retry = false;
   Effects effects;
 };
 
 struct HeartbeatResult {
   uint64_t round = 0;
   uint64_t membership_epoch = 0;
+  uint64_t membership_fingerprint = 0;
   absl::Duration lease_remaining;
 };
 
@@ -141,12 +169,17 @@ struct JobSnapshot {
   std::optional<PolicyConfig> pending_policy;
   uint64_t round = 0;
   uint64_t membership_epoch = 0;
+  uint64_t membership_fingerprint = 0;  // See membership_fingerprint.h.
   std::vector<WorkerSnapshot> workers;  // Sorted by id.
   std::vector<WorkerId> arrived;        // At the barrier of `round`.
   std::vector<WorkerId> missing;        // Live round members not arrived.
   std::vector<std::string> missing_names;
   std::optional<absl::Time> first_arrival;
   std::optional<absl::Time> planned_sync_time;
+  // Restart hold in force: the names the barrier still waits for, and until
+  // when (empty / nullopt when no hold).
+  std::vector<std::string> awaited_names;
+  std::optional<absl::Time> hold_until;
   absl::Time round_began;
   uint64_t rounds_completed = 0;
   uint64_t evictions_total = 0;
@@ -172,9 +205,19 @@ class JobState {
   // and restarts). ALREADY_EXISTS if `name` is live in the job or `id` is
   // taken; RESOURCE_EXHAUSTED at max_workers; INVALID_ARGUMENT for a bad name.
   absl::StatusOr<RegisterResult> Register(WorkerId id, std::string_view name, absl::Time now);
+  // The same with an idempotency key (names.h: ValidateRequestId). If
+  // `request_id` registered a worker that is still live, returns that
+  // registration's result with `retry` set (only its lease is refreshed);
+  // INVALID_ARGUMENT if that worker has another name. A request id whose
+  // worker is gone registers anew. Empty: as Register above.
+  absl::StatusOr<RegisterResult> Register(WorkerId id, std::string_view name,
+                                          std::string_view request_id, absl::Time now);
 
   // The worker finished `iteration` (1-based within `round`; roundless
-  // policies: since registering). FAILED_PRECONDITION for a round that is not
+  // policies: since registering). The same (round, iteration) as the
+  // worker's last accepted report, while it is still running, is a retry
+  // (answered with the directive for that iteration, counted once).
+  // FAILED_PRECONDITION for a round that is not
   // the worker's current one or an iteration that is not the next one, or a
   // worker that is PENDING / at the barrier; INVALID_ARGUMENT for a negative,
   // NaN or infinite compute time; NOT_FOUND for an unknown worker.
@@ -184,23 +227,37 @@ class JobState {
   // The worker waits at the barrier of `round`. Allowed once the worker has
   // reached its target (or is PENDING with `round` the current round).
   // Arriving again at the same barrier (a retry after a deadline) is
-  // accepted and changes nothing. If this arrival completes the barrier, the
-  // returned releases include this worker itself.
+  // accepted and changes nothing; arriving at the barrier that released it,
+  // before its first report of the new round, answers the release again. If
+  // this arrival completes the barrier, the returned releases include this
+  // worker itself.
   absl::StatusOr<Effects> ArriveAtBarrier(WorkerId id, uint64_t round, absl::Time now);
 
   // SSP: the worker waits until the slowest live worker is within
   // `staleness` of it. If it already is, the releases include the worker.
-  // FAILED_PRECONDITION under other policies.
+  // A call from a worker released from its wait that has not reported since
+  // is answered with a release at once. FAILED_PRECONDITION under other
+  // policies.
   absl::StatusOr<Effects> WaitForClock(WorkerId id, absl::Time now);
 
   absl::StatusOr<HeartbeatResult> Heartbeat(WorkerId id, absl::Time now);
 
   // The worker leaves; the barrier stops waiting for it (which may release).
+  // A worker remembered as having left: OK with no effects (a retry).
   absl::StatusOr<Effects> Leave(WorkerId id, absl::Time now);
 
-  // Evicts every worker whose lease expired before `now`. Every successful
-  // event for a worker refreshes that worker's lease.
+  // Evicts every worker whose lease expired before `now`, and ends a restart
+  // hold whose deadline passed. Every successful event for a worker
+  // refreshes that worker's lease.
   Effects Tick(absl::Time now);
+
+  // Restart hold (see the top): the barrier of the current round waits until
+  // every name in `names` is live or until `until`. Round policies only; a
+  // no-op for ASP/SSP or an empty list. Replaces any earlier hold.
+  void ExpectMembers(const std::vector<std::string>& names, absl::Time until);
+
+  // The names of the live workers, sorted; O(n).
+  std::vector<std::string> LiveWorkerNames() const;
 
   // The earliest lease expiry, so the shell can schedule its next Tick.
   std::optional<absl::Time> NextLeaseExpiry() const;
@@ -214,6 +271,8 @@ class JobState {
 
   // Bumps on every join, leave and eviction; O(1), unlike Snapshot.
   uint64_t membership_epoch() const;
+  // The fingerprint of the live names (membership_fingerprint.h); O(1).
+  uint64_t membership_fingerprint() const;
 
   const std::string& name() const;
   const PolicyConfig& policy() const;

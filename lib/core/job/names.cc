@@ -13,20 +13,20 @@ bool IsNameChar(char c, bool allow_colon) {
 }
 
 absl::Status ValidateName(absl::string_view kind, absl::string_view name, bool allow_colon,
-                          absl::string_view allowed) {
+                          absl::string_view allowed, size_t max_length = kMaxNameLength) {
   if (name.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(kind, " name is empty"));
+    return absl::InvalidArgumentError(absl::StrCat(kind, " is empty"));
   }
-  if (name.size() > kMaxNameLength) {
+  if (name.size() > max_length) {
     return absl::InvalidArgumentError(
-        absl::StrFormat("%s name has %d characters, at most %d allowed (starts with \"%s\")", kind,
-                        name.size(), kMaxNameLength, name.substr(0, 32)));
+        absl::StrFormat("%s has %d characters, at most %d allowed (starts with \"%s\")", kind,
+                        name.size(), max_length, name.substr(0, 32)));
   }
   for (char c : name) {
     if (!IsNameChar(c, allow_colon)) {
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "%s name \"%s\" has character '%s'; allowed: %s", kind, absl::CHexEscape(name),
-          absl::CHexEscape(absl::string_view(&c, 1)), allowed));
+      return absl::InvalidArgumentError(
+          absl::StrFormat("%s \"%s\" has character '%s'; allowed: %s", kind, absl::CHexEscape(name),
+                          absl::CHexEscape(absl::string_view(&c, 1)), allowed));
     }
   }
   return absl::OkStatus();
@@ -35,11 +35,17 @@ absl::Status ValidateName(absl::string_view kind, absl::string_view name, bool a
 }  // namespace
 
 absl::Status ValidateJobName(absl::string_view name) {
-  return ValidateName("job", name, /*allow_colon=*/false, "[A-Za-z0-9._-]");
+  return ValidateName("job name", name, /*allow_colon=*/false, "[A-Za-z0-9._-]");
 }
 
 absl::Status ValidateWorkerName(absl::string_view name) {
-  return ValidateName("worker", name, /*allow_colon=*/true, "[A-Za-z0-9._:-]");
+  return ValidateName("worker name", name, /*allow_colon=*/true, "[A-Za-z0-9._:-]");
+}
+
+absl::Status ValidateRequestId(absl::string_view request_id) {
+  if (request_id.empty()) return absl::OkStatus();
+  return ValidateName("request_id", request_id, /*allow_colon=*/true, "[A-Za-z0-9._:-]",
+                      kMaxRequestIdLength);
 }
 
 }  // namespace ebsp::core

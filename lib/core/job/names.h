@@ -19,6 +19,11 @@ absl::Status ValidateJobName(absl::string_view name);
 // 1..128 characters of [A-Za-z0-9._:-] (worker names are usually host:rank).
 absl::Status ValidateWorkerName(absl::string_view name);
 
+inline constexpr size_t kMaxRequestIdLength = 64;
+// An idempotency key (CreateJob, Register): empty (no deduplication) or 1..64
+// characters of [A-Za-z0-9._:-], e.g. a UUID.
+absl::Status ValidateRequestId(absl::string_view request_id);
+
 }  // namespace ebsp::core
 
 #endif  // EBSP_LIB_CORE_JOB_NAMES_H_

@@ -32,6 +32,13 @@ struct WorkerRecord {
   // Set while a Barrier (member or pending) or WaitForClock call waits.
   std::optional<absl::Time> waiting_since;
   std::unique_ptr<IterationPredictor> predictor;
+  // The idempotency key of the Register that added this worker (may be
+  // empty) and what that Register answered, for its retries.
+  std::string register_request_id;
+  RegisterResult registered_as;
+  // SSP: released from WaitForClock and not reported since; a WaitForClock
+  // now is a retry of the released one.
+  bool clock_released = false;
 
   uint64_t clock() const { return clock_base + static_cast<uint64_t>(done); }
   // A member of the current round (pending workers join at the next one).
