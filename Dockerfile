@@ -38,7 +38,9 @@ FROM debian:12.11-slim AS runtime
 ARG DEBIAN_FRONTEND=noninteractive
 # Exactly the packages providing the shared libraries ebsp-coordinator and
 # ebsp-status load (libc6 aside); tests/deploy/test_runtime_libraries.py keeps
-# this list honest.
+# this list honest. The group is made with gid 10001 explicitly (useradd
+# --user-group would give it the next system gid, so USER 10001:10001 would
+# run with a group that has no name in the image).
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       libabsl20220623 \
@@ -55,7 +57,8 @@ RUN apt-get update \
       libstdc++6 \
       zlib1g \
  && rm -rf /var/lib/apt/lists/* \
- && useradd --system --uid 10001 --user-group --no-create-home \
+ && groupadd --system --gid 10001 ebsp \
+ && useradd --system --uid 10001 --gid 10001 --no-create-home \
       --home-dir /nonexistent --shell /usr/sbin/nologin ebsp
 
 COPY --from=build /out/ebsp-coordinator /out/ebsp-status /usr/local/bin/

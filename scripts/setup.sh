@@ -12,6 +12,8 @@ packages=(
   python3-torch python3-sklearn python3-matplotlib python3-numpy
   prometheus yamllint
   clang-format clang-14
+  # ctest -L image: deploy/docker/build_and_test.sh builds and runs the image.
+  podman buildah debootstrap runc
 )
 # Debian's kubernetes-client conflicts with other kubectl packages; any kubectl
 # with the built-in `kustomize` subcommand serves the deploy tests.

@@ -147,6 +147,22 @@ def test_entrypoint_and_healthcheck_run_files_the_image_contains(stages):
         assert command[0] in paths, f"{keyword} runs {command[0]}, not copied into the image"
 
 
+def test_runtime_user_and_group_have_the_ids_user_runs_as(stages):
+    # useradd --user-group would give the group the next free system gid, so
+    # USER uid:gid would run with a group that has no name in the image.
+    user = [i.args for i in stages[-1].instructions if i.keyword == "USER"][-1]
+    uid, _, gid = user.partition(":")
+    assert uid.isdigit() and gid.isdigit(), f"USER {user} is not numeric uid:gid"
+    runs = " ".join(i.args for i in stages[-1].instructions if i.keyword == "RUN")
+    group = re.search(r"groupadd\s[^&;|]*--gid\s+(\d+)\s+(\S+)", runs)
+    assert group and group.group(1) == gid, f"no groupadd --gid {gid} in the runtime stage"
+    useradd = re.search(r"useradd\s[^&;|]*", runs)
+    assert useradd, "no useradd in the runtime stage"
+    assert re.search(rf"--uid\s+{uid}\b", useradd.group(0)), useradd.group(0)
+    assert re.search(rf"--gid\s+({gid}|{group.group(2)})\b", useradd.group(0)), useradd.group(0)
+    assert "--user-group" not in useradd.group(0), useradd.group(0)
+
+
 def test_local_files_copied_into_the_image_exist(stages):
     for stage in stages:
         for copy in copies(stage):
