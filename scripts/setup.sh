@@ -9,6 +9,7 @@ packages=(
   libabsl-dev prometheus-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3-grpcio python3-protobuf python3-pytest
+  python3-venv python3-pip python3-setuptools python3-wheel
   python3-torch python3-sklearn python3-matplotlib python3-numpy
   prometheus yamllint
   clang-format clang-14

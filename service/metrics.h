@@ -31,7 +31,8 @@
 
 namespace ebsp::server {
 
-inline constexpr char kVersion[] = "0.1.0";
+// From the repository's VERSION file, through CMake (service/CMakeLists.txt).
+inline constexpr char kVersion[] = EBSP_VERSION;
 
 // The label naming the training job on every per-job series. Not `job`:
 // Prometheus sets `job` to the scrape job on every series it ingests, so a

@@ -8,11 +8,14 @@
             coord.sync()
             ebsp.torch_helpers.average_model(model)   # or any all-reduce
 
-Needs the generated stubs on sys.path:
-PYTHONPATH=<repo>/clients/python:<build>/protos/python
-(CMake target ebsp_proto_python generates them). PyTorch is optional and only
-imported by ebsp.torch_helpers.
+Install: `pip install <repo>/clients/python` (generates the elasticbsp.v1
+stubs from protos/). From the source tree instead:
+PYTHONPATH=<repo>/clients/python:<build>/protos/python (CMake target
+ebsp_proto_python). PyTorch is optional and only imported by
+ebsp.torch_helpers.
 """
+
+from ebsp._version import __version__
 
 from ebsp.admin import AdminClient
 from ebsp.client import Client, SyncResult
@@ -21,6 +24,7 @@ from ebsp.policy import format_policy, parse_policy
 from ebsp.retry import NO_RETRY, RetryPolicy
 
 __all__ = [
+    "__version__",
     "AdminClient",
     "Client",
     "CoordinatorError",
