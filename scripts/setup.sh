@@ -2,6 +2,7 @@
 # Installs the Debian 12 packages the project needs, only those missing.
 # Idempotent and quiet: a second run checks dpkg and returns in well under a second.
 set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
 
 packages=(
   build-essential cmake ninja-build pkg-config
@@ -19,6 +20,8 @@ packages=(
 # Debian's kubernetes-client conflicts with other kubectl packages; any kubectl
 # with the built-in `kustomize` subcommand serves the deploy tests.
 command -v kubectl >/dev/null 2>&1 || packages+=(kubernetes-client)
+# buf (proto lint and breaking-change check) ships on npm only.
+command -v npm >/dev/null 2>&1 || packages+=(npm)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -34,4 +37,14 @@ if ((${#missing[@]})); then
   "${sudo_cmd[@]}" apt-get update -qq
   "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   echo "setup: done"
+fi
+
+# buf from npm into a project-local folder (never global): scripts/check_proto_api.sh.
+buf_version=1.75.0
+tools_dir=${EBSP_TOOLS_DIR:-$root/.cache/tools}
+if [[ "$("$tools_dir/node_modules/.bin/buf" --version 2>/dev/null)" != "$buf_version" ]]; then
+  echo "setup: installing @bufbuild/buf@$buf_version from npm into $tools_dir"
+  mkdir -p "$tools_dir"
+  npm install --prefix "$tools_dir" --no-audit --no-fund --loglevel=error \
+    "@bufbuild/buf@$buf_version" >/dev/null
 fi
