@@ -3,6 +3,7 @@
 //
 //   ebsp-loadgen --target=127.0.0.1:50051 --mode=coordinator
 //                --workers=1000 --duration=10s [--policy=asp] [--json]
+//                [--churn_interval=5s --churn_workers=20 --lease=3s]
 #include <unistd.h>
 
 #include <cstdio>
@@ -36,6 +37,18 @@ ABSL_FLAG(absl::Duration, rpc_timeout, absl::Seconds(10), "deadline of each call
 ABSL_FLAG(absl::Duration, connect_timeout, absl::Seconds(5),
           "give up when the target does not accept connections within this");
 ABSL_FLAG(bool, leave, true, "Leave every worker at the end");
+ABSL_FLAG(absl::Duration, think, absl::ZeroDuration(),
+          "each worker waits this long before each report (its iteration), so N workers send "
+          "about N / think reports per second; 0: back to back");
+ABSL_FLAG(absl::Duration, churn_interval, absl::ZeroDuration(),
+          "coordinator mode: every this often, --churn_workers workers leave and as many go "
+          "silent until evicted, and earlier ones register again (0: no churn)");
+ABSL_FLAG(int, churn_workers, 10,
+          "workers that leave (and as many that go silent) per churn event");
+ABSL_FLAG(absl::Duration, lease, absl::Seconds(10),
+          "the job's heartbeat timeout (coordinator --heartbeat_timeout): with churn, idle "
+          "workers heartbeat within 3/8 of it and silent ones return after two");
+ABSL_FLAG(uint64_t, seed, 1, "random seed of the churn");
 ABSL_FLAG(bool, json, false, "print one JSON object instead of the summary");
 
 int main(int argc, char** argv) {
@@ -67,6 +80,16 @@ int main(int argc, char** argv) {
   options.rpc_timeout = absl::GetFlag(FLAGS_rpc_timeout);
   options.connect_timeout = absl::GetFlag(FLAGS_connect_timeout);
   options.leave_at_end = absl::GetFlag(FLAGS_leave);
+  options.think = absl::GetFlag(FLAGS_think);
+  options.churn_interval = absl::GetFlag(FLAGS_churn_interval);
+  options.churn_workers = absl::GetFlag(FLAGS_churn_workers);
+  options.lease = absl::GetFlag(FLAGS_lease);
+  options.seed = absl::GetFlag(FLAGS_seed);
+  if (options.churn_interval > absl::ZeroDuration() &&
+      (options.churn_workers < 1 || options.lease <= absl::ZeroDuration())) {
+    std::fprintf(stderr, "ebsp-loadgen: --churn_workers must be >= 1 and --lease > 0 with churn\n");
+    return 2;
+  }
 
   absl::StatusOr<ebsp::loadgen::LoadResult> result = ebsp::loadgen::RunReportLoad(options);
   if (!result.ok()) {

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <deque>
 #include <memory>
+#include <random>
 #include <unordered_set>
 #include <utility>
 #include <vector>
@@ -39,6 +40,10 @@ class ReportLoad {
   bool quiescent() const { return outstanding_.load() == 0; }
 
  private:
+  // Where a worker is in the churn (only kActive without churn).
+  enum class Phase { kActive, kLeaving, kLeft, kSilent, kJoining, kRetired };
+  enum class ChurnRequest { kNone, kLeave, kSilence };
+
   struct Worker {
     int shard = 0;
     std::string name;
@@ -57,6 +62,19 @@ class ReportLoad {
     v1::WaitForClockResponse wait_resp;
     v1::LeaveRequest leave_req;
     v1::LeaveResponse leave_resp;
+    // Churn: the churn thread (main) and this worker's callbacks both move
+    // it between phases. A heartbeat runs beside the worker's own call, with
+    // its own context.
+    absl::Mutex churn_mu;
+    Phase phase ABSL_GUARDED_BY(churn_mu) = Phase::kActive;
+    ChurnRequest churn_request ABSL_GUARDED_BY(churn_mu) = ChurnRequest::kNone;
+    bool heartbeat_in_flight ABSL_GUARDED_BY(churn_mu) = false;
+    std::chrono::steady_clock::time_point silent_since ABSL_GUARDED_BY(churn_mu);
+    // Start of the latest call or heartbeat (steady clock, ns): idle workers heartbeat.
+    std::atomic<int64_t> last_call_ns{0};
+    std::unique_ptr<grpc::ClientContext> heartbeat_ctx;
+    v1::HeartbeatRequest heartbeat_req;
+    v1::HeartbeatResponse heartbeat_resp;
   };
 
   // Per-channel counters, so completions on different channels rarely share
@@ -72,7 +90,8 @@ class ReportLoad {
     int64_t retired ABSL_GUARDED_BY(mu) = 0;
   };
 
-  enum class CallKind { kReport, kBlocking };
+  // kChurn: Leave, Register again and Heartbeat (counted, not timed).
+  enum class CallKind { kReport, kBlocking, kChurn };
 
   absl::Status RegisterAll();
   void LeaveAll(LoadResult& result);
@@ -86,6 +105,9 @@ class ReportLoad {
 
   grpc::ClientContext* NewContext(Worker* w, absl::Duration timeout);
   void Ready(Worker* w);
+  // Ready after options_.think (the main thread's timer loop wakes it).
+  void Next(Worker* w);
+  void WakeSleepers();
   void SlotFreed();
   void IssueReport(Worker* w);
   void OnReport(Worker* w, const grpc::Status& status);
@@ -94,12 +116,30 @@ class ReportLoad {
   bool TrackBlocking(Worker* w);
   void OnBlocking(Worker* w, const grpc::Status& status, uint64_t next_round, bool new_round);
   void Record(Worker* w, CallKind kind, const grpc::Status& status, bool stopping);
+  void SetPhase(Worker* w, Phase phase);
+
+  // The main thread's timers until the end of the measured phase: churn
+  // events and heartbeats (options_.churn_interval > 0), waking thinkers.
+  void RunTimers(const Stopwatch& measured);
+  void ChurnEvent(std::mt19937_64& rng);
+  void SweepHeartbeats();
+  // At a worker's step: true if a churn request took it out of the loop.
+  bool TakeChurnStep(Worker* w);
+  void IssueLeave(Worker* w);
+  void IssueRejoin(Worker* w);
+  void IssueHeartbeat(Worker* w);
   void RequestStop();
   void CallStarted() { outstanding_.fetch_add(1); }
   void CallFinished();
 
   const LoadOptions options_;
   bool limited_ = false;
+  bool churning_ = false;
+  int64_t churn_events_ = 0;  // Main thread only.
+  std::atomic<int64_t> churn_leaves_{0};
+  std::atomic<int64_t> churn_silenced_{0};
+  std::atomic<int64_t> churn_rejoins_{0};
+  std::atomic<int64_t> heartbeats_ok_{0};
   std::vector<std::shared_ptr<grpc::Channel>> channels_;
   std::vector<std::unique_ptr<v1::Coordinator::Stub>> coordinator_;
   std::vector<std::unique_ptr<elasticbsp::loadgen::v1::Echo::Stub>> echo_;
@@ -120,6 +160,11 @@ class ReportLoad {
   std::deque<Worker*> ready_ ABSL_GUARDED_BY(dispatch_mu_);
   int free_slots_ ABSL_GUARDED_BY(dispatch_mu_) = 0;
 
+  // Workers thinking (options_.think), in wake-up order: all think alike.
+  absl::Mutex sleep_mu_;
+  std::deque<std::pair<std::chrono::steady_clock::time_point, Worker*>> sleeping_
+      ABSL_GUARDED_BY(sleep_mu_);
+
   // Workers inside Barrier / WaitForClock, cancelled at stop.
   absl::Mutex blocking_mu_;
   std::unordered_set<Worker*> blocking_ ABSL_GUARDED_BY(blocking_mu_);
@@ -133,8 +178,11 @@ grpc::ClientContext* ReportLoad::NewContext(Worker* w, absl::Duration timeout) {
   if (stop_.load()) deadline = std::min(deadline, drain_deadline_);
   w->ctx->set_deadline(deadline);
   w->sent = std::chrono::steady_clock::now();
+  w->last_call_ns.store(w->sent.time_since_epoch().count());
   return w->ctx.get();
 }
+
+int64_t SteadyNowNs() { return std::chrono::steady_clock::now().time_since_epoch().count(); }
 
 absl::Status ReportLoad::RegisterAll() {
   return RunCallBatch(
@@ -162,6 +210,14 @@ void ReportLoad::LeaveAll(LoadResult& result) {
       workers_.size(), kSetupWindow,
       [this, errors](size_t i, CallDone done) {
         Worker* w = workers_[i].get();
+        {
+          absl::MutexLock lock(&w->churn_mu);
+          // Churned out (left, silent, retired): not registered, nothing to leave.
+          if (w->phase != Phase::kActive) {
+            done(grpc::Status::OK);
+            return;
+          }
+        }
         w->leave_req.set_job(options_.job);
         w->leave_req.set_worker_id(w->id);
         coordinator_[w->shard]->async()->Leave(
@@ -191,6 +247,29 @@ void ReportLoad::Ready(Worker* w) {
     }
   }
   if (run != nullptr) IssueReport(run);
+}
+
+void ReportLoad::Next(Worker* w) {
+  if (options_.think <= absl::ZeroDuration()) {
+    Ready(w);
+    return;
+  }
+  absl::MutexLock lock(&sleep_mu_);
+  sleeping_.emplace_back(
+      std::chrono::steady_clock::now() + absl::ToChronoNanoseconds(options_.think), w);
+}
+
+void ReportLoad::WakeSleepers() {
+  std::vector<Worker*> due;
+  {
+    absl::MutexLock lock(&sleep_mu_);
+    const auto now = std::chrono::steady_clock::now();
+    while (!sleeping_.empty() && sleeping_.front().first <= now) {
+      due.push_back(sleeping_.front().second);
+      sleeping_.pop_front();
+    }
+  }
+  for (Worker* w : due) Ready(w);
 }
 
 void ReportLoad::SlotFreed() {
@@ -252,6 +331,7 @@ void ReportLoad::Record(Worker* w, CallKind kind, const grpc::Status& status, bo
     ++shard.retired;
     return;
   }
+  if (kind == CallKind::kChurn) return;
   if (kind == CallKind::kReport) {
     ++shard.reports_ok;
     shard.report.Record(latency);
@@ -265,8 +345,9 @@ void ReportLoad::OnReport(Worker* w, const grpc::Status& status) {
   const bool stopping = stop_.load();
   Record(w, CallKind::kReport, status, stopping);
   SlotFreed();
-  if (!stopping && status.ok()) {
-    w->done = w->report_req.iteration();
+  if (!stopping && !status.ok()) SetPhase(w, Phase::kRetired);
+  if (!stopping && status.ok()) w->done = w->report_req.iteration();
+  if (!stopping && status.ok() && !TakeChurnStep(w)) {
     switch (w->report_resp.directive()) {
       case v1::DIRECTIVE_SYNC_NOW:
         IssueBarrier(w, w->round);
@@ -275,7 +356,7 @@ void ReportLoad::OnReport(Worker* w, const grpc::Status& status) {
         IssueWait(w);
         break;
       default:
-        Ready(w);
+        Next(w);
         break;
     }
   }
@@ -319,14 +400,194 @@ void ReportLoad::OnBlocking(Worker* w, const grpc::Status& status, uint64_t next
   }
   const bool stopping = stop_.load();
   Record(w, CallKind::kBlocking, status, stopping);
+  if (!stopping && !status.ok()) SetPhase(w, Phase::kRetired);
   if (!stopping && status.ok()) {
     if (new_round) {
       w->round = next_round;
       w->done = 0;
     }
-    Ready(w);
+    if (!TakeChurnStep(w)) Next(w);
   }
   CallFinished();
+}
+
+void ReportLoad::SetPhase(Worker* w, Phase phase) {
+  absl::MutexLock lock(&w->churn_mu);
+  w->phase = phase;
+}
+
+bool ReportLoad::TakeChurnStep(Worker* w) {
+  if (!churning_) return false;
+  ChurnRequest request;
+  {
+    absl::MutexLock lock(&w->churn_mu);
+    request = w->churn_request;
+    // A heartbeat still in flight could arrive after the Leave (NOT_FOUND) or
+    // refresh a silent worker's lease: the request waits for the next step.
+    if (request == ChurnRequest::kNone || w->heartbeat_in_flight) return false;
+    w->churn_request = ChurnRequest::kNone;
+    w->phase = request == ChurnRequest::kLeave ? Phase::kLeaving : Phase::kSilent;
+    w->silent_since = std::chrono::steady_clock::now();
+  }
+  if (request == ChurnRequest::kLeave) {
+    IssueLeave(w);
+  } else {
+    churn_silenced_.fetch_add(1);
+  }
+  return true;
+}
+
+void ReportLoad::IssueLeave(Worker* w) {
+  w->leave_req.set_job(options_.job);
+  w->leave_req.set_worker_id(w->id);
+  grpc::ClientContext* ctx = NewContext(w, options_.rpc_timeout);
+  CallStarted();
+  coordinator_[w->shard]->async()->Leave(
+      ctx, &w->leave_req, &w->leave_resp, [this, w](grpc::Status status) {
+        const bool stopping = stop_.load();
+        Record(w, CallKind::kChurn, status, stopping);
+        if (status.ok()) churn_leaves_.fetch_add(1);
+        // Cut at the end: whether it left is unknown, so it is not left again.
+        SetPhase(w, status.ok() || stopping ? Phase::kLeft : Phase::kRetired);
+        CallFinished();
+      });
+}
+
+void ReportLoad::IssueRejoin(Worker* w) {
+  grpc::ClientContext* ctx = NewContext(w, options_.rpc_timeout);
+  CallStarted();
+  coordinator_[w->shard]->async()->Register(
+      ctx, &w->register_req, &w->register_resp, [this, w](grpc::Status status) {
+        const bool stopping = stop_.load();
+        Record(w, CallKind::kChurn, status, stopping);
+        if (!status.ok()) {
+          SetPhase(w, stopping ? Phase::kLeft : Phase::kRetired);
+          CallFinished();
+          return;
+        }
+        churn_rejoins_.fetch_add(1);
+        w->id = w->register_resp.worker_id();
+        w->round = w->register_resp.round();
+        w->done = 0;
+        w->report_req.set_worker_id(w->id);
+        w->barrier_req.set_worker_id(w->id);
+        w->wait_req.set_worker_id(w->id);
+        SetPhase(w, Phase::kActive);  // Registered: LeaveAll leaves it even when stopping.
+        if (!stopping) {
+          if (w->register_resp.state() == v1::WORKER_STATE_PENDING) {
+            IssueBarrier(w, w->register_resp.round() - 1);
+          } else {
+            Ready(w);
+          }
+        }
+        CallFinished();
+      });
+}
+
+void ReportLoad::IssueHeartbeat(Worker* w) {
+  w->heartbeat_ctx = std::make_unique<grpc::ClientContext>();
+  w->heartbeat_ctx->set_deadline(DeadlineAfter(options_.rpc_timeout));
+  w->heartbeat_req.set_job(options_.job);
+  w->heartbeat_req.set_worker_id(w->id);
+  w->last_call_ns.store(SteadyNowNs());
+  CallStarted();
+  coordinator_[w->shard]->async()->Heartbeat(
+      w->heartbeat_ctx.get(), &w->heartbeat_req, &w->heartbeat_resp,
+      [this, w](grpc::Status status) {
+        const bool stopping = stop_.load();
+        if (!status.ok() && !stopping) {
+          // Counted, but the worker's own next call decides whether it goes on.
+          Shard& shard = *shards_[w->shard];
+          absl::MutexLock lock(&shard.mu);
+          ++shard.errors[std::string(StatusCodeName(status.error_code()))];
+        }
+        if (status.ok()) heartbeats_ok_.fetch_add(1);
+        {
+          absl::MutexLock lock(&w->churn_mu);
+          w->heartbeat_in_flight = false;
+        }
+        CallFinished();
+      });
+}
+
+void ReportLoad::SweepHeartbeats() {
+  const int64_t idle_since = SteadyNowNs() - absl::ToInt64Nanoseconds(options_.lease / 4);
+  for (auto& worker : workers_) {
+    Worker* w = worker.get();
+    if (w->last_call_ns.load() > idle_since) continue;
+    {
+      absl::MutexLock lock(&w->churn_mu);
+      if (w->phase != Phase::kActive || w->heartbeat_in_flight) continue;
+      w->heartbeat_in_flight = true;
+    }
+    IssueHeartbeat(w);
+  }
+}
+
+void ReportLoad::ChurnEvent(std::mt19937_64& rng) {
+  ++churn_events_;
+  const auto now = std::chrono::steady_clock::now();
+  // Back first: those that left, and the silent ones the coordinator has
+  // evicted by now (a lease after their last call, plus a lease of margin).
+  const auto evicted_by = absl::ToChronoNanoseconds(options_.lease * 2);
+  std::vector<Worker*> rejoin;
+  for (auto& worker : workers_) {
+    Worker* w = worker.get();
+    absl::MutexLock lock(&w->churn_mu);
+    if (w->phase == Phase::kLeft ||
+        (w->phase == Phase::kSilent && now - w->silent_since >= evicted_by)) {
+      w->phase = Phase::kJoining;
+      rejoin.push_back(w);
+    }
+  }
+  for (Worker* w : rejoin) IssueRejoin(w);
+  // Then churn_workers running workers leave and as many go silent, each at
+  // its next step. Bounded tries: a small job may have fewer running workers.
+  const int wanted = 2 * options_.churn_workers;
+  int picked = 0;
+  for (int tries = 0; picked < wanted && tries < 8 * wanted; ++tries) {
+    Worker* w = workers_[rng() % workers_.size()].get();
+    absl::MutexLock lock(&w->churn_mu);
+    if (w->phase != Phase::kActive || w->churn_request != ChurnRequest::kNone) continue;
+    w->churn_request =
+        picked < options_.churn_workers ? ChurnRequest::kLeave : ChurnRequest::kSilence;
+    ++picked;
+  }
+}
+
+void ReportLoad::RunTimers(const Stopwatch& measured) {
+  std::mt19937_64 rng(options_.seed);
+  // An idle worker heartbeats within 3/8 of a lease (idle for a quarter,
+  // swept every eighth): the rest is margin for a busy coordinator.
+  const absl::Duration sweep_every = options_.lease / 8;
+  const absl::Duration never = absl::InfiniteDuration();
+  absl::Duration next_churn = churning_ ? options_.churn_interval : never;
+  absl::Duration next_sweep = churning_ ? sweep_every : never;
+  // Thinkers wake within this of their time.
+  const absl::Duration wake_every = absl::Milliseconds(20);
+  const bool pacing = options_.think > absl::ZeroDuration();
+  while (true) {
+    const absl::Duration elapsed = measured.Elapsed();
+    if (elapsed >= options_.duration) return;
+    const absl::Duration wait = std::min({next_churn, next_sweep, options_.duration,
+                                          pacing ? elapsed + wake_every : never}) -
+                                elapsed;
+    {
+      absl::MutexLock lock(&mu_);
+      if (mu_.AwaitWithTimeout(absl::Condition(&stop_requested_), wait)) return;
+    }
+    // Outside mu_: the calls issued here may complete on other threads at once.
+    const absl::Duration now = measured.Elapsed();
+    if (pacing) WakeSleepers();
+    if (now >= next_churn) {
+      ChurnEvent(rng);
+      next_churn += options_.churn_interval;
+    }
+    if (now >= next_sweep) {
+      SweepHeartbeats();
+      next_sweep += sweep_every;
+    }
+  }
 }
 
 absl::StatusOr<LoadResult> ReportLoad::Run() {
@@ -382,6 +643,8 @@ absl::StatusOr<LoadResult> ReportLoad::Run() {
     if (options_.mode == LoadMode::kCoordinator && options_.leave_at_end) LeaveAll(result);
     return result;
   }
+  churning_ =
+      options_.mode == LoadMode::kCoordinator && options_.churn_interval > absl::ZeroDuration();
   Stopwatch measured;
   for (auto& w : workers_) {
     Worker* worker = w.get();
@@ -393,9 +656,11 @@ absl::StatusOr<LoadResult> ReportLoad::Run() {
       Ready(worker);
     }
   }
+  const bool timers = churning_ || options_.think > absl::ZeroDuration();
+  if (timers) RunTimers(measured);
   {
     absl::MutexLock lock(&mu_);
-    mu_.AwaitWithTimeout(absl::Condition(&stop_requested_), options_.duration);
+    if (!timers) mu_.AwaitWithTimeout(absl::Condition(&stop_requested_), options_.duration);
     drain_deadline_ = DeadlineAfter(options_.drain_timeout);
     stop_.store(true);
   }
@@ -432,6 +697,11 @@ absl::StatusOr<LoadResult> ReportLoad::Run() {
     result.drained += shard->drained;
     result.workers_retired += shard->retired;
   }
+  result.churn_events = churn_events_;
+  result.churn_leaves = churn_leaves_.load();
+  result.churn_silenced = churn_silenced_.load();
+  result.churn_rejoins = churn_rejoins_.load();
+  result.heartbeats_ok = heartbeats_ok_.load();
   if (options_.mode == LoadMode::kCoordinator && options_.leave_at_end) {
     drain_deadline_ = {};
     stop_.store(false);
@@ -486,7 +756,9 @@ std::string FormatLoadResult(const LoadOptions& options, const LoadResult& r, bo
         "\"latency_ms\": {\"p50\": %s, \"p90\": %s, \"p99\": %s, \"max\": %s, \"mean\": %s}, "
         "\"blocking_ok\": %d, \"blocking_p50_ms\": %s, \"blocking_p99_ms\": %s, "
         "\"errors_total\": %d, \"errors\": {%s}, \"drained\": %d, "
-        "\"workers_retired\": %d, \"leave_errors\": %d}",
+        "\"workers_retired\": %d, \"leave_errors\": %d, "
+        "\"churn\": {\"events\": %d, \"leaves\": %d, \"silenced\": %d, \"rejoins\": %d, "
+        "\"heartbeats_ok\": %d}}",
         LoadModeName(options.mode), options.target,
         options.mode == LoadMode::kEcho ? "" : options.job, client::PolicyToText(options.policy),
         options.workers, options.channels,
@@ -496,7 +768,8 @@ std::string FormatLoadResult(const LoadOptions& options, const LoadResult& r, bo
         FormatMillis(h.Percentile(0.99)), FormatMillis(h.max()), FormatMillis(h.mean()),
         r.blocking_ok, FormatMillis(r.blocking_latency.Percentile(0.5)),
         FormatMillis(r.blocking_latency.Percentile(0.99)), r.errors_total, errors, r.drained,
-        r.workers_retired, r.leave_errors);
+        r.workers_retired, r.leave_errors, r.churn_events, r.churn_leaves, r.churn_silenced,
+        r.churn_rejoins, r.heartbeats_ok);
   }
   std::string out = absl::StrFormat("ebsp-loadgen: %s mode against %s, %d workers on %d channels",
                                     LoadModeName(options.mode), options.target, options.workers,
@@ -525,6 +798,13 @@ std::string FormatLoadResult(const LoadOptions& options, const LoadResult& r, bo
       absl::StrAppend(&out, " ", code, "=", count);
     }
     absl::StrAppendFormat(&out, " (%d workers stopped after an error)\n", r.workers_retired);
+  }
+  if (r.churn_events > 0) {
+    absl::StrAppendFormat(&out,
+                          "  churn:    %d events: %d left, %d went silent (evicted by lease), "
+                          "%d registered again; %d heartbeats\n",
+                          r.churn_events, r.churn_leaves, r.churn_silenced, r.churn_rejoins,
+                          r.heartbeats_ok);
   }
   absl::StrAppendFormat(&out, "  calls cut at the end: %d", r.drained);
   if (r.leave_errors > 0) absl::StrAppendFormat(&out, ", Leave errors: %d", r.leave_errors);

@@ -12,6 +12,15 @@
 // reports); waiting calls are then cancelled, reports in flight finish or
 // hit their `rpc_timeout`, so the run returns within `rpc_timeout` of the
 // end (in practice milliseconds), plus the Leave calls.
+//
+// Churn (coordinator mode, `churn_interval` > 0): every interval,
+// `churn_workers` running workers leave (Leave) and as many go silent (no
+// call at all, so the coordinator evicts them when their lease expires);
+// workers that left register again under the same name at the next churn
+// event, silent ones once twice the lease has passed (they are evicted by
+// then). Running workers heartbeat when they made no call for a quarter of
+// the lease (a barrier held back by a silent worker lasts up to a lease).
+// Every status but OK is unexpected and counted as an error.
 #ifndef EBSP_TOOLS_LOADGEN_REPORT_LOAD_H_
 #define EBSP_TOOLS_LOADGEN_REPORT_LOAD_H_
 
@@ -43,12 +52,20 @@ struct LoadOptions {
   int channels = 4;
   // The compute time each simulated iteration reports.
   absl::Duration compute = absl::Milliseconds(1);
+  // A worker waits this long before each report (its iteration), so N
+  // workers send about N / think reports per second; zero: back to back.
+  absl::Duration think = absl::ZeroDuration();
   absl::Duration rpc_timeout = absl::Seconds(10);
   absl::Duration connect_timeout = absl::Seconds(5);
   absl::Duration drain_timeout = absl::Seconds(2);
   // Coordinator mode: Leave every worker at the end, so the job does not keep
   // them until their leases expire.
   bool leave_at_end = true;
+  // Churn (see above); zero interval: none.
+  absl::Duration churn_interval = absl::ZeroDuration();
+  int churn_workers = 10;
+  absl::Duration lease = absl::Seconds(10);  // The job's heartbeat timeout.
+  uint64_t seed = 1;                         // Which workers churn.
 };
 
 struct LoadResult {
@@ -67,6 +84,13 @@ struct LoadResult {
   // Workers that stopped after an error (the rest kept going).
   int64_t workers_retired = 0;
   int64_t leave_errors = 0;
+  // Churn: events run, workers that left, went silent (to be evicted),
+  // registered again; heartbeats answered OK.
+  int64_t churn_events = 0;
+  int64_t churn_leaves = 0;
+  int64_t churn_silenced = 0;
+  int64_t churn_rejoins = 0;
+  int64_t heartbeats_ok = 0;
 
   double reports_per_second() const;
 };

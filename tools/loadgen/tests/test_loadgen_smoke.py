@@ -3,9 +3,12 @@ against the real binaries on 127.0.0.1. They check that load flows and
 nothing fails, never how fast (timing depends on the machine)."""
 
 import os
+import re
 import subprocess
 import time
+import urllib.request
 
+from ebsp_test_servers import ServerProcess, wait_until
 from servers import closed_port, run_json, running_server
 
 LOADGEN = os.environ["EBSP_LOADGEN"]
@@ -130,3 +133,30 @@ def test_barrier_bench_releases_200_waiting_workers():
     for r in result["rounds"]:
         assert 0 < r["first_response_ms"] <= r["release_ms"], result
     assert 0 < result["median_release_ms"] <= result["max_release_ms"], result
+
+
+def test_coordinator_churn_leaves_rejoins_and_evicts_only_the_silent():
+    # Lease 2 s: silent workers are evicted within seconds; the others
+    # heartbeat while a barrier waits for that.
+    with ServerProcess(coordinator(), ["--heartbeat_timeout=2s"], metrics=True) as server:
+        result = run_json([LOADGEN, f"--target={server.target}", "--mode=coordinator",
+                           "--workers=200", "--duration=8s", "--policy=ebsp:R=4",
+                           "--churn_interval=1s", "--churn_workers=4", "--lease=2s",
+                           "--job=smoke-churn", "--json"])
+        churn = result["churn"]
+        # The last silent workers are evicted within a lease plus a tick.
+        def evictions():
+            text = urllib.request.urlopen(
+                f"http://127.0.0.1:{server.metrics_port}/metrics", timeout=10).read().decode()
+            return sum(float(v) for v in re.findall(
+                r'^ebsp_evictions_total\{[^}]*training_job="smoke-churn"[^}]*\} (\S+)$', text,
+                re.M))
+        wait_until(lambda: evictions() == churn["silenced"] or None, 10,
+                   f"{churn['silenced']} evictions", poll_seconds=0.2)
+    assert result["errors_total"] == 0, result
+    assert result["leave_errors"] == 0 and result["workers_retired"] == 0, result
+    assert churn["events"] >= 4, result
+    assert churn["leaves"] > 0 and churn["silenced"] > 0, result
+    # Left workers come back at the next event, silent ones after two leases.
+    assert churn["rejoins"] > churn["leaves"] // 2, result
+    assert result["blocking_ok"] > 0 and churn["heartbeats_ok"] > 0, result
