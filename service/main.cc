@@ -28,7 +28,7 @@ ABSL_FLAG(std::string, metrics_address, "0.0.0.0:9464",
 ABSL_FLAG(std::string, ready_file, "",
           "Once serving, atomically write {\"grpc_port\": N, \"metrics_port\": M} here");
 ABSL_FLAG(std::string, default_policy, "ebsp:R=15",
-          "Policy of jobs that do not name one (bsp, asp, ssp:s=3, local:H=4, "
+          "Policy of jobs that do not name one (bsp, asp, ssp:s=3, dssp:s=3,r=12, local:H=4, "
           "ebsp:R=15[,objective=...][,predictor=...])");
 ABSL_FLAG(absl::Duration, heartbeat_timeout, absl::Seconds(10),
           "A worker silent longer than this is evicted (jobs may override)");

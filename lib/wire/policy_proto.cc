@@ -20,6 +20,8 @@ absl::StatusOr<core::PolicyKind> PolicyKindFromProto(v1::PolicyKind kind) {
       return core::PolicyKind::kElasticBsp;
     case v1::POLICY_KIND_LOCAL_STEPS:
       return core::PolicyKind::kLocalSteps;
+    case v1::POLICY_KIND_DSSP:
+      return core::PolicyKind::kDssp;
     default:
       return absl::InvalidArgumentError(
           absl::StrCat("policy.kind ", static_cast<int>(kind), " is unknown"));
@@ -40,6 +42,8 @@ v1::PolicyKind KindToProto(core::PolicyKind kind) {
       return v1::POLICY_KIND_ELASTIC_BSP;
     case core::PolicyKind::kLocalSteps:
       return v1::POLICY_KIND_LOCAL_STEPS;
+    case core::PolicyKind::kDssp:
+      return v1::POLICY_KIND_DSSP;
   }
   return v1::POLICY_KIND_UNSPECIFIED;
 }
@@ -87,7 +91,7 @@ absl::StatusOr<core::PolicyConfig> PolicyFromProto(const v1::Policy& policy,
                                                    const core::PolicyConfig& default_policy) {
   if (policy.kind() == v1::POLICY_KIND_UNSPECIFIED) {
     if (policy.lookahead() != 0 || policy.staleness() != 0 || policy.local_steps() != 0 ||
-        policy.objective() != v1::OBJECTIVE_UNSPECIFIED ||
+        policy.staleness_range() != 0 || policy.objective() != v1::OBJECTIVE_UNSPECIFIED ||
         policy.predictor() != v1::PREDICTOR_KIND_UNSPECIFIED) {
       return absl::InvalidArgumentError(
           "policy.kind is unspecified but other policy fields are set; name "
@@ -113,6 +117,10 @@ absl::StatusOr<core::PolicyConfig> PolicyFromProto(const v1::Policy& policy,
   if (!staleness.ok()) return staleness.status();
   config.staleness = *staleness;
 
+  absl::StatusOr<int> staleness_range = ToInt("staleness_range", policy.staleness_range());
+  if (!staleness_range.ok()) return staleness_range.status();
+  config.staleness_range = *staleness_range == 0 ? core::kDefaultStalenessRange : *staleness_range;
+
   absl::StatusOr<int> local_steps = ToInt("local_steps", policy.local_steps());
   if (!local_steps.ok()) return local_steps.status();
   config.local_steps = *local_steps == 0 ? 1 : *local_steps;
@@ -135,6 +143,7 @@ v1::Policy PolicyToProto(const core::PolicyConfig& policy) {
   out.set_lookahead(static_cast<uint32_t>(policy.lookahead));
   out.set_staleness(static_cast<uint32_t>(policy.staleness));
   out.set_local_steps(static_cast<uint32_t>(policy.local_steps));
+  out.set_staleness_range(static_cast<uint32_t>(policy.staleness_range));
   out.set_objective(policy.objective == core::PlanObjective::kTotalWait ? v1::OBJECTIVE_TOTAL_WAIT
                                                                         : v1::OBJECTIVE_SPREAD);
   switch (policy.predictor) {

@@ -27,7 +27,23 @@ INSTANTIATE_TEST_SUITE_P(Canonical, ParsePolicyRoundTripTest,
                          ::testing::Values("bsp", "asp", "ssp:s=0", "ssp:s=7", "local:H=1",
                                            "local:H=4", "ebsp:R=15,objective=spread,predictor=ewma",
                                            "ebsp:R=1,objective=total_wait,predictor=latest",
-                                           "ebsp:R=4096,objective=spread,predictor=median"));
+                                           "ebsp:R=4096,objective=spread,predictor=median",
+                                           "dssp:s=3,r=12,predictor=ewma",
+                                           "dssp:s=0,r=1,predictor=latest",
+                                           "dssp:s=7,r=4096,predictor=median"));
+
+TEST(ParsePolicyTest, DsspDefaultsToSThreeAndRTwelve) {
+  absl::StatusOr<PolicyConfig> parsed = ParsePolicy("dssp");
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(parsed->ToString(), "dssp:s=3,r=12,predictor=ewma");
+  parsed = ParsePolicy("dssp:staleness=2,staleness_range=5");
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(parsed->kind, PolicyKind::kDssp);
+  EXPECT_EQ(parsed->staleness, 2);
+  EXPECT_EQ(parsed->staleness_range, 5);
+  EXPECT_FALSE(parsed->HasRounds());
+  EXPECT_TRUE(parsed->HasClocks());
+}
 
 TEST(ParsePolicyTest, EbspDefaultsToPaperLookaheadSpreadAndEwma) {
   absl::StatusOr<PolicyConfig> parsed = ParsePolicy("ebsp");
@@ -89,7 +105,15 @@ INSTANTIATE_TEST_SUITE_P(
                       BadPolicy{"DuplicateKey", "ebsp:R=3,lookahead=4", "given twice"},
                       BadPolicy{"NotKeyValue", "ebsp:R", "\"R\""},
                       BadPolicy{"ColonWithoutParameters", "ebsp:", "no parameters"},
-                      BadPolicy{"UnknownKey", "ssp:x=1", "\"x\""}),
+                      BadPolicy{"UnknownKey", "ssp:x=1", "\"x\""},
+                      BadPolicy{"DsspRangeZero", "dssp:s=3,r=0", "r=0"},
+                      BadPolicy{"DsspRangeNegative", "dssp:r=-2", "r=-2"},
+                      BadPolicy{"DsspRangeTooLarge", "dssp:r=4097", "r=4097"},
+                      BadPolicy{"DsspNegativeStaleness", "dssp:s=-1,r=3", "s=-1"},
+                      BadPolicy{"DsspOverflow", "dssp:s=2147483647,r=1", "overflows"},
+                      BadPolicy{"DsspTakesNoLookahead", "dssp:R=3", "\"R\" does not apply to dssp"},
+                      BadPolicy{"RangeOnSsp", "ssp:r=3", "\"r\" does not apply to ssp"},
+                      BadPolicy{"DsspDuplicateRange", "dssp:r=3,staleness_range=4", "given twice"}),
     [](const ::testing::TestParamInfo<BadPolicy>& info) { return info.param.name; });
 
 TEST(PolicyConfigValidateTest, NamesTheParameterAndItsValue) {

@@ -82,6 +82,14 @@ TEST(ProtoConvertTest, UnsetFieldsTakeDefaults) {
   config = PolicyFromProto(local, Default());
   ASSERT_TRUE(config.ok());
   EXPECT_EQ(config->local_steps, 1);
+  v1::Policy dssp;
+  dssp.set_kind(v1::POLICY_KIND_DSSP);
+  dssp.set_staleness(3);
+  config = PolicyFromProto(dssp, Default());
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->ToString(), "dssp:s=3,r=12,predictor=ewma");
+  dssp.set_staleness_range(5000);
+  EXPECT_THAT(PolicyFromProto(dssp, Default()).status().message(), HasSubstr("r=5000"));
 }
 
 TEST(ProtoConvertTest, RejectsUnknownEnumsAndOutOfRangeValues) {
@@ -105,7 +113,8 @@ TEST(ProtoConvertTest, RejectsUnknownEnumsAndOutOfRangeValues) {
 
 TEST(ProtoConvertTest, PoliciesRoundTrip) {
   for (const char* text :
-       {"bsp", "asp", "ssp:s=5", "local:H=4", "ebsp:R=8,objective=total_wait,predictor=median"}) {
+       {"bsp", "asp", "ssp:s=5", "local:H=4", "ebsp:R=8,objective=total_wait,predictor=median",
+        "dssp:s=2,r=7,predictor=latest"}) {
     absl::StatusOr<core::PolicyConfig> parsed = core::ParsePolicy(text);
     ASSERT_TRUE(parsed.ok()) << text;
     absl::StatusOr<core::PolicyConfig> back = PolicyFromProto(PolicyToProto(*parsed), Default());

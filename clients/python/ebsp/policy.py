@@ -3,7 +3,8 @@
 Mirrors the coordinator's ParsePolicy (lib/core/policy/policy_config.h)
 so the same strings work in flags of the C++ tools and of Python scripts:
   "bsp" | "asp" | "ssp:s=3" | "local:H=4" |
-  "ebsp:R=15[,objective=spread|total_wait][,predictor=latest|ewma|median]"
+  "ebsp:R=15[,objective=spread|total_wait][,predictor=latest|ewma|median]" |
+  "dssp:s=3,r=12[,predictor=latest|ewma|median]"   (r is DSSP's r_max)
 """
 
 from typing import Dict, Union
@@ -11,6 +12,7 @@ from typing import Dict, Union
 from ebsp._stubs import pb
 
 MAX_LOOKAHEAD = 4096
+MAX_STALENESS_RANGE = 4096
 
 _KINDS = {
     "bsp": pb.POLICY_KIND_BSP,
@@ -18,6 +20,7 @@ _KINDS = {
     "ssp": pb.POLICY_KIND_SSP,
     "ebsp": pb.POLICY_KIND_ELASTIC_BSP,
     "local": pb.POLICY_KIND_LOCAL_STEPS,
+    "dssp": pb.POLICY_KIND_DSSP,
 }
 _OBJECTIVES = {"spread": pb.OBJECTIVE_SPREAD, "total_wait": pb.OBJECTIVE_TOTAL_WAIT}
 _PREDICTORS = {
@@ -32,6 +35,7 @@ _ALLOWED = {
     "ssp": {"s"},
     "local": {"H"},
     "ebsp": {"R", "objective", "predictor"},
+    "dssp": {"s", "r", "predictor"},
 }
 
 
@@ -69,6 +73,11 @@ def parse_policy(text: str) -> "pb.Policy":
         policy.lookahead = _parse_int(params["R"], "R", 1, MAX_LOOKAHEAD, whole)
     if "s" in params:
         policy.staleness = _parse_int(params["s"], "s", 0, 2**31 - 1, whole)
+    if "r" in params:
+        policy.staleness_range = _parse_int(params["r"], "r", 1, MAX_STALENESS_RANGE, whole)
+        if policy.staleness + policy.staleness_range > 2**31 - 1:
+            raise ValueError(f"policy '{whole}': s={policy.staleness} plus r="
+                             f"{policy.staleness_range} overflows an int")
     if "H" in params:
         policy.local_steps = _parse_int(params["H"], "H", 1, 2**31 - 1, whole)
     if "objective" in params:
@@ -100,6 +109,13 @@ def format_policy(policy: "pb.Policy") -> str:
             parts.append(f"predictor={predictor}")
     elif name == "ssp":
         parts.append(f"s={policy.staleness}")
+    elif name == "dssp":
+        parts.append(f"s={policy.staleness}")
+        if policy.staleness_range:
+            parts.append(f"r={policy.staleness_range}")
+        predictor = {v: k for k, v in _PREDICTORS.items()}.get(policy.predictor)
+        if predictor:
+            parts.append(f"predictor={predictor}")
     elif name == "local" and policy.local_steps:
         parts.append(f"H={policy.local_steps}")
     return name + (":" + ",".join(parts) if parts else "")

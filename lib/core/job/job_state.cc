@@ -90,7 +90,8 @@ class JobState::Impl {
     w.predictor = NewPredictor(id);
     if (!rounds) {
       w.clock_base = SlowestClock().value_or(0);
-      ++clock_counts_[w.clock_base];
+      w.allowed_lead = policy_->BaseLead();
+      clocks_.emplace(w.clock_base, id);
     }
     w.phase = joins_next_round ? WorkerPhase::kPending : WorkerPhase::kRunning;
     if (joins_next_round) ++pending_workers_;
@@ -160,7 +161,9 @@ class JobState::Impl {
         again.action = Policy::AnswerRoundReport(w.done, w.target);
         again.target = w.target;
       } else {
-        again.action = policy_->AnswerClock(w.clock(), SlowestClock().value_or(w.clock()));
+        // The allowed lead it was given then; no new decision.
+        again.action =
+            Policy::AnswerClock(w.clock(), SlowestClock().value_or(w.clock()), w.allowed_lead);
       }
       return again;
     }
@@ -197,7 +200,7 @@ class JobState::Impl {
     if (rounds) {
       if (w.done == 0) ++members_with_progress_;
     } else {
-      MoveClock(w.clock(), w.clock() + 1);
+      MoveClock(w.clock(), w.clock() + 1, id);
     }
     w.done = iteration;
     w.clock_released = false;
@@ -222,7 +225,15 @@ class JobState::Impl {
       result.action = Policy::AnswerRoundReport(w.done, w.target);
       result.target = w.target;
     } else {
-      result.action = policy_->AnswerClock(w.clock(), SlowestClock().value_or(w.clock()));
+      ClockReport report;
+      report.id = id;
+      report.clock = w.clock();
+      report.slowest_clock = SlowestClock().value_or(w.clock());
+      report.allowed_lead = w.allowed_lead;
+      report.now = now;
+      report.predictor = w.predictor.get();
+      w.allowed_lead = policy_->AllowedLead(report, [&] { return SlowestAdvance(); });
+      result.action = Policy::AnswerClock(report.clock, report.slowest_clock, w.allowed_lead);
       result.target = 0;
       ReleaseClockWaiters(now, result.effects);
     }
@@ -282,10 +293,11 @@ class JobState::Impl {
     absl::StatusOr<WorkerRecord*> found = Find(id);
     if (!found.ok()) return found.status();
     WorkerRecord& w = **found;
-    if (options_.policy.kind != PolicyKind::kSsp) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "worker ", id, " called WaitForClock but job \"", name_, "\" runs ",
-          ToAbsl(PolicyKindName(options_.policy.kind)), ", which has no clocks; only ssp does"));
+    if (!options_.policy.HasClocks()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("worker ", id, " called WaitForClock but job \"", name_, "\" runs ",
+                       ToAbsl(PolicyKindName(options_.policy.kind)),
+                       ", which has no clocks; only ssp and dssp do"));
     }
     Effects effects;
     w.last_seen = now;
@@ -300,7 +312,7 @@ class JobState::Impl {
     }
     w.phase = WorkerPhase::kWaitingClock;
     w.waiting_since = now;
-    clock_waiters_.emplace(w.clock(), id);
+    clock_waiters_.emplace(w.ReleaseClock(), id);
     ReleaseClockWaiters(now, effects);
     return effects;
   }
@@ -495,18 +507,27 @@ class JobState::Impl {
 
   // Roundless only: clocks are indexed so that a report costs O(log n).
   std::optional<uint64_t> SlowestClock() const {
-    if (clock_counts_.empty()) return std::nullopt;
-    return clock_counts_.begin()->first;
+    if (clocks_.empty()) return std::nullopt;
+    return clocks_.begin()->first;
   }
 
-  void MoveClockOut(uint64_t from) {
-    auto it = clock_counts_.find(from);
-    if (it != clock_counts_.end() && --it->second == 0) clock_counts_.erase(it);
+  void MoveClock(uint64_t from, uint64_t to, WorkerId id) {
+    clocks_.erase({from, id});
+    clocks_.emplace(to, id);
   }
 
-  void MoveClock(uint64_t from, uint64_t to) {
-    MoveClockOut(from);
-    ++clock_counts_[to];
+  // DSSP: when the slowest clock is predicted to advance, i.e. the latest
+  // predicted next report of the workers at it. O(workers at that clock).
+  std::optional<absl::Time> SlowestAdvance() const {
+    std::optional<absl::Time> latest;
+    for (auto it = clocks_.begin(); it != clocks_.end() && it->first == clocks_.begin()->first;
+         ++it) {
+      const IterationPredictor& predictor = *workers_.at(it->second).predictor;
+      if (!predictor.HasHistory()) return std::nullopt;
+      const absl::Time next = predictor.Forecast(1).front();
+      if (!latest.has_value() || next > *latest) latest = next;
+    }
+    return latest;
   }
 
   // As job_state.h defines it: iterations since the last point all live
@@ -519,9 +540,9 @@ class JobState::Impl {
       }
       return most_done;
     }
-    // clock_counts_ holds every live worker's clock, in order.
-    if (clock_counts_.empty()) return 0;
-    return clock_counts_.rbegin()->first - clock_counts_.begin()->first;
+    // clocks_ holds every live worker's clock, in order.
+    if (clocks_.empty()) return 0;
+    return clocks_.rbegin()->first - clocks_.begin()->first;
   }
 
   std::vector<WorkerRecord*> RoundMembers() {
@@ -580,6 +601,14 @@ class JobState::Impl {
     }
     options_.policy = policy;
     policy_ = Policy::Create(policy);
+    if (!policy.HasRounds()) {
+      // The old policy's allowed leads mean nothing to the new one.
+      clock_waiters_.clear();
+      for (auto& [id, w] : workers_) {
+        w.allowed_lead = policy_->BaseLead();
+        if (w.phase == WorkerPhase::kWaitingClock) clock_waiters_.emplace(w.ReleaseClock(), id);
+      }
+    }
     pending_policy_.reset();
     planned_sync_time_.reset();
     predicted_wait_ = absl::ZeroDuration();
@@ -601,8 +630,8 @@ class JobState::Impl {
     if (w.phase == WorkerPhase::kAtBarrier) --arrived_members_;
     if (w.IsRoundMember() && w.done > 0 && options_.policy.HasRounds()) --members_with_progress_;
     if (!options_.policy.HasRounds()) {
-      MoveClockOut(w.clock());
-      if (w.phase == WorkerPhase::kWaitingClock) clock_waiters_.erase({w.clock(), id});
+      clocks_.erase({w.clock(), id});
+      if (w.phase == WorkerPhase::kWaitingClock) clock_waiters_.erase({w.ReleaseClock(), id});
     }
     ids_by_name_.erase(w.name);
     if (!w.register_request_id.empty()) ids_by_request_.erase(w.register_request_id);
@@ -620,21 +649,26 @@ class JobState::Impl {
     }
   }
 
-  // SSP: releases every waiting worker now within `staleness` of the slowest.
+  // SSP, DSSP: releases every waiting worker now within its allowed lead of
+  // the slowest.
   void ReleaseClockWaiters(absl::Time now, Effects& effects) {
     const std::optional<uint64_t> slowest = SlowestClock();
     if (!slowest.has_value()) return;
-    // Waiters sorted by clock: the ones released are a prefix.
+    // Waiters sorted by release clock: the ones released are a prefix.
     while (!clock_waiters_.empty()) {
-      const auto [clock, id] = *clock_waiters_.begin();
-      if (policy_->AnswerClock(clock, *slowest) == SyncAction::kWait) break;
+      const auto [release_clock, id] = *clock_waiters_.begin();
+      if (release_clock > *slowest) break;
       clock_waiters_.erase(clock_waiters_.begin());
       WorkerRecord& w = workers_.at(id);
+      const uint64_t clock = w.clock();
       const absl::Duration waited = now - w.waiting_since.value_or(now);
       wait_total_ += waited;
       w.phase = WorkerPhase::kRunning;
       w.waiting_since.reset();
       w.clock_released = true;
+      // The wait is not part of the next interval: the predictor sees the
+      // release as the start of a round (its first gap, not an interval).
+      w.predictor->StartRound(now);
       Release release{id, WaitKind::kClock, round_, 0, waited};
       release.own_clock = clock;
       release.slowest_clock = *slowest;
@@ -707,8 +741,9 @@ class JobState::Impl {
   size_t pending_workers_ = 0;
   size_t arrived_members_ = 0;        // Members at the barrier.
   size_t members_with_progress_ = 0;  // Members with done > 0.
-  // Roundless: live workers per clock value, and waiters by (clock, id).
-  std::map<uint64_t, int> clock_counts_;
+  // Roundless: every live worker by (clock, id), and waiters by
+  // (WorkerRecord::ReleaseClock(), id).
+  std::set<std::pair<uint64_t, WorkerId>> clocks_;
   std::set<std::pair<uint64_t, WorkerId>> clock_waiters_;
   Departures departures_;
   uint64_t round_ = 0;

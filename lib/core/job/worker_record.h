@@ -24,6 +24,9 @@ struct WorkerRecord {
   // SSP: the worker's clock is clock_base + done; a joiner starts at the
   // slowest live clock so it neither stalls the others nor waits for ages.
   uint64_t clock_base = 0;
+  // SSP, DSSP: the lead over the slowest clock this worker may have and still
+  // start an iteration (Policy::AllowedLead); fixed while it waits.
+  uint64_t allowed_lead = 0;
   absl::Duration last_compute;
   absl::Time last_seen;  // The lease runs from here.
   absl::Time joined;
@@ -41,6 +44,8 @@ struct WorkerRecord {
   bool clock_released = false;
 
   uint64_t clock() const { return clock_base + static_cast<uint64_t>(done); }
+  // SSP, DSSP: a wait ends once the slowest clock reaches this.
+  uint64_t ReleaseClock() const { return clock() > allowed_lead ? clock() - allowed_lead : 0; }
   // A member of the current round (pending workers join at the next one).
   bool IsRoundMember() const { return phase != WorkerPhase::kPending; }
 };

@@ -1,5 +1,6 @@
 #include "lib/core/policy/policy.h"
 
+#include "lib/core/policy/dssp_policy.h"
 #include "lib/core/policy/elastic_bsp_policy.h"
 #include "lib/core/policy/fixed_target_policy.h"
 #include "lib/core/policy/roundless_policies.h"
@@ -18,6 +19,8 @@ std::unique_ptr<Policy> Policy::Create(const PolicyConfig& config) {
       return std::make_unique<AspPolicy>(config);
     case PolicyKind::kSsp:
       return std::make_unique<SspPolicy>(config);
+    case PolicyKind::kDssp:
+      return std::make_unique<DsspPolicy>(config);
   }
   return std::make_unique<FixedTargetPolicy>(config, 1);
 }

@@ -1,7 +1,9 @@
 // The internal policy interface of the job state machine: one class per
 // synchronization policy, chosen by PolicyConfig (Policy::Create). A policy
 // with rounds sets every member's target when a round begins and may re-plan
-// after a report; a roundless policy answers each report from the SSP clocks.
+// after a report; a roundless policy answers each report from the clocks
+// (iterations since joining, a joiner starting at the slowest clock): it says
+// how far the reporter may lead the slowest live worker (AllowedLead).
 // JobState owns the only instance per job and keeps all membership state; a
 // policy sees members through RoundMember views and keeps only what it needs
 // to re-plan (ElasticBSP's forecasts of the round).
@@ -16,6 +18,7 @@
 #include <optional>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "lib/core/job/job_state.h"
@@ -46,6 +49,26 @@ struct RoundTargets {
   absl::Duration predicted_wait;        // The plan's total wait (zero if none).
   bool planned = false;                 // ZipLine ran.
 };
+
+// A report under a roundless policy (ASP, SSP, DSSP), as a policy sees it.
+struct ClockReport {
+  WorkerId id = 0;
+  uint64_t clock = 0;          // The reporter's clock, this iteration counted.
+  uint64_t slowest_clock = 0;  // The slowest live clock, the reporter's included.
+  // What AllowedLead answered at the reporter's previous report (BaseLead()
+  // after joining or a policy change).
+  uint64_t allowed_lead = 0;
+  absl::Time now;
+  const IterationPredictor* predictor = nullptr;  // The reporter's; borrowed, never null.
+};
+
+// When the slowest live clock is predicted to advance: the latest predicted
+// next report of the workers at it. nullopt if one of them has no forecast.
+// Costs O(workers at the slowest clock), so a policy calls it only when it
+// must decide.
+using SlowestAdvance = absl::FunctionRef<std::optional<absl::Time>()>;
+
+inline constexpr uint64_t kUnboundedLead = ~uint64_t{0};
 
 class Policy {
  public:
@@ -88,10 +111,22 @@ class Policy {
     return done >= target ? SyncAction::kSyncNow : SyncAction::kContinue;
   }
 
-  // Roundless: the directive for a worker at `clock` iterations while the
-  // slowest live worker is at `slowest_clock`.
-  virtual SyncAction AnswerClock(uint64_t clock, uint64_t slowest_clock) const {
-    return SyncAction::kContinue;
+  // Roundless: the lead over the slowest clock a worker is allowed when it
+  // joins, and after a policy change (ASP: unbounded; SSP and DSSP: s).
+  virtual uint64_t BaseLead() const { return kUnboundedLead; }
+
+  // Roundless: the largest lead over the slowest clock that `report`'s worker
+  // may have and still start its next iteration. It continues while
+  // clock - slowest_clock <= the answer; told to wait, it is released from
+  // WaitForClock once the slowest clock reaches clock - answer. The job
+  // stores the answer and passes it back as report.allowed_lead.
+  virtual uint64_t AllowedLead(const ClockReport& report, SlowestAdvance slowest_advance) const {
+    return BaseLead();
+  }
+
+  // Roundless: the directive for a worker at `clock` allowed `allowed_lead`.
+  static SyncAction AnswerClock(uint64_t clock, uint64_t slowest_clock, uint64_t allowed_lead) {
+    return clock - slowest_clock <= allowed_lead ? SyncAction::kContinue : SyncAction::kWait;
   }
 
  private:

@@ -1,5 +1,6 @@
 #include "lib/core/policy/policy_config.h"
 
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -14,8 +15,9 @@
 namespace ebsp::core {
 namespace {
 
-constexpr PolicyKind kAllKinds[] = {PolicyKind::kBsp, PolicyKind::kAsp, PolicyKind::kSsp,
-                                    PolicyKind::kElasticBsp, PolicyKind::kLocalSteps};
+constexpr PolicyKind kAllKinds[] = {PolicyKind::kBsp,        PolicyKind::kAsp,
+                                    PolicyKind::kSsp,        PolicyKind::kElasticBsp,
+                                    PolicyKind::kLocalSteps, PolicyKind::kDssp};
 
 absl::StatusOr<PolicyKind> ParseKind(absl::string_view name) {
   for (PolicyKind kind : kAllKinds) {
@@ -25,7 +27,7 @@ absl::StatusOr<PolicyKind> ParseKind(absl::string_view name) {
   if (name == "elasticbsp" || name == "elastic_bsp") return PolicyKind::kElasticBsp;
   if (name == "local_steps") return PolicyKind::kLocalSteps;
   return absl::InvalidArgumentError(
-      absl::StrCat("unknown policy \"", name, "\"; expected bsp, asp, ssp, ebsp or local"));
+      absl::StrCat("unknown policy \"", name, "\"; expected bsp, asp, ssp, dssp, ebsp or local"));
 }
 
 absl::StatusOr<PlanObjective> ParseObjective(absl::string_view name) {
@@ -63,15 +65,22 @@ absl::Status ApplyParameter(absl::string_view key, absl::string_view value, Poli
     if (!v.ok()) return v.status();
     config.objective = *v;
   } else if (key == "predictor") {
-    if (config.kind != PolicyKind::kElasticBsp) return not_for_kind();
+    if (config.kind != PolicyKind::kElasticBsp && config.kind != PolicyKind::kDssp) {
+      return not_for_kind();
+    }
     absl::StatusOr<PredictorKind> v = ParsePredictorKind(ToStd(value));
     if (!v.ok()) return v.status();
     config.predictor = *v;
   } else if (key == "s" || key == "staleness") {
-    if (config.kind != PolicyKind::kSsp) return not_for_kind();
+    if (config.kind != PolicyKind::kSsp && config.kind != PolicyKind::kDssp) return not_for_kind();
     absl::StatusOr<int> v = ParseInt(key, value);
     if (!v.ok()) return v.status();
     config.staleness = *v;
+  } else if (key == "r" || key == "staleness_range") {
+    if (config.kind != PolicyKind::kDssp) return not_for_kind();
+    absl::StatusOr<int> v = ParseInt(key, value);
+    if (!v.ok()) return v.status();
+    config.staleness_range = *v;
   } else if (key == "H" || key == "local_steps") {
     if (config.kind != PolicyKind::kLocalSteps) return not_for_kind();
     absl::StatusOr<int> v = ParseInt(key, value);
@@ -90,6 +99,7 @@ absl::string_view CanonicalKey(absl::string_view key) {
   if (key == "lookahead") return "R";
   if (key == "staleness") return "s";
   if (key == "local_steps") return "H";
+  if (key == "staleness_range") return "r";
   return key;
 }
 
@@ -98,6 +108,10 @@ absl::string_view CanonicalKey(absl::string_view key) {
 bool PolicyConfig::HasRounds() const {
   return kind == PolicyKind::kBsp || kind == PolicyKind::kElasticBsp ||
          kind == PolicyKind::kLocalSteps;
+}
+
+bool PolicyConfig::HasClocks() const {
+  return kind == PolicyKind::kSsp || kind == PolicyKind::kDssp;
 }
 
 absl::Status PolicyConfig::Validate() const {
@@ -112,6 +126,15 @@ absl::Status PolicyConfig::Validate() const {
   }
   if (staleness < 0) {
     return absl::InvalidArgumentError(absl::StrCat("staleness s=", staleness, " is negative"));
+  }
+  if (staleness_range < 1 || staleness_range > kMaxStalenessRange) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("staleness range r=", staleness_range, " is out of range [1, ",
+                     kMaxStalenessRange, "] (DSSP with r=0 is SSP: use ssp:s=", staleness, ")"));
+  }
+  if (kind == PolicyKind::kDssp && staleness > std::numeric_limits<int>::max() - staleness_range) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "staleness s=", staleness, " plus range r=", staleness_range, " overflows an int"));
   }
   if (local_steps < 1) {
     return absl::InvalidArgumentError(absl::StrCat("local_steps H=", local_steps, " is below 1"));
@@ -139,6 +162,9 @@ std::string PolicyConfig::ToString() const {
       return absl::StrCat("local:H=", local_steps);
     case PolicyKind::kElasticBsp:
       return absl::StrCat("ebsp:R=", lookahead, ",objective=", ToAbsl(ObjectiveName(objective)),
+                          ",predictor=", ToAbsl(PredictorKindName(predictor)));
+    case PolicyKind::kDssp:
+      return absl::StrCat("dssp:s=", staleness, ",r=", staleness_range,
                           ",predictor=", ToAbsl(PredictorKindName(predictor)));
   }
   return absl::StrCat("unknown(", static_cast<int>(kind), ")");
@@ -191,6 +217,8 @@ std::string_view PolicyKindName(PolicyKind kind) {
       return "ebsp";
     case PolicyKind::kLocalSteps:
       return "local";
+    case PolicyKind::kDssp:
+      return "dssp";
   }
   return "unknown";
 }

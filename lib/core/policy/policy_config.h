@@ -19,24 +19,34 @@ enum class PolicyKind {
   kSsp,         // No rounds; wait when more than `staleness` ahead.
   kElasticBsp,  // Per-worker targets from ZipLine, 1 <= k_i <= lookahead.
   kLocalSteps,  // Every target is `local_steps`.
+  kDssp,        // No rounds; SSP whose threshold is chosen at run time in
+                // [staleness, staleness + staleness_range] (dssp_policy.h).
 };
 
 inline constexpr int kMaxLookahead = 4096;
 inline constexpr int kDefaultLookahead = 15;
+// DSSP's r_max: how far above s the threshold may be raised.
+inline constexpr int kMaxStalenessRange = 4096;
+inline constexpr int kDefaultStalenessRange = 12;
 
 struct PolicyConfig {
   PolicyKind kind = PolicyKind::kElasticBsp;
-  int lookahead = kDefaultLookahead;  // R, ElasticBSP.
-  int staleness = 3;                  // s, SSP.
-  int local_steps = 1;                // H, LOCAL_STEPS.
+  int lookahead = kDefaultLookahead;             // R, ElasticBSP.
+  int staleness = 3;                             // s, SSP and DSSP.
+  int staleness_range = kDefaultStalenessRange;  // r_max, DSSP.
+  int local_steps = 1;                           // H, LOCAL_STEPS.
   PlanObjective objective = PlanObjective::kSpread;
-  PredictorKind predictor = PredictorKind::kEwma;
+  PredictorKind predictor = PredictorKind::kEwma;  // ElasticBSP and DSSP.
 
-  // BSP, ElasticBSP and LOCAL_STEPS have rounds and barriers; ASP and SSP
-  // do not.
+  // BSP, ElasticBSP and LOCAL_STEPS have rounds and barriers; ASP, SSP and
+  // DSSP do not.
   bool HasRounds() const;
+  // SSP and DSSP: workers may be told to wait in WaitForClock.
+  bool HasClocks() const;
   // INVALID_ARGUMENT naming the parameter and its value when out of range
-  // (1 <= lookahead <= kMaxLookahead, staleness >= 0, local_steps >= 1).
+  // (1 <= lookahead <= kMaxLookahead, staleness >= 0, local_steps >= 1,
+  // 1 <= staleness_range <= kMaxStalenessRange, and for DSSP s + r_max
+  // must fit in an int).
   absl::Status Validate() const;
   // Round-trips through ParsePolicy, e.g. "ebsp:R=15,objective=spread,predictor=ewma".
   std::string ToString() const;
@@ -44,11 +54,13 @@ struct PolicyConfig {
 
 // Parses the textual form used by flags, the simulator and the demo:
 //   "bsp" | "asp" | "ssp:s=3" | "local:H=4" |
-//   "ebsp:R=15[,objective=spread|total_wait][,predictor=latest|ewma|median]"
+//   "ebsp:R=15[,objective=spread|total_wait][,predictor=latest|ewma|median]" |
+//   "dssp:s=3,r=12[,predictor=latest|ewma|median]"   (r is r_max)
 // Returns a validated config or INVALID_ARGUMENT saying what was wrong.
 absl::StatusOr<PolicyConfig> ParsePolicy(std::string_view text);
 
-std::string_view PolicyKindName(PolicyKind kind);         // "bsp", "asp", "ssp", "ebsp", "local"
+// "bsp", "asp", "ssp", "ebsp", "local", "dssp"
+std::string_view PolicyKindName(PolicyKind kind);
 std::string_view ObjectiveName(PlanObjective objective);  // "spread", "total_wait"
 
 }  // namespace ebsp::core

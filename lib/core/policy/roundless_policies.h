@@ -1,6 +1,7 @@
 // ASP and SSP: no rounds and no barrier. ASP never makes a worker wait; SSP(s)
 // makes a worker wait while it is more than s iterations ahead of the slowest
-// live worker (its clock minus the slowest clock). Internal to ebsp_core.
+// live worker (its clock minus the slowest clock). DSSP (dssp_policy.h) is
+// a RoundlessPolicy too. Internal to ebsp_core.
 #ifndef EBSP_LIB_CORE_POLICY_ROUNDLESS_POLICIES_H_
 #define EBSP_LIB_CORE_POLICY_ROUNDLESS_POLICIES_H_
 
@@ -18,7 +19,7 @@ class RoundlessPolicy : public Policy {
   }
 };
 
-// Never waits: the base AnswerClock always continues.
+// Never waits: the base BaseLead and AllowedLead are unbounded.
 class AspPolicy final : public RoundlessPolicy {
  public:
   using RoundlessPolicy::RoundlessPolicy;
@@ -27,11 +28,7 @@ class AspPolicy final : public RoundlessPolicy {
 class SspPolicy final : public RoundlessPolicy {
  public:
   using RoundlessPolicy::RoundlessPolicy;
-  SyncAction AnswerClock(uint64_t clock, uint64_t slowest_clock) const override {
-    return clock > slowest_clock + static_cast<uint64_t>(config().staleness)
-               ? SyncAction::kWait
-               : SyncAction::kContinue;
-  }
+  uint64_t BaseLead() const override { return static_cast<uint64_t>(config().staleness); }
 };
 
 }  // namespace ebsp::core

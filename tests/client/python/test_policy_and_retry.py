@@ -15,7 +15,8 @@ from ebsp.retry import call_with_retry
 
 
 @pytest.mark.parametrize("text", ["bsp", "asp", "ssp:s=3", "local:H=4", "ebsp:R=15",
-                                  "ebsp:R=8,objective=total_wait,predictor=median"])
+                                  "ebsp:R=8,objective=total_wait,predictor=median",
+                                  "dssp:s=3,r=12", "dssp:s=0,r=1,predictor=latest"])
 def test_policy_text_round_trips(text):
     assert ebsp.format_policy(ebsp.parse_policy(text)) == text
 
@@ -28,6 +29,13 @@ def test_parse_policy_sets_wire_fields():
     assert policy.predictor == pb.PREDICTOR_KIND_LATEST_INTERVAL
 
 
+def test_parse_policy_sets_dssp_fields():
+    policy = ebsp.parse_policy("dssp:s=3,r=12")
+    assert policy.kind == pb.POLICY_KIND_DSSP
+    assert policy.staleness == 3
+    assert policy.staleness_range == 12
+
+
 @pytest.mark.parametrize("text,message", [
     ("ebsp:R=0", "R=0 is out of range"),
     ("ebsp:R=5000", "R=5000 is out of range"),
@@ -37,6 +45,11 @@ def test_parse_policy_sets_wire_fields():
     ("ebsp:R=4,R=5", "given twice"),
     ("ebsp:objective=fast", "unknown objective 'fast'"),
     ("ssp:s", "expected key=value"),
+    ("dssp:s=3,r=0", "r=0 is out of range"),
+    ("dssp:r=4097", "r=4097 is out of range"),
+    ("dssp:R=3", "dssp takes no parameter 'R'"),
+    ("ssp:r=3", "ssp takes no parameter 'r'"),
+    ("dssp:s=2147483647,r=1", "overflows"),
 ])
 def test_parse_policy_rejects_bad_text_naming_the_value(text, message):
     with pytest.raises(ValueError, match=message):
