@@ -93,6 +93,20 @@ TEST(EngineTest, SspHoldsTheFastWorkerWithinSPlusOneIterations) {
   EXPECT_LE(m->iterations_total, 24u);
 }
 
+TEST(EngineTest, DsspRaisesTheThresholdWithinSPlusRMax) {
+  // The slow worker's next report is always predicted 2 s after its last,
+  // within the fast one's reach, so the fast one keeps being allowed more:
+  // its lead climbs past SSP's s + 1 up to s + r_max + 1, never beyond.
+  absl::StatusOr<SimMetrics> ssp = Simulate(TwoSpeeds(), Options("ssp:s=1", absl::Seconds(30)));
+  absl::StatusOr<SimMetrics> dssp =
+      Simulate(TwoSpeeds(), Options("dssp:s=1,r=3", absl::Seconds(30)));
+  ASSERT_TRUE(ssp.ok() && dssp.ok()) << ssp.status() << dssp.status();
+  EXPECT_EQ(ssp->max_staleness, 2u);
+  EXPECT_EQ(dssp->max_staleness, 5u);
+  EXPECT_GE(dssp->iterations_total, ssp->iterations_total);
+  EXPECT_GT(dssp->waits, 0u);
+}
+
 TEST(EngineTest, ElasticBspLetsTheFastWorkerRunMoreIterationsPerRound) {
   absl::StatusOr<SimMetrics> bsp = Simulate(TwoSpeeds(), Options("bsp", absl::Seconds(60)));
   absl::StatusOr<SimMetrics> ebsp = Simulate(TwoSpeeds(), Options("ebsp:R=4", absl::Seconds(60)));
@@ -109,7 +123,7 @@ TEST(EngineTest, SameInputsGiveIdenticalResults) {
               {{absl::Milliseconds(110), absl::Milliseconds(90)},
                {absl::Milliseconds(200)},
                {absl::Milliseconds(130), absl::Milliseconds(170)}}};
-  for (const char* policy : {"bsp", "ssp:s=1", "ebsp:R=6"}) {
+  for (const char* policy : {"bsp", "ssp:s=1", "dssp:s=1,r=4", "ebsp:R=6"}) {
     absl::StatusOr<SimMetrics> a = Simulate(trace, Options(policy, absl::Seconds(30)));
     absl::StatusOr<SimMetrics> b = Simulate(trace, Options(policy, absl::Seconds(30)));
     ASSERT_TRUE(a.ok() && b.ok()) << policy;

@@ -51,7 +51,7 @@ TEST(PolicyListTest, AllExpandsToTheComparisonSetWithOracles) {
   absl::StatusOr<std::vector<SimPolicy>> policies = ParsePolicyList("all", true);
   ASSERT_TRUE(policies.ok()) << policies.status();
   EXPECT_THAT(Labels(*policies),
-              ElementsAre("bsp", "asp", "ssp:s=3", "local:H=4", "ebsp:R=15",
+              ElementsAre("bsp", "asp", "ssp:s=3", "dssp:s=3,r=12", "local:H=4", "ebsp:R=15",
                           "ebsp-oracle:R=15,objective=spread", "ebsp:R=15,objective=total_wait",
                           "ebsp-oracle:R=15,objective=total_wait"));
   for (const SimPolicy& policy : *policies) {

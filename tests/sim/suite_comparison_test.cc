@@ -18,6 +18,7 @@ namespace {
 constexpr int kWorkers = 16;
 constexpr int kLookahead = 15;
 constexpr int kSspStaleness = 3;
+constexpr int kDsspRange = 12;
 // Long enough for hundreds of rounds, short enough for a fast test binary.
 constexpr absl::Duration kDuration = absl::Seconds(120);
 
@@ -25,8 +26,8 @@ struct Run {
   const char* policy;
   bool oracle;
 };
-constexpr Run kRuns[] = {
-    {"bsp", false}, {"asp", false}, {"ssp:s=3", false}, {"ebsp:R=15", false}, {"ebsp:R=15", true}};
+constexpr Run kRuns[] = {{"bsp", false},           {"asp", false},       {"ssp:s=3", false},
+                         {"dssp:s=3,r=12", false}, {"ebsp:R=15", false}, {"ebsp:R=15", true}};
 
 std::string Key(const Run& run) {
   return run.oracle ? std::string("oracle") : std::string(run.policy);
@@ -102,6 +103,20 @@ TEST_P(SuiteComparisonTest, SspStalenessIsAtMostSPlusOne) {
   EXPECT_LE(Get("ssp:s=3").max_staleness, static_cast<uint64_t>(kSspStaleness + 1));
 }
 
+TEST_P(SuiteComparisonTest, DsspStalenessIsAtMostSPlusRMaxPlusOne) {
+  // As for SSP: a worker at its highest allowed lead s + r_max finishes the
+  // iteration it started, then waits.
+  EXPECT_LE(Get("dssp:s=3,r=12").max_staleness,
+            static_cast<uint64_t>(kSspStaleness + kDsspRange + 1));
+}
+
+TEST_P(SuiteComparisonTest, DsspKeepsAtLeastSspsThroughput) {
+  // Its threshold is never below SSP's s. Not a theorem either (a waiting
+  // worker's next iterations move), hence the 1% margin.
+  EXPECT_GE(Get("dssp:s=3,r=12").throughput_iters_per_s,
+            0.99 * Get("ssp:s=3").throughput_iters_per_s);
+}
+
 TEST_P(SuiteComparisonTest, OracleRoundsWaitExactlyAsPlanned) {
   // Clairvoyant forecasts: what ZipLine predicted for a round is what
   // happened, so the summed actual and predicted waits agree.
@@ -146,7 +161,7 @@ absl::StatusOr<SimMetrics> RunMix(uint64_t seed, const char* policy) {
 }
 
 TEST(SuiteDeterminismTest, SameSeedGivesIdenticalMetrics) {
-  for (const char* policy : {"ebsp:R=15", "ssp:s=3"}) {
+  for (const char* policy : {"ebsp:R=15", "ssp:s=3", "dssp:s=3,r=12"}) {
     absl::StatusOr<SimMetrics> a = RunMix(5, policy);
     absl::StatusOr<SimMetrics> b = RunMix(5, policy);
     ASSERT_TRUE(a.ok() && b.ok()) << policy;

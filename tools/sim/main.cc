@@ -37,7 +37,7 @@ ABSL_FLAG(absl::Duration, base_iteration, absl::Milliseconds(100),
           "Compute time of one iteration at speed 1 in synthetic traces.");
 ABSL_FLAG(std::string, policies, "all",
           "Comma-separated policies as ParsePolicy texts, or all (= "
-          "bsp,asp,ssp:s=3,local:H=4,ebsp:R=15,ebsp:R=15,objective=total_wait).");
+          "bsp,asp,ssp:s=3,dssp:s=3,r=12,local:H=4,ebsp:R=15,ebsp:R=15,objective=total_wait).");
 ABSL_FLAG(bool, oracle, true,
           "Also run every ElasticBSP policy with the clairvoyant predictor "
           "(reported as ebsp-oracle:...).");
