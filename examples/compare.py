@@ -1,8 +1,8 @@
 #!/usr/bin/python3
-"""BSP against ElasticBSP on the digits example, with one slow worker.
+"""BSP against ElasticBSP (or any policies) on the digits example, with one slow worker.
 
 Runs examples/train_digits.py for each policy, --runs times (interleaved, so
-a slow spell of the shared machine hits both policies), against one
+a slow spell of the shared machine hits every policy), against one
 coordinator it starts, and reports the wall time each run needed to reach
 the same test accuracy: the median over runs per policy. Writes
 
@@ -32,7 +32,7 @@ sys.path.insert(0, HERE)
 
 import train_digits  # noqa: E402
 
-COLORS = ["tab:red", "tab:blue", "tab:green", "tab:purple"]
+COLORS = ["tab:red", "tab:blue", "tab:green", "tab:purple", "tab:orange", "tab:brown"]
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -61,7 +61,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 def split_policies(text: str) -> List[str]:
     """'bsp,ebsp:R=8,objective=total_wait' -> ['bsp', 'ebsp:R=8,objective=total_wait']:
     a comma starts a new policy only when what follows is a policy kind."""
-    kinds = ("bsp", "asp", "ssp", "ebsp", "local")
+    kinds = train_digits.ROUND_POLICIES + train_digits.CLOCK_POLICIES
     policies: List[str] = []
     for item in text.replace("/", ",").replace(" ", ",").split(","):
         if not item:
@@ -100,17 +100,23 @@ def fmt_seconds(value) -> str:
 
 def write_results(path: str, args, policies: List[str], results: Dict[str, List[Dict]],
                   command: str) -> str:
+    roundless = [p for p in policies if p.split(":")[0] in train_digits.CLOCK_POLICIES]
+    title = " vs ".join(policies) if len(policies) > 2 else "BSP vs ElasticBSP"
     lines = [
-        "# Digits MLP: time to the same test accuracy, BSP vs ElasticBSP",
+        f"# Digits MLP: time to the same test accuracy, {title}",
         "",
         f"{args.workers} local processes (gloo, CPU) train a 64-64-10 MLP on scikit-learn's "
         f"digits, each on its own shard; rank 0 is slowed {args.slow_worker_factor:g}x. "
         "Every process averages the weights (all-reduce) exactly when the coordinator "
-        "tells it to sync. Each iteration is padded to "
+        "tells it to sync" + (
+            f"; under {', '.join(roundless)} (no barriers) the processes share a parameter "
+            "store instead, pulling the weights before and pushing the gradient after each "
+            "iteration, and wait in WaitForClock when told to" if roundless else "") +
+        ". Each iteration is padded to "
         f"{args.simulated_step_seconds * 1000:g} ms of compute (the real compute of this "
         "model is well under a millisecond, less than one RPC). Target test accuracy: "
         f"**{args.target_accuracy:.2f}**; median of {args.runs} runs per policy "
-        "(seed = run number, same seeds for both policies).",
+        "(seed = run number, same seeds for every policy).",
         "",
         "| policy | time to target (median) | runs (s) | iterations at stop (all workers, median) "
         "| syncs at stop (median) | coordinator idle fraction (median) |",
@@ -128,8 +134,10 @@ def write_results(path: str, args, policies: List[str], results: Dict[str, List[
             f"{statistics.median(r['iterations'] for r in runs):.0f} | "
             f"{statistics.median(r['rounds'] for r in runs):.0f} | "
             f"{statistics.median(r.get('idle_fraction', 0.0) for r in runs):.3f} |")
-    if len(policies) >= 2 and all(m != float("inf") for m in medians.values()):
-        base, other = policies[0], policies[1]
+    base = policies[0]
+    for other in policies[1:]:
+        if medians[base] == float("inf") or medians[other] == float("inf"):
+            continue
         lines += ["", f"`{other}` reaches {args.target_accuracy:.2f} in "
                       f"{medians[other] / medians[base]:.2f}x the wall time of `{base}` "
                       f"({medians[base] / medians[other]:.2f}x faster)."]
@@ -160,6 +168,8 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     policies = split_policies(args.policies)
     os.makedirs(args.out_dir, exist_ok=True)
+    relative = os.path.relpath(os.path.abspath(args.out_dir), os.path.join(HERE, ".."))
+    args.out_dir_label = args.out_dir if relative.startswith("..") else relative
     results: Dict[str, List[Dict]] = {p: [] for p in policies}
     args.load_before = os.getloadavg()[0]
     with train_digits.LocalCoordinator(args.coordinator_binary) as coordinator, \
@@ -198,7 +208,7 @@ def main(argv=None) -> int:
                                           f"--target_accuracy={args.target_accuracy:g}",
                                           f"--max_seconds={args.max_seconds:g}",
                                           f"--simulated_step_seconds={args.simulated_step_seconds:g}",
-                                          "--out_dir=docs/training"])
+                                          f"--out_dir={args.out_dir_label}"])
     print(write_results(os.path.join(args.out_dir, "results.md"), args, policies, results,
                         command))
     return 0

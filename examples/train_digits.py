@@ -11,6 +11,14 @@ gloo on CPU or nccl on GPUs). Under BSP that is after every iteration; under
 ElasticBSP each process runs as many iterations as ZipLine planned for it,
 so fast processes do not sit idle waiting for a slow one.
 
+Under the roundless policies (asp, ssp:s=3, dssp:s=3,r=12) there is no
+barrier to average at, so the processes share a parameter store instead, as
+a parameter server would: each iteration pulls the shared weights, computes
+a gradient and pushes it (the store takes a step of lr / workers, so that
+one push per process equals one averaged BSP step). When the coordinator
+says WAIT, Client.step_done blocks in WaitForClock until the slowest
+process is close enough (gloo on CPU only).
+
 Rank 0 can be slowed down (--slow_worker_factor 2.0: it sleeps as long again
 as its compute took) and evaluates the averaged model on the held-out test
 set after a sync at most every --eval_interval seconds. It decides when to
@@ -49,13 +57,15 @@ import time
 from typing import List, Optional
 
 ROUND_POLICIES = ("bsp", "ebsp", "local")
+CLOCK_POLICIES = ("asp", "ssp", "dssp")
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--policy", default="ebsp:R=8",
-                   help="coordinator policy text: bsp, ebsp:R=8, local:H=4 (round policies only)")
+                   help="coordinator policy text: bsp, ebsp:R=8, local:H=4 (weights averaged at "
+                        "barriers), asp, ssp:s=3, dssp:s=3,r=12 (a shared parameter store)")
     p.add_argument("--workers", type=int, default=4, help="local training processes")
     p.add_argument("--slow_worker_factor", type=float, default=1.0,
                    help="rank 0 takes this many times as long per iteration (>= 1)")
@@ -92,9 +102,13 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         p.error(f"--target_accuracy must be in (0, 1], got {args.target_accuracy}")
     if args.max_seconds <= 0:
         p.error(f"--max_seconds must be > 0, got {args.max_seconds}")
-    if args.policy.split(":")[0] not in ROUND_POLICIES:
-        p.error(f"--policy {args.policy!r}: this example averages weights at barriers, "
-                f"so it needs a round policy ({', '.join(ROUND_POLICIES)})")
+    kind = args.policy.split(":")[0]
+    if kind not in ROUND_POLICIES + CLOCK_POLICIES:
+        p.error(f"--policy {args.policy!r}: expected one of "
+                f"{', '.join(ROUND_POLICIES + CLOCK_POLICIES)}")
+    if kind in CLOCK_POLICIES and args.backend != "gloo":
+        p.error(f"--policy {args.policy!r} shares a parameter store in host memory: "
+                "use --backend gloo")
     if not args.coordinator and not args.coordinator_binary:
         p.error("give --coordinator HOST:PORT or --coordinator_binary PATH")
     return args
@@ -172,7 +186,9 @@ def load_shard(rank: int, world: int, seed: int):
 
 
 def worker_main(rank: int, args: argparse.Namespace, coordinator: str, job: str,
-                rendezvous_port: int, result_path: str) -> None:
+                rendezvous_port: int, result_path: str, store=None) -> None:
+    """`store`: None under a round policy; under a roundless one the shared
+    (weights, control, lock), control = [stop flag, iterations of everyone]."""
     import torch
     import torch.distributed as dist
     import ebsp
@@ -218,9 +234,19 @@ def worker_main(rank: int, args: argparse.Namespace, coordinator: str, job: str,
         while True:
             t0 = time.perf_counter()
             index = torch.randint(len(x_train), (args.batch_size,), generator=batches).to(device)
+            if store is not None:
+                with store[2]:
+                    pulled = store[0].clone()
+                torch.nn.utils.vector_to_parameters(pulled, model.parameters())
             optimizer.zero_grad()
             loss_fn(model(x_train[index]), y_train[index]).backward()
-            optimizer.step()
+            if store is None:
+                optimizer.step()
+            else:
+                grad = torch.cat([q.grad.reshape(-1) for q in model.parameters()])
+                with store[2]:
+                    store[0].sub_(grad, alpha=args.lr / world)
+                    store[1][1] += 1
             if device.type == "cuda":
                 torch.cuda.synchronize(device)
             compute = time.perf_counter() - t0
@@ -228,6 +254,31 @@ def worker_main(rank: int, args: argparse.Namespace, coordinator: str, job: str,
             time.sleep(step - compute + slow_extra * step)
             local_iterations += 1
 
+            if store is not None:
+                # Roundless: a WAIT directive blocks inside step_done.
+                coord.step_done(step * (1.0 + slow_extra))
+                total_iterations = int(store[1][1].item())
+                if store[1][0].item() > 0:
+                    break
+                if rank != 0:
+                    continue
+                wall = time.monotonic() - started
+                if wall - last_eval >= args.eval_interval:
+                    last_eval = wall
+                    with store[2]:
+                        torch.nn.utils.vector_to_parameters(store[0].clone(), model.parameters())
+                    accuracy = evaluate()
+                    trace.append((wall, total_iterations, rounds, accuracy))
+                    if time_to_target is None and accuracy >= args.target_accuracy:
+                        time_to_target = wall
+                        stop_requested = stop_requested or bool(args.stop_at_target)
+                if wall >= args.max_seconds or (args.max_iterations and
+                                                total_iterations >= args.max_iterations):
+                    stop_requested = True
+                if stop_requested:
+                    store[1][0] = 1.0
+                    break
+                continue
             if not coord.step_done(step * (1.0 + slow_extra)):
                 continue
             result = coord.sync()
@@ -262,6 +313,10 @@ def worker_main(rank: int, args: argparse.Namespace, coordinator: str, job: str,
         coord.leave()
     wall = time.monotonic() - started
     if rank == 0:
+        if store is not None:
+            with store[2]:
+                torch.nn.utils.vector_to_parameters(store[0].clone(), model.parameters())
+            total_iterations = int(store[1][1].item())
         accuracy = evaluate()
         trace.append((wall, total_iterations, rounds, accuracy))
         if time_to_target is None and accuracy >= args.target_accuracy:
@@ -273,6 +328,21 @@ def worker_main(rank: int, args: argparse.Namespace, coordinator: str, job: str,
                        "rank0_iterations": local_iterations}, f)
     dist.barrier()
     dist.destroy_process_group()
+
+
+def make_store(args: argparse.Namespace, mp):
+    """The shared parameter store of the roundless policies (None for round
+    policies): the initial weights every rank would build, a control vector,
+    and the lock that makes each pull and each push atomic."""
+    if args.policy.split(":")[0] not in CLOCK_POLICIES:
+        return None
+    import torch
+    torch.manual_seed(args.seed)  # As in worker_main: the same initial weights.
+    model = torch.nn.Sequential(torch.nn.Linear(64, args.hidden), torch.nn.ReLU(),
+                                torch.nn.Linear(args.hidden, 10))
+    weights = torch.nn.utils.parameters_to_vector(model.parameters()).detach().clone()
+    control = torch.zeros(2, dtype=torch.float64)
+    return (weights.share_memory_(), control.share_memory_(), mp.get_context("spawn").Lock())
 
 
 def _spawn_entry(rank, *args):
@@ -342,7 +412,8 @@ def run_training(args: argparse.Namespace) -> dict:
             result_path = os.path.join(tmp, "result.json")
             started = time.monotonic()
             mp.spawn(_spawn_entry, nprocs=args.workers, join=True,
-                     args=(args, coordinator, job, free_port(), result_path))
+                     args=(args, coordinator, job, free_port(), result_path,
+                           make_store(args, mp)))
             elapsed = time.monotonic() - started
             with open(result_path) as f:
                 result = json.load(f)

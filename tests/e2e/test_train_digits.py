@@ -71,3 +71,16 @@ def test_training_with_a_slow_worker_converges_and_writes_its_outputs(policy, tm
         # on average, and the slow rank 0 did fewer than its share.
         assert summary["iterations"] > 1.2 * WORKERS * summary["rounds"], summary
         assert summary["rank0_iterations"] < summary["iterations"] / WORKERS, summary
+
+
+def test_dssp_training_shares_a_parameter_store_and_converges(tmp_path):
+    # No barriers: the processes pull and push through the shared store and
+    # the coordinator only makes the fast ones wait in WaitForClock.
+    summary, rows, _ = train("dssp:s=3,r=12", tmp_path)
+    assert summary["test_accuracy"] >= ACCURACY_THRESHOLD, summary
+    assert summary["time_to_target_s"] is not None, summary
+    assert summary["rounds"] == summary["coordinator_rounds"] == 0, summary
+    assert rows and all(r["policy"] == "dssp:s=3,r=12" for r in rows)
+    # Within s + r_max + 1 = 16 of the others, the slow rank 0 still did
+    # fewer than its share of the iterations.
+    assert summary["rank0_iterations"] < summary["iterations"] / WORKERS, summary
