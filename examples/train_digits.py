@@ -226,6 +226,25 @@ def worker_main(rank: int, args: argparse.Namespace, coordinator: str, job: str,
     total_iterations = 0
     time_to_target = None
     stop_requested = False
+    def rank0_checks(total_iterations: int) -> None:
+        """Rank 0, after each sync (after each iteration without rounds):
+        evaluates at most every --eval_interval and decides whether to stop."""
+        nonlocal last_eval, time_to_target, stop_requested
+        wall = time.monotonic() - started
+        if wall - last_eval >= args.eval_interval:
+            last_eval = wall
+            if store is not None:
+                with store[2]:
+                    torch.nn.utils.vector_to_parameters(store[0].clone(), model.parameters())
+            accuracy = evaluate()
+            trace.append((wall, total_iterations, rounds, accuracy))
+            if time_to_target is None and accuracy >= args.target_accuracy:
+                time_to_target = wall
+                stop_requested = stop_requested or bool(args.stop_at_target)
+        if wall >= args.max_seconds or (args.max_iterations and
+                                        total_iterations >= args.max_iterations):
+            stop_requested = True
+
     # Everyone registered before anyone runs: all start in round 0.
     dist.barrier()
     started = time.monotonic()
@@ -262,19 +281,7 @@ def worker_main(rank: int, args: argparse.Namespace, coordinator: str, job: str,
                     break
                 if rank != 0:
                     continue
-                wall = time.monotonic() - started
-                if wall - last_eval >= args.eval_interval:
-                    last_eval = wall
-                    with store[2]:
-                        torch.nn.utils.vector_to_parameters(store[0].clone(), model.parameters())
-                    accuracy = evaluate()
-                    trace.append((wall, total_iterations, rounds, accuracy))
-                    if time_to_target is None and accuracy >= args.target_accuracy:
-                        time_to_target = wall
-                        stop_requested = stop_requested or bool(args.stop_at_target)
-                if wall >= args.max_seconds or (args.max_iterations and
-                                                total_iterations >= args.max_iterations):
-                    stop_requested = True
+                rank0_checks(total_iterations)
                 if stop_requested:
                     store[1][0] = 1.0
                     break
@@ -298,17 +305,7 @@ def worker_main(rank: int, args: argparse.Namespace, coordinator: str, job: str,
                 break
             if rank != 0:
                 continue
-            wall = time.monotonic() - started
-            if wall - last_eval >= args.eval_interval:
-                last_eval = wall
-                accuracy = evaluate()
-                trace.append((wall, total_iterations, rounds, accuracy))
-                if time_to_target is None and accuracy >= args.target_accuracy:
-                    time_to_target = wall
-                    stop_requested = stop_requested or bool(args.stop_at_target)
-            if wall >= args.max_seconds or (args.max_iterations and
-                                            total_iterations >= args.max_iterations):
-                stop_requested = True
+            rank0_checks(total_iterations)
     finally:
         coord.leave()
     wall = time.monotonic() - started
