@@ -460,6 +460,11 @@ def run_case(cfg, case: Case, workdir: str) -> List[dict]:
     fault: Optional[Fault] = None
     run.coordinator = ServerProcess(
         cfg.coordinator, [f"--heartbeat_timeout={LEASE_S:g}s"], workdir=workdir)
+    began = time.monotonic()
+
+    def phase(what):  # Where the time went, for a failure on a loaded machine.
+        print(f"[{case.name}] {time.monotonic() - began:6.1f} s {what}", file=sys.stderr)
+
     try:
         run.start_coordinator()
         for client in cfg.clients:
@@ -476,13 +481,16 @@ def run_case(cfg, case: Case, workdir: str) -> List[dict]:
                  "every worker to register")
         for client in cfg.clients:
             run.touch(client, "go")
+        phase("all registered, go")
         if case.policy.startswith("ssp"):
             run.wait(lambda: all(w.count("report") >= 10 for w in run.workers), STARTUP_S,
                      "10 reports of every worker")
         else:
             run.wait(lambda: all(w.count("release") >= WARMUP_RELEASES for w in run.workers),
                      STARTUP_S, f"{WARMUP_RELEASES} barrier releases of every worker")
+        phase("warm, injecting the fault")
         fault = case.inject(run)
+        phase(f"fault over ({fault.note})")
         try:
             run.wait(lambda: all(any(t > fault.end for t in w.progress_times())
                                  for w in run.live()),
@@ -494,6 +502,7 @@ def run_case(cfg, case: Case, workdir: str) -> List[dict]:
         run.wait(lambda: all(sum(t > fault.end for t in w.progress_times()) >= AFTER_PROGRESS
                              for w in run.live()),
                  SETTLE_S, f"{AFTER_PROGRESS} progress events of every live worker")
+        phase("every live worker progressed; stopping")
         run.stopping = True
         for client in cfg.clients:
             run.touch(client, "stop")
@@ -565,6 +574,7 @@ def main(argv=None) -> int:
             parser.error(f"{binary} is not an executable")
     root = tempfile.mkdtemp(prefix="ebsp-chaos-")
     rows = []
+    keep_failed = False
     try:
         for name in names:
             started = time.monotonic()
@@ -573,9 +583,12 @@ def main(argv=None) -> int:
             case_rows = run_case(cfg, CASES[name], workdir)
             print(f"[{name}] {time.monotonic() - started:.1f} s, "
                   f"{'ok' if case_rows[0]['ok'] else 'FAILED'}", file=sys.stderr)
+            if not case_rows[0]["ok"]:
+                keep_failed = True
             rows.extend(case_rows)
     finally:
-        if cfg.keep:
+        if cfg.keep or keep_failed:
+            # Histories and logs of a failed case: what to look at.
             print(f"work directory kept: {root}", file=sys.stderr)
         else:
             shutil.rmtree(root, ignore_errors=True)
