@@ -32,6 +32,7 @@
 #include "absl/time/time.h"
 #include "clients/cpp/ebsp/client.h"
 #include "clients/cpp/ebsp/policy_text.h"
+#include "lib/cli/usage.h"
 
 ABSL_FLAG(std::string, target, "", "coordinator host:port");
 ABSL_FLAG(std::string, job, "", "job name");
@@ -219,6 +220,9 @@ int Run() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  ebsp::cli::InitUsage("ebsp-chaos-worker",
+                       "A worker of the chaos suite: runs iterations against a coordinator and "
+                       "records its history as JSON lines (tools/chaos/README.md).");
   absl::ParseCommandLine(argc, argv);
   return Run();
 }

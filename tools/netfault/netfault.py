@@ -89,6 +89,7 @@ class _Pipe:
         self.max_buffer = max_buffer
         self.on_close = on_close
         self.queue = collections.deque()
+        self.sending = False  # A chunk is being written (order: one at a time).
         self.chunks = 0  # Read so far.
         self.buffered = 0
         self.eof = False
@@ -119,11 +120,37 @@ class _Pipe:
                     return
                 self.chunks += 1
                 spared = self.chunks <= self.state.spare_chunks[self.direction]
-                # A spared chunk counts as having arrived long ago: it is due now.
-                self.queue.append((float("-inf") if spared else time.monotonic(), data))
-                self.buffered += len(data)
-                self.state.held[self.direction] += len(data)
-                cond.notify_all()
+                # Passing, nothing queued or being written: forward it from
+                # this thread (one wake-up less per chunk on a busy machine).
+                direct = (not self.queue and not self.sending
+                          and not self.state.held_dir(self.direction)
+                          and (spared or self.state.delay_s[self.direction] == 0))
+                if direct:
+                    self.sending = True
+                else:
+                    # A spared chunk counts as having arrived long ago: due now.
+                    self.queue.append((float("-inf") if spared else time.monotonic(), data))
+                    self.buffered += len(data)
+                    self.state.held[self.direction] += len(data)
+                    cond.notify_all()
+            if direct and not self._send(data):
+                return
+
+    def _send(self, data):
+        """Writes one chunk (self.sending is set); False after an error."""
+        try:
+            self.dst.sendall(data)
+        except OSError:
+            with self.state.cond:
+                self.sending = False
+                self.state.cond.notify_all()
+            self.on_close(True)
+            return False
+        with self.state.cond:
+            self.sending = False
+            self.state.bytes[self.direction] += len(data)
+            self.state.cond.notify_all()
+        return True
 
     def _write(self):
         cond = self.state.cond
@@ -134,6 +161,9 @@ class _Pipe:
                     if self.closed:
                         return
                     held = self.state.held_dir(self.direction)
+                    if self.sending:
+                        cond.wait(POLL_S)
+                        continue
                     if self.eof and (held or not self.queue):
                         break  # The sender is gone and nothing more may go out.
                     if held or not self.queue:
@@ -147,6 +177,7 @@ class _Pipe:
                     _, data = self.queue.popleft()
                     self.buffered -= len(data)
                     self.state.held[self.direction] -= len(data)
+                    self.sending = True
             if data is None:
                 try:
                     self.dst.shutdown(socket.SHUT_WR)
@@ -154,13 +185,8 @@ class _Pipe:
                     pass
                 self.on_close(False)
                 return
-            try:
-                self.dst.sendall(data)
-            except OSError:
-                self.on_close(True)
+            if not self._send(data):
                 return
-            with cond:
-                self.state.bytes[self.direction] += len(data)
 
 
 class _Connection:
