@@ -169,7 +169,7 @@ class Run:
         self.jobs: Dict[str, str] = {}          # client -> job
         self.control_dirs: Dict[str, str] = {}  # client -> directory
         self.stopping = False
-        self.log = []
+        self.closed = False  # close() killed what was left: not deaths.
 
     # -- processes ----------------------------------------------------------
 
@@ -243,7 +243,7 @@ class Run:
         """Marks and returns the workers that exited by themselves although no
         fault killed them and no stop was requested (or exited non-zero)."""
         for w in self.workers:
-            if w.expected_dead or w.died or w.proc.poll() is None:
+            if self.closed or w.expected_dead or w.died or w.proc.poll() is None:
                 continue
             if not self.stopping or w.proc.returncode != 0:
                 w.died = True
@@ -281,7 +281,9 @@ class Run:
             admin.close()
 
     def close(self):
+        self.scan_deaths()
         self.stopping = True
+        self.closed = True
         for w in self.workers:
             if w.proc.poll() is None:
                 try:
@@ -525,7 +527,7 @@ def run_case(cfg, case: Case, workdir: str) -> List[dict]:
     except AssertionError as err:
         error = str(err)
     finally:
-        deaths = run.death_report()
+        death_report = run.death_report()
         run.close()
     events = [e for w in run.workers for e in w.events()]
     rules = {}
@@ -549,7 +551,7 @@ def run_case(cfg, case: Case, workdir: str) -> List[dict]:
         r["ok"] = ok
     if error:
         print(f"[{case.name}] FAILED: {error}", file=sys.stderr)
-    for death in deaths:
+    for death in death_report:
         print(f"[{case.name}] {death}", file=sys.stderr)
     for v in violations:
         print(f"[{case.name}] violation: {v}", file=sys.stderr)

@@ -152,6 +152,10 @@ int Run() {
     history.Write("outage_start",
                   {Str("method", event.method), Str("status", event.status.ToString())});
   };
+  // The client's own outage lines (one when an outage begins, one when it ends).
+  options.log = [&](absl::string_view line) {
+    history.Write("client_log", {Str("message", line)});
+  };
   auto call_succeeded = [&] {
     if (!in_outage) return;
     in_outage = false;
