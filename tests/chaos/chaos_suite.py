@@ -12,7 +12,7 @@ and injects one fault:
                        holds the barrier open)
   kill_registering     kill -9 a fifth worker after the coordinator applied
                        its Register but before the reply reached it (its
-                       proxy delays the replies 1.5 s)
+                       proxy delays the replies 3 s)
   sigstop_past_lease   SIGSTOP a worker until the coordinator evicted it, SIGCONT
   coordinator_kill_1s  kill -9 the coordinator, start it again 1 s later
   coordinator_kill_20s ... 20 s later (coordinator_kill_120s: --long only)
@@ -170,6 +170,7 @@ class Run:
         self.control_dirs: Dict[str, str] = {}  # client -> directory
         self.stopping = False
         self.closed = False  # close() killed what was left: not deaths.
+        self.admin = None    # ebsp.AdminClient, made on first use.
 
     # -- processes ----------------------------------------------------------
 
@@ -270,15 +271,16 @@ class Run:
         open(os.path.join(self.control_dirs[client], name), "w").close()
 
     def admin_workers(self, client) -> List[str]:
+        """The worker names the coordinator lists in the client's job ([] if
+        it cannot say). One channel for the run: a poll is one GetJob."""
         import ebsp
-        admin = ebsp.AdminClient(self.coordinator.target, call_timeout=2.0,
-                                 retry=ebsp.RetryPolicy(max_attempts=1))
+        if self.admin is None:
+            self.admin = ebsp.AdminClient(self.coordinator.target, call_timeout=2.0,
+                                          retry=ebsp.RetryPolicy(max_attempts=1))
         try:
-            return [w.name for w in admin.get_job(self.jobs[client]).workers]
+            return [w.name for w in self.admin.get_job(self.jobs[client]).workers]
         except ebsp.CoordinatorError:
             return []
-        finally:
-            admin.close()
 
     def close(self):
         self.scan_deaths()
@@ -300,6 +302,8 @@ class Run:
                 except subprocess.TimeoutExpired:
                     proc.kill()
                     proc.wait(timeout=5)
+        if self.admin is not None:
+            self.admin.close()
         if self.coordinator is not None:
             self.coordinator.stop()
 
@@ -353,12 +357,12 @@ def kill_registering(run: Run) -> Fault:
     for c in _each_client(run):
         proxy = run.start_proxy(f"{c}-w4")
         # Only the replies are late: the Register goes through at once, its
-        # answer 1.5 s later. The first chunk (the coordinator's HTTP/2
+        # answer 3 s later. The first chunk (the coordinator's HTTP/2
         # settings) passes, or the client's connect timeout would be the test.
-        proxy.send("delay down 1500 spare 1")
+        proxy.send("delay down 3000 spare 1")
         victims.append(run.start_worker(c, 4, proxy))
     # Each is killed the moment the coordinator lists it: its reply is then
-    # 1.5 s away (the Python one starts later than the C++ one).
+    # 3 s away (the Python one starts later than the C++ one).
     start = None
 
     def kill_registered():

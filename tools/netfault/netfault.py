@@ -276,7 +276,9 @@ def _apply(state, line):
         return {"ok": True, **state.stats()}
 
 
-def _serve_control(state, server):
+def _accept_loop(state, server, handle):
+    """Hands each accepted connection to handle() until stopping (the accept
+    timeout bounds each wait)."""
     while not state.stopping:
         try:
             conn, _ = server.accept()
@@ -284,6 +286,11 @@ def _serve_control(state, server):
             continue
         except OSError:
             return
+        handle(conn)
+
+
+def _serve_control(state, server):
+    def handle(conn):
         with conn:
             conn.settimeout(5.0)
             try:
@@ -294,25 +301,23 @@ def _serve_control(state, server):
             except OSError:
                 pass
 
+    _accept_loop(state, server, handle)
+
 
 def _serve_proxy(state, server, upstream, max_buffer):
-    while not state.stopping:
-        try:
-            client, _ = server.accept()
-        except socket.timeout:
-            continue
-        except OSError:
-            return
+    def handle(client):
         try:
             up = socket.create_connection(upstream, timeout=2.0)
         except OSError:
             client.close()  # No server: the client sees its connection end.
-            continue
+            return
         up.settimeout(None)
         client.settimeout(None)
         for sock in (client, up):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         _Connection(state, client, up, max_buffer).start()
+
+    _accept_loop(state, server, handle)
 
 
 def _listen(host, port):
