@@ -35,7 +35,8 @@ violations.
     chaos_suite.py --coordinator=BIN --cpp_worker=BIN [--case=NAME ...] [--long]
 
 Every wait is on a condition with a deadline; processes are stopped by the
-PIDs this driver started; the work directory is removed unless --keep.
+PIDs this driver started; the work directory (histories and logs) is removed
+unless --keep or a case failed.
 """
 
 import argparse
