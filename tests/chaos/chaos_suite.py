@@ -568,8 +568,10 @@ def format_table(rows: List[dict]) -> str:
              "| invariant violations | ok |",
              "|---|---|---|---|---|---|---|"]
     for r in rows:
+        progress = (f"{r['progress_s']:.2f}" if r["progress_s"] != float("inf")
+                    else f"none in {PROGRESS_BOUND_S:g}")
         lines.append(f"| {r['case']} | {r['client']} | {r['pause_s']:.2f} | "
-                     f"{r['progress_s']:.2f} | {r['deaths']} | {r['violations']} | "
+                     f"{progress} | {r['deaths']} | {r['violations']} | "
                      f"{'yes' if r['ok'] else 'NO'} |")
     return "\n".join(lines)
 
