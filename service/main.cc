@@ -20,6 +20,7 @@
 #include "lib/log/log_flags.h"
 #include "service/metrics.h"
 #include "service/server.h"
+#include "service/tls/server_credentials.h"
 
 ABSL_FLAG(std::string, listen_address, "0.0.0.0:50051",
           "gRPC address; port 0 lets the kernel pick (see --ready_file)");
@@ -39,6 +40,15 @@ ABSL_FLAG(int, max_workers_per_job, 10000, "Most workers in one job");
 ABSL_FLAG(bool, auto_create_jobs, true,
           "Register of an unknown job creates it (policy_if_created or the default)");
 ABSL_FLAG(int, max_worker_series, 64, "Per-job worker slots with an ebsp_worker_target series");
+ABSL_FLAG(std::string, tls_cert, "",
+          "PEM server certificate chain: serve TLS (empty: plaintext, for local development)");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert");
+ABSL_FLAG(std::string, tls_client_ca, "",
+          "PEM CA bundle that client certificates are verified against (mutual TLS)");
+ABSL_FLAG(bool, tls_require_client_cert, false,
+          "Refuse clients without a certificate signed by --tls_client_ca");
+ABSL_FLAG(absl::Duration, tls_reload_interval, absl::Seconds(10),
+          "How often the TLS files are read again (certificate rotation), 1s to 24h");
 ABSL_FLAG(absl::Duration, tick_interval, absl::Milliseconds(100),
           "How often leases and barrier deadlines are checked");
 
@@ -85,6 +95,11 @@ absl::StatusOr<ServerOptions> OptionsFromFlags() {
         absl::StrCat("--max_worker_series=", options.max_worker_series, " must be >= 0"));
   }
   options.auto_create_jobs = absl::GetFlag(FLAGS_auto_create_jobs);
+  options.tls.cert_file = absl::GetFlag(FLAGS_tls_cert);
+  options.tls.key_file = absl::GetFlag(FLAGS_tls_key);
+  options.tls.client_ca_file = absl::GetFlag(FLAGS_tls_client_ca);
+  options.tls.require_client_cert = absl::GetFlag(FLAGS_tls_require_client_cert);
+  options.tls.reload_interval = absl::GetFlag(FLAGS_tls_reload_interval);
   return options;
 }
 
@@ -130,6 +145,7 @@ int Main() {
              {{"version", kVersion},
               {"grpc", options->listen_address},
               {"grpc_port", (*server)->grpc_port()},
+              {"transport", TransportName(options->tls)},
               {"metrics", absl::StrCat("http://", options->metrics_address, "/metrics")},
               {"metrics_port", (*server)->metrics_port()},
               {"default_policy", options->default_policy.ToString()}});

@@ -8,12 +8,15 @@
 #include "absl/time/time.h"
 #include "lib/core/job/job_state.h"
 #include "lib/core/policy/policy_config.h"
+#include "service/tls/tls_options.h"
 
 namespace ebsp::server {
 
 struct ServerOptions {
   std::string listen_address = "0.0.0.0:50051";
   std::string metrics_address = "0.0.0.0:9464";
+  // Plaintext unless tls.cert_file is set (service/tls/).
+  TlsOptions tls;
   core::PolicyConfig default_policy;  // ebsp:R=15
   absl::Duration heartbeat_timeout = core::kDefaultHeartbeatTimeout;
   absl::Duration barrier_deadline = absl::Seconds(600);

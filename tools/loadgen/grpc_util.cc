@@ -50,7 +50,11 @@ std::string DescribeStatus(const grpc::Status& status) {
 }
 
 absl::StatusOr<std::vector<std::shared_ptr<grpc::Channel>>> ConnectChannels(
-    const std::string& target, int count, absl::Duration connect_timeout) {
+    const std::string& target, int count, absl::Duration connect_timeout,
+    const client::TlsChannelOptions& tls) {
+  absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> credentials =
+      client::MakeChannelCredentials(tls);
+  if (!credentials.ok()) return credentials.status();
   std::vector<std::shared_ptr<grpc::Channel>> channels;
   const auto deadline = DeadlineAfter(connect_timeout);
   for (int i = 0; i < count; ++i) {
@@ -59,7 +63,8 @@ absl::StatusOr<std::vector<std::shared_ptr<grpc::Channel>>> ConnectChannels(
     // TCP connection; a private pool gives each its own.
     args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
     args.SetInt("ebsp.loadgen.channel_index", i);
-    channels.push_back(grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args));
+    if (tls.enabled && !tls.server_name.empty()) args.SetSslTargetNameOverride(tls.server_name);
+    channels.push_back(grpc::CreateCustomChannel(target, *credentials, args));
   }
   for (int i = 0; i < count; ++i) {
     if (!channels[i]->WaitForConnected(deadline)) {

@@ -17,6 +17,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "clients/cpp/ebsp/channel.h"
 #include "grpcpp/grpcpp.h"
 
 namespace ebsp::loadgen {
@@ -29,9 +30,11 @@ std::string DescribeStatus(const grpc::Status& status);
 
 // `count` channels to `target`, each with its own TCP connection (a private
 // subchannel pool), all connected before this returns. UNAVAILABLE naming the
-// target when they do not connect within `connect_timeout`.
+// target when they do not connect within `connect_timeout`; plaintext
+// unless `tls.enabled` (INVALID_ARGUMENT for an unreadable TLS file).
 absl::StatusOr<std::vector<std::shared_ptr<grpc::Channel>>> ConnectChannels(
-    const std::string& target, int count, absl::Duration connect_timeout);
+    const std::string& target, int count, absl::Duration connect_timeout,
+    const client::TlsChannelOptions& tls = {});
 
 // The deadline of a call that starts now and may take `timeout`.
 std::chrono::system_clock::time_point DeadlineAfter(absl::Duration timeout);

@@ -49,6 +49,13 @@ ABSL_FLAG(absl::Duration, lease, absl::Seconds(10),
           "the job's heartbeat timeout (coordinator --heartbeat_timeout): with churn, idle "
           "workers heartbeat within 3/8 of it and silent ones return after two");
 ABSL_FLAG(uint64_t, seed, 1, "random seed of the churn");
+ABSL_FLAG(std::string, tls_ca, "",
+          "PEM CA bundle of the coordinator's certificate: dial with TLS (empty, with no "
+          "--tls_cert: plaintext)");
+ABSL_FLAG(std::string, tls_cert, "", "PEM client certificate for mutual TLS (with --tls_key)");
+ABSL_FLAG(std::string, tls_key, "", "PEM key of --tls_cert");
+ABSL_FLAG(std::string, tls_server_name, "",
+          "name expected in the coordinator's certificate when not the target host");
 ABSL_FLAG(bool, json, false, "print one JSON object instead of the summary");
 
 int main(int argc, char** argv) {
@@ -60,6 +67,11 @@ int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   ebsp::loadgen::LoadOptions options;
   options.target = absl::GetFlag(FLAGS_target);
+  options.tls.ca_file = absl::GetFlag(FLAGS_tls_ca);
+  options.tls.cert_file = absl::GetFlag(FLAGS_tls_cert);
+  options.tls.key_file = absl::GetFlag(FLAGS_tls_key);
+  options.tls.server_name = absl::GetFlag(FLAGS_tls_server_name);
+  options.tls.enabled = !options.tls.ca_file.empty() || !options.tls.cert_file.empty();
   options.mode = absl::GetFlag(FLAGS_mode);
   absl::StatusOr<elasticbsp::v1::Policy> policy =
       ebsp::client::ParsePolicyText(absl::GetFlag(FLAGS_policy));

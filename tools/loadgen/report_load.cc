@@ -600,7 +600,7 @@ absl::StatusOr<LoadResult> ReportLoad::Run() {
         absl::StrCat("--channels=", options_.channels, " must be at least 1"));
   }
   absl::StatusOr<std::vector<std::shared_ptr<grpc::Channel>>> channels =
-      ConnectChannels(options_.target, options_.channels, options_.connect_timeout);
+      ConnectChannels(options_.target, options_.channels, options_.connect_timeout, options_.tls);
   if (!channels.ok()) return channels.status();
   channels_ = *std::move(channels);
   for (const auto& channel : channels_) {

@@ -31,6 +31,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "clients/cpp/ebsp/channel.h"
 #include "elasticbsp/v1/coordinator.pb.h"
 #include "tools/loadgen/latency_histogram.h"
 
@@ -39,7 +40,8 @@ namespace ebsp::loadgen {
 enum class LoadMode { kCoordinator, kEcho };
 
 struct LoadOptions {
-  std::string target;  // host:port
+  std::string target;             // host:port
+  client::TlsChannelOptions tls;  // Plaintext unless tls.enabled.
   LoadMode mode = LoadMode::kCoordinator;
   int workers = 1000;
   // Zero (with no max_requests): register, then stop without reporting.

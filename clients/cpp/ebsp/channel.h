@@ -1,19 +1,57 @@
 // The gRPC channel the client dials the coordinator with. Its reconnect
 // backoff is short (50 ms to 1 s instead of gRPC's 1 s to 120 s) so that a
 // restarted coordinator is found again within the client's own retry budget.
+// Plaintext by default; TLS or mutual TLS with TlsChannelOptions.
 #ifndef EBSP_CLIENTS_CPP_EBSP_CHANNEL_H_
 #define EBSP_CLIENTS_CPP_EBSP_CHANNEL_H_
 
 #include <grpcpp/channel.h>
+#include <grpcpp/security/credentials.h>
 
 #include <memory>
 #include <string>
 
+#include "absl/status/statusor.h"
+
 namespace ebsp::client {
 
-// Insecure channel to "host:port". Cheap to share between clients and
-// threads (tools such as the demo use one for their GetJob calls).
+// How to secure the channel. The files are read whenever a channel is made
+// (the client makes a new one after a connection failure), so a rotated
+// client certificate is picked up without a restart.
+struct TlsChannelOptions {
+  bool enabled = false;  // false: plaintext (local development only).
+  // PEM CA bundle that signed the coordinator's certificate. Empty: the
+  // system's roots.
+  std::string ca_file;
+  // PEM client certificate chain and key, for a coordinator that requires
+  // client certificates (mutual TLS). Both or neither.
+  std::string cert_file;
+  std::string key_file;
+  // The name the coordinator's certificate must carry, when it is not the
+  // host of the target (e.g. dialing an IP address or a port-forward).
+  std::string server_name;
+};
+
+// Channel credentials from the options: insecure when !enabled.
+// INVALID_ARGUMENT naming the file that cannot be read, or for a key without
+// a certificate.
+absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> MakeChannelCredentials(
+    const TlsChannelOptions& tls);
+
+// A channel to "host:port" with the short reconnect backoff. Cheap to share
+// between clients and threads (tools such as the demo use one for their
+// GetJob calls). `server_name` overrides the name checked in the server's
+// certificate (TLS only).
+std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target,
+                                           std::shared_ptr<grpc::ChannelCredentials> credentials,
+                                           const std::string& server_name = "");
+
+// Plaintext channel to "host:port".
 std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target);
+
+// Reads the TLS files and dials: the error of MakeChannelCredentials.
+absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeChannel(const std::string& target,
+                                                           const TlsChannelOptions& tls);
 
 }  // namespace ebsp::client
 

@@ -40,7 +40,10 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Connect(ClientOptions options) {
   if (options.worker_name.empty()) {
     return absl::InvalidArgumentError("ClientOptions: worker_name is empty");
   }
-  std::unique_ptr<Client> client(new Client(std::move(options)));
+  absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> credentials =
+      MakeChannelCredentials(options.tls);
+  if (!credentials.ok()) return credentials.status();
+  std::unique_ptr<Client> client(new Client(std::move(options), *std::move(credentials)));
   if (client->options_.heartbeats) {
     // Started before Join: a PENDING worker may wait a whole round at the
     // barrier inside Join and must keep its lease meanwhile.
@@ -50,9 +53,9 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Connect(ClientOptions options) {
   return client;
 }
 
-Client::Client(ClientOptions options)
+Client::Client(ClientOptions options, std::shared_ptr<grpc::ChannelCredentials> credentials)
     : options_(std::move(options)),
-      connection_(options_.target, options_.channel),
+      connection_(options_.target, options_.channel, options_.tls, std::move(credentials)),
       runner_(connection_, options_.retry, options_.on_retry,
               absl::StrCat("job=", options_.job, " worker=", options_.worker_name), options_.log) {}
 

@@ -51,6 +51,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "clients/cpp/ebsp/channel.h"
 #include "clients/cpp/ebsp/connection.h"
 #include "clients/cpp/ebsp/retry.h"
 #include "clients/cpp/ebsp/rpc_runner.h"
@@ -63,6 +64,9 @@ struct ClientOptions {
   std::string job;          // Job name, [A-Za-z0-9._-]{1,128}.
   std::string worker_name;  // Unique among the job's live workers ("host:rank").
   std::string auth_token;   // The job's token, if it has one.
+  // Plaintext unless tls.enabled: CA, client certificate for mutual TLS,
+  // server name override (channel.h).
+  TlsChannelOptions tls;
   // Used only when Register creates the job (coordinator flag
   // --auto_create_jobs); unset means the coordinator's default. See
   // ParsePolicyText (policy_text.h) for "bsp", "ebsp:R=8", ...
@@ -155,7 +159,7 @@ class Client {
   int registrations() const { return registrations_; }
 
  private:
-  explicit Client(ClientOptions options);
+  Client(ClientOptions options, std::shared_ptr<grpc::ChannelCredentials> credentials);
 
   // Register, then (PENDING) wait at the barrier of the running round.
   absl::Status Join();

@@ -6,10 +6,25 @@
 
 namespace ebsp::client {
 
-Connection::Connection(std::string target, std::shared_ptr<grpc::Channel> channel)
-    : target_(std::move(target)), owns_channel_(channel == nullptr) {
-  channel_ = owns_channel_ ? MakeChannel(target_) : std::move(channel);
+Connection::Connection(std::string target, std::shared_ptr<grpc::Channel> channel,
+                       TlsChannelOptions tls, std::shared_ptr<grpc::ChannelCredentials> credentials)
+    : target_(std::move(target)), owns_channel_(channel == nullptr), tls_(std::move(tls)) {
+  absl::MutexLock lock(&mu_);
+  credentials_ =
+      credentials != nullptr ? std::move(credentials) : grpc::InsecureChannelCredentials();
+  channel_ = owns_channel_
+                 ? MakeChannel(target_, credentials_, tls_.enabled ? tls_.server_name : "")
+                 : std::move(channel);
   stub_ = elasticbsp::v1::Coordinator::NewStub(channel_);
+}
+
+std::shared_ptr<grpc::Channel> Connection::Dial() {
+  // Read again: cert-manager may have rotated the client certificate.
+  if (tls_.enabled) {
+    absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> fresh = MakeChannelCredentials(tls_);
+    if (fresh.ok()) credentials_ = *std::move(fresh);
+  }
+  return MakeChannel(target_, credentials_, tls_.enabled ? tls_.server_name : "");
 }
 
 std::shared_ptr<elasticbsp::v1::Coordinator::Stub> Connection::stub() const {
@@ -29,7 +44,7 @@ void Connection::Reconnect() {
     grpc::experimental::ChannelResetConnectionBackoff(channel_.get());
     return;
   }
-  channel_ = MakeChannel(target_);
+  channel_ = Dial();
   stub_ = elasticbsp::v1::Coordinator::NewStub(channel_);
 }
 

@@ -6,7 +6,9 @@
 // old error, even for seconds after the coordinator is back (measured: no
 // recovery within 5 s, with or without ChannelResetConnectionBackoff); a new
 // channel connects at once. So a retry after a connection failure runs on a
-// new channel. Thread-safe.
+// new channel. A new channel reads the TLS files again (a rotated client
+// certificate); if they cannot be read then, the last credentials stay.
+// Thread-safe.
 #ifndef EBSP_CLIENTS_CPP_EBSP_CONNECTION_H_
 #define EBSP_CLIENTS_CPP_EBSP_CONNECTION_H_
 
@@ -17,15 +19,18 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "clients/cpp/ebsp/channel.h"
 #include "elasticbsp/v1/coordinator.grpc.pb.h"
 
 namespace ebsp::client {
 
 class Connection {
  public:
-  // Dials `target` (MakeChannel), or uses `channel` if given: a channel
-  // supplied by the caller is never replaced.
-  Connection(std::string target, std::shared_ptr<grpc::Channel> channel);
+  // Dials `target` (MakeChannel) with `credentials` (insecure if null),
+  // made from `tls`; or uses `channel` if given: a channel supplied by the
+  // caller is never replaced.
+  Connection(std::string target, std::shared_ptr<grpc::Channel> channel, TlsChannelOptions tls = {},
+             std::shared_ptr<grpc::ChannelCredentials> credentials = nullptr);
 
   // The current stub; it keeps its channel alive while a call uses it.
   std::shared_ptr<elasticbsp::v1::Coordinator::Stub> stub() const;
@@ -35,9 +40,13 @@ class Connection {
   void Reconnect();
 
  private:
+  std::shared_ptr<grpc::Channel> Dial() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   const std::string target_;
   const bool owns_channel_;
+  const TlsChannelOptions tls_;
   mutable absl::Mutex mu_;
+  std::shared_ptr<grpc::ChannelCredentials> credentials_ ABSL_GUARDED_BY(mu_);
   std::shared_ptr<grpc::Channel> channel_ ABSL_GUARDED_BY(mu_);
   std::shared_ptr<elasticbsp::v1::Coordinator::Stub> stub_ ABSL_GUARDED_BY(mu_);
 };

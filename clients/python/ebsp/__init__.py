@@ -17,6 +17,7 @@ ebsp.torch_helpers.
 
 from ebsp._version import __version__
 
+from ebsp._channel import TlsOptions
 from ebsp.admin import AdminClient
 from ebsp.client import Client, SyncResult
 from ebsp.errors import CoordinatorError, EbspError, UsageError
@@ -32,6 +33,7 @@ __all__ = [
     "NO_RETRY",
     "RetryPolicy",
     "SyncResult",
+    "TlsOptions",
     "UsageError",
     "format_policy",
     "parse_policy",

@@ -1,4 +1,4 @@
-"""The gRPC channel every ebsp client opens.
+"""The gRPC channel every ebsp client opens, plaintext or TLS.
 
 gRPC's default reconnect backoff starts at 1 s and grows to 120 s; during
 that backoff calls fail fast with UNAVAILABLE without even trying, so a
@@ -9,6 +9,9 @@ client's channel.cc): gRPC uses it as the minimum connect timeout, and a small
 one cuts off handshakes on a loaded machine ("tcp handshaker shutdown").
 """
 
+import dataclasses
+from typing import Optional
+
 import grpc
 
 _CHANNEL_OPTIONS = (
@@ -18,7 +21,51 @@ _CHANNEL_OPTIONS = (
 )
 
 
-def open_channel(target: str) -> grpc.Channel:
+@dataclasses.dataclass(frozen=True)
+class TlsOptions:
+    """TLS to the coordinator (omit for plaintext, local development only).
+
+    ca_file: PEM CA bundle that signed the coordinator's certificate (None:
+        the system's roots).
+    cert_file, key_file: PEM client certificate chain and key, for a
+        coordinator that requires client certificates (mutual TLS).
+    server_name: the name the coordinator's certificate must carry when it is
+        not the target's host (an IP address, a port-forward).
+    """
+    ca_file: Optional[str] = None
+    cert_file: Optional[str] = None
+    key_file: Optional[str] = None
+    server_name: Optional[str] = None
+
+
+def _read(what: str, path: str) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as err:
+        raise ValueError(f"TlsOptions.{what} {path!r} cannot be read: {err.strerror}") from None
+    if b"-----BEGIN " not in data:
+        raise ValueError(f"TlsOptions.{what} {path!r} holds no PEM block")
+    return data
+
+
+def channel_credentials(tls: TlsOptions) -> grpc.ChannelCredentials:
+    """Reads the files; ValueError naming the one that cannot be read."""
+    if (tls.cert_file is None) != (tls.key_file is None):
+        raise ValueError("TlsOptions: cert_file and key_file go together (both or neither)")
+    root = _read("ca_file", tls.ca_file) if tls.ca_file else None
+    cert = _read("cert_file", tls.cert_file) if tls.cert_file else None
+    key = _read("key_file", tls.key_file) if tls.key_file else None
+    return grpc.ssl_channel_credentials(root_certificates=root, private_key=key,
+                                        certificate_chain=cert)
+
+
+def open_channel(target: str, tls: Optional[TlsOptions] = None) -> grpc.Channel:
     if not target or ":" not in target:
         raise ValueError(f"coordinator target must be HOST:PORT, got {target!r}")
-    return grpc.insecure_channel(target, options=_CHANNEL_OPTIONS)
+    if tls is None:
+        return grpc.insecure_channel(target, options=_CHANNEL_OPTIONS)
+    options = _CHANNEL_OPTIONS
+    if tls.server_name:
+        options += (("grpc.ssl_target_name_override", tls.server_name),)
+    return grpc.secure_channel(target, channel_credentials(tls), options=options)

@@ -9,7 +9,7 @@ from typing import List, Optional
 
 import grpc
 
-from ebsp._channel import open_channel
+from ebsp._channel import TlsOptions, open_channel
 from ebsp._stubs import pb, pb_grpc
 from ebsp.client import DEFAULT_CALL_TIMEOUT_SECONDS
 from ebsp.errors import CoordinatorError
@@ -23,8 +23,8 @@ class AdminClient:
     """Thread-safe: every method is one RPC (retried on UNAVAILABLE and CANCELLED)."""
 
     def __init__(self, target: str, call_timeout: float = DEFAULT_CALL_TIMEOUT_SECONDS,
-                 retry: Optional[RetryPolicy] = None):
-        self._channel = open_channel(target)
+                 retry: Optional[RetryPolicy] = None, tls: Optional[TlsOptions] = None):
+        self._channel = open_channel(target, tls)
         self._stub = pb_grpc.CoordinatorStub(self._channel)
         self._call_timeout = call_timeout
         # An operator's call waits less than a worker for a coordinator that

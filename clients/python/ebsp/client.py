@@ -39,7 +39,7 @@ from typing import Callable, Optional
 
 import grpc
 
-from ebsp._channel import open_channel
+from ebsp._channel import TlsOptions, open_channel
 from ebsp._stubs import pb, pb_grpc
 from ebsp.errors import CoordinatorError, UsageError
 from ebsp.outage import Outage
@@ -77,7 +77,8 @@ class Client:
                  heartbeat_interval: Optional[float] = None,
                  call_timeout: float = DEFAULT_CALL_TIMEOUT_SECONDS,
                  retry: Optional[RetryPolicy] = None,
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic,
+                 tls: Optional[TlsOptions] = None):
         if call_timeout <= 0:
             raise ValueError(f"call_timeout must be > 0 seconds, got {call_timeout}")
         if heartbeat_interval is not None and heartbeat_interval <= 0:
@@ -96,7 +97,7 @@ class Client:
         # The coordinator outage in progress, if any (training thread only).
         self._outage = Outage(self._retry, f"job={job} worker={worker_name}", rng=self._rng)
 
-        self._channel = open_channel(target)
+        self._channel = open_channel(target, tls)
         self._stub = pb_grpc.CoordinatorStub(self._channel)
 
         # Registration, read by the heartbeat thread.
