@@ -63,8 +63,11 @@ skip() {
   echo "SKIPPED: $* (no container runtime can start here; the image is not tested)"
   exit 77
 }
-sudo_cmd=()
-[[ $(id -u) -eq 0 ]] || sudo_cmd=(sudo)
+# debootstrap, writing into its root filesystem and rootful podman need root.
+if [[ $(id -u) -ne 0 ]]; then
+  exec sudo --preserve-env=EBSP_BUILD_DIR,EBSP_PYTHON_GEN_DIR,EBSP_IMAGE,EBSP_IMAGE_CACHE,EBSP_IMAGE_MAX_MB \
+    bash "$0" "$@"
+fi
 
 # ---------------------------------------------------------------------------
 step tools
@@ -75,11 +78,11 @@ for p in podman buildah debootstrap runc; do
 done
 if ((${#need[@]})); then
   echo "   installing ${need[*]}"
-  "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive \
+  env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  env DEBIAN_FRONTEND=noninteractive \
     apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
-podman_cmd=("${sudo_cmd[@]}" podman)
+podman_cmd=(podman)
 echo "   $("${podman_cmd[@]}" --version), runc $(runc --version | awk 'NR==1 {print $3}')"
 if ! info_err=$("${podman_cmd[@]}" info 2>&1 >/dev/null); then
   skip "podman info failed: $info_err"
@@ -125,7 +128,7 @@ proxy=$(apt-config shell p Acquire::http::Proxy | sed -n "s/^p='\(.*\)'$/\1/p")
 # The base images the Dockerfile names, e.g. debian:12.11 and debian:12.11-slim.
 mapfile -t bases < <(awk 'toupper($1) == "FROM" { print $2 }' "$root/Dockerfile")
 ((${#bases[@]})) || fail "no FROM line in $root/Dockerfile"
-"${sudo_cmd[@]}" mkdir -p "$cache_dir"
+mkdir -p "$cache_dir"
 
 # The official images' apt settings (debuerreotype): no package caches, no
 # translations, compressed indexes; the slim one also drops docs, man pages
@@ -186,7 +189,7 @@ debootstrap_once() {
   [[ -z $debootstrapped ]] || return 0
   debootstrapped=$(mktemp -d "$cache_dir/rootfs.XXXXXX")
   echo "   debootstrap --variant=minbase $suite from $mirror"
-  "${sudo_cmd[@]}" debootstrap --variant=minbase "$suite" "$debootstrapped" "$mirror" \
+  debootstrap --variant=minbase "$suite" "$debootstrapped" "$mirror" \
     >"$debootstrapped.log" 2>&1 || {
     tail -n 20 "$debootstrapped.log" >&2
     fail "debootstrap failed (log: $debootstrapped.log)"
@@ -214,18 +217,18 @@ for base in "${bases[@]}"; do
   if [[ $fresh == 0 ]]; then
     debootstrap_once
     rootfs=$debootstrapped.$slim
-    "${sudo_cmd[@]}" cp -a "$debootstrapped" "$rootfs"
+    cp -a "$debootstrapped" "$rootfs"
     write_official_settings "$rootfs" "$slim"
     echo "   $base: $(du -sm "$rootfs" | cut -f1) MB root filesystem"
-    "${sudo_cmd[@]}" tar -C "$rootfs" --numeric-owner -cf "$tarball.tmp" .
+    tar -C "$rootfs" --numeric-owner -cf "$tarball.tmp" .
     mv "$tarball.tmp" "$tarball"
-    "${sudo_cmd[@]}" rm -rf "$rootfs"
+    rm -rf "$rootfs"
   fi
   "${podman_cmd[@]}" import -q --change "LABEL org.elasticbsp.base-key=$key" \
     --change 'CMD ["bash"]' "$tarball" "$full_name" >/dev/null
   echo "   $base: imported as $full_name"
 done
-[[ -z $debootstrapped ]] || "${sudo_cmd[@]}" rm -rf "$debootstrapped" "$debootstrapped.log"
+[[ -z $debootstrapped ]] || rm -rf "$debootstrapped" "$debootstrapped.log"
 # Can a container start here at all? If not, nothing below can be tested.
 if ! probe_err=$("${podman_cmd[@]}" run --rm "${podman_flags[@]}" --network none \
   "docker.io/library/${bases[-1]}" true 2>&1); then
