@@ -25,8 +25,9 @@ means the history holds:
                      saw, so a flagged release is a real violation.
 
 A release that came with a re-registration (the worker was forgotten and
-joined again) is not a release from the barrier it waited at and is left out
-of the agreement check; its round starts a new registration.
+joined again), or that the client marks unsynchronized (no barrier: nobody
+else synchronizes then), is not a release from the barrier it waited at and
+is left out of the agreement check; its round starts a new registration.
 """
 
 import bisect
@@ -83,7 +84,7 @@ def _segments(history):
                                     event["iteration"], event))
                 continue
             current.append((event["round"], event["iteration"], event))
-        elif ev == "release" and event.get("rejoined"):
+        elif ev == "release" and (event.get("rejoined") or not event.get("synchronized", True)):
             current = []
             segments.append(current)
     return segments
@@ -92,7 +93,8 @@ def _segments(history):
 def _check_barriers(events, coordinator_starts, out):
     groups = collections.defaultdict(list)
     for event in events:
-        if event["ev"] != "release" or event.get("rejoined"):
+        if (event["ev"] != "release" or event.get("rejoined")
+                or not event.get("synchronized", True)):
             continue
         run = bisect.bisect_right(coordinator_starts, event["t"])
         groups[(run, event["job"], event["from_round"])].append(event)

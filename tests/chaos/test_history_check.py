@@ -79,6 +79,11 @@ def test_a_release_after_a_reregistration_is_not_from_that_barrier():
     assert check(history, [0.0], RULES) == []
 
 
+def test_an_unsynchronized_release_is_not_from_that_barrier():
+    history = one_round("a") + one_round("b", round_=7, epoch=1, synchronized=False)
+    assert check(history, [0.0], RULES) == []
+
+
 def test_target_beyond_r():
     history = [ev(1, "a", "registered", round=1, target=5), report(2, "a", 1, 1, 5)]
     violations = check(history, [0.0], RULES)

@@ -11,7 +11,8 @@ checker reads; tools/chaos/chaos_worker.cc writes the same events:
   report {sent, round, iteration, target, directive, rejoined, now_round}
   join_barrier {round}               (registered mid-round: to that round's barrier)
   sync_start {round}
-  release {from_round, round, target, epoch, fingerprint, live, changed, waited, rejoined}
+  release {from_round, round, target, epoch, fingerprint, live, changed, waited, rejoined,
+           synchronized}
   client_log {level, message}        (the client's own warnings: outages, re-registrations)
   error {message}                    stop {reason}
 
@@ -148,7 +149,8 @@ def main(argv=None):
                           fingerprint=getattr(result, "membership_fingerprint", None),
                           live=result.live_workers, changed=result.membership_changed,
                           waited=result.waited_seconds,
-                          rejoined=client.registrations != registrations)
+                          rejoined=client.registrations != registrations,
+                          synchronized=getattr(result, "synchronized", True))
     except Exception as err:  # Recorded for the driver, then the exit status says it.
         history.write("error", message=f"{type(err).__name__}: {err}")
         print(f"chaos_worker {args.name}: {type(err).__name__}: {err}", file=sys.stderr)
