@@ -357,11 +357,17 @@ def main(argv=None):
         json.dump({"port": proxy.getsockname()[1], "control_port": control.getsockname()[1],
                    "pid": os.getpid()}, f)
     os.replace(tmp, args.ready_file)
-    stop.wait(args.max_runtime_s)
+    deadline = time.monotonic() + args.max_runtime_s
+    while not stop.is_set() and time.monotonic() < deadline:
+        stop.wait(POLL_S * 4)  # Short waits: a signal is seen within one.
     state.stopping = True
     proxy.close()
     control.close()
-    return 0
+    # The pipe threads may sit in recv() on open connections; exit without
+    # waiting for the interpreter to tear them down.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 class Control:
