@@ -55,6 +55,8 @@ absl::StatusOr<core::PlanObjective> ObjectiveFromProto(v1::Objective o) {
       return core::PlanObjective::kSpread;
     case v1::OBJECTIVE_TOTAL_WAIT:
       return core::PlanObjective::kTotalWait;
+    case v1::OBJECTIVE_IDLE_RATE:
+      return core::PlanObjective::kIdleRate;
     default:
       return absl::InvalidArgumentError(
           absl::StrCat("policy.objective ", static_cast<int>(o), " is unknown"));
@@ -144,8 +146,17 @@ v1::Policy PolicyToProto(const core::PolicyConfig& policy) {
   out.set_staleness(static_cast<uint32_t>(policy.staleness));
   out.set_local_steps(static_cast<uint32_t>(policy.local_steps));
   out.set_staleness_range(static_cast<uint32_t>(policy.staleness_range));
-  out.set_objective(policy.objective == core::PlanObjective::kTotalWait ? v1::OBJECTIVE_TOTAL_WAIT
-                                                                        : v1::OBJECTIVE_SPREAD);
+  switch (policy.objective) {
+    case core::PlanObjective::kSpread:
+      out.set_objective(v1::OBJECTIVE_SPREAD);
+      break;
+    case core::PlanObjective::kTotalWait:
+      out.set_objective(v1::OBJECTIVE_TOTAL_WAIT);
+      break;
+    case core::PlanObjective::kIdleRate:
+      out.set_objective(v1::OBJECTIVE_IDLE_RATE);
+      break;
+  }
   switch (policy.predictor) {
     case core::PredictorKind::kLatestInterval:
       out.set_predictor(v1::PREDICTOR_KIND_LATEST_INTERVAL);

@@ -28,6 +28,7 @@ INSTANTIATE_TEST_SUITE_P(Canonical, ParsePolicyRoundTripTest,
                                            "local:H=4", "ebsp:R=15,objective=spread,predictor=ewma",
                                            "ebsp:R=1,objective=total_wait,predictor=latest",
                                            "ebsp:R=4096,objective=spread,predictor=median",
+                                           "ebsp:R=15,objective=idle_rate,predictor=ewma",
                                            "dssp:s=3,r=12,predictor=ewma",
                                            "dssp:s=0,r=1,predictor=latest",
                                            "dssp:s=7,r=4096,predictor=median"));

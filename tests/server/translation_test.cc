@@ -114,7 +114,7 @@ TEST(ProtoConvertTest, RejectsUnknownEnumsAndOutOfRangeValues) {
 TEST(ProtoConvertTest, PoliciesRoundTrip) {
   for (const char* text :
        {"bsp", "asp", "ssp:s=5", "local:H=4", "ebsp:R=8,objective=total_wait,predictor=median",
-        "dssp:s=2,r=7,predictor=latest"}) {
+        "ebsp:R=8,objective=idle_rate,predictor=latest", "dssp:s=2,r=7,predictor=latest"}) {
     absl::StatusOr<core::PolicyConfig> parsed = core::ParsePolicy(text);
     ASSERT_TRUE(parsed.ok()) << text;
     absl::StatusOr<core::PolicyConfig> back = PolicyFromProto(PolicyToProto(*parsed), Default());

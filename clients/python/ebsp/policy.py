@@ -3,7 +3,7 @@
 Mirrors the coordinator's ParsePolicy (lib/core/policy/policy_config.h)
 so the same strings work in flags of the C++ tools and of Python scripts:
   "bsp" | "asp" | "ssp:s=3" | "local:H=4" |
-  "ebsp:R=15[,objective=spread|total_wait][,predictor=latest|ewma|median]" |
+  "ebsp:R=15[,objective=spread|total_wait|idle_rate][,predictor=latest|ewma|median]" |
   "dssp:s=3,r=12[,predictor=latest|ewma|median]"   (r is DSSP's r_max)
 """
 
@@ -22,7 +22,8 @@ _KINDS = {
     "local": pb.POLICY_KIND_LOCAL_STEPS,
     "dssp": pb.POLICY_KIND_DSSP,
 }
-_OBJECTIVES = {"spread": pb.OBJECTIVE_SPREAD, "total_wait": pb.OBJECTIVE_TOTAL_WAIT}
+_OBJECTIVES = {"spread": pb.OBJECTIVE_SPREAD, "total_wait": pb.OBJECTIVE_TOTAL_WAIT,
+               "idle_rate": pb.OBJECTIVE_IDLE_RATE}
 _PREDICTORS = {
     "latest": pb.PREDICTOR_KIND_LATEST_INTERVAL,
     "ewma": pb.PREDICTOR_KIND_EWMA,

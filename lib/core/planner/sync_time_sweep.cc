@@ -40,8 +40,13 @@ void SiftDown(Entry* heap, size_t hole, size_t size) {
 
 }  // namespace
 
-void SyncTimeSweep::Reset(const FlatForecast& forecast, PlanObjective objective) {
+void SyncTimeSweep::Reset(const FlatForecast& forecast, PlanObjective objective,
+                          int64_t round_start_ns) {
   objective_ = objective;
+  round_start_ = round_start_ns;
+  have_best_rate_ = false;
+  best_num_ = 0;
+  best_den_ = 1;
   n_ = forecast.num_workers();
   covered_ = 0;
   sum_ = 0;
@@ -82,6 +87,18 @@ inline void SyncTimeSweep::Advance(int32_t worker, int64_t t) {
 // best value and its earliest t come out right either way.
 inline void SyncTimeSweep::Offer(int64_t t) {
   if (covered_ != n_) return;
+  if (objective_ == PlanObjective::kIdleRate) {
+    if (t <= round_start_) return;
+    const __int128 num = static_cast<__int128>(n_) * t - sum_;
+    const __int128 den = static_cast<__int128>(n_) * (static_cast<__int128>(t) - round_start_);
+    if (!have_best_rate_ || IdleRateBelowBest(num, den)) {
+      have_best_rate_ = true;
+      best_num_ = num;
+      best_den_ = den;
+      best_time_ = t;
+    }
+    return;
+  }
   const __int128 value = objective_ == PlanObjective::kSpread
                              ? static_cast<__int128>(t) - latest_[next_[n_]]
                              : static_cast<__int128>(n_) * t - sum_;
@@ -100,7 +117,21 @@ inline void SyncTimeSweep::MarkExhausted(int64_t last) {
 // go to the earliest t, so they cannot win either). The worker that owns
 // min_last chooses at most min_last from there on, so the spread is at least
 // t - min_last; each exhausted worker waits at least t - its last point.
+//
+// kIdleRate: the same two lower bounds on the wait W, over n (t - start):
+// each is (a t - b) / (n (t - start)) with b > a start (every point is
+// after the round start), which grows with t, so it bounds every later
+// candidate too.
 inline bool SyncTimeSweep::NoLaterCandidateCanWin(int64_t t) const {
+  if (objective_ == PlanObjective::kIdleRate) {
+    if (!have_best_rate_ || t <= round_start_ || min_last_ <= round_start_) return false;
+    __int128 wait = static_cast<__int128>(t) - min_last_;
+    if (exhausted_ > 0 && exhausted_sum_ > static_cast<__int128>(exhausted_) * round_start_) {
+      wait = std::max(wait, static_cast<__int128>(exhausted_) * t - exhausted_sum_);
+    }
+    const __int128 den = static_cast<__int128>(n_) * (static_cast<__int128>(t) - round_start_);
+    return !IdleRateBelowBest(wait, den);
+  }
   if (best_ == kNoValue) return false;
   __int128 bound = static_cast<__int128>(t) - min_last_;
   if (objective_ == PlanObjective::kTotalWait) {
@@ -157,9 +188,11 @@ bool SyncTimeSweep::SlabSweep(const FlatForecast& forecast) {
   // they neither cost time nor stretch the slabs.
   const int64_t lo = forecast.min_first();
   int64_t hi = forecast.max_last();
-  const __int128 horizon =
-      static_cast<__int128>(forecast.min_last()) + ValueAtFirstCandidate(forecast);
-  if (horizon < hi) hi = static_cast<int64_t>(horizon);
+  if (objective_ != PlanObjective::kIdleRate) {
+    const __int128 horizon =
+        static_cast<__int128>(forecast.min_last()) + ValueAtFirstCandidate(forecast);
+    if (horizon < hi) hi = static_cast<int64_t>(horizon);
+  }
 
   size_t in_range = 0;
   active_.resize(n_);
@@ -265,17 +298,19 @@ void SyncTimeSweep::SortSlab(size_t m, size_t buckets) {
   }
 }
 
-int64_t SyncTimeSweep::FindSyncTime(const FlatForecast& forecast, PlanObjective objective) {
-  Reset(forecast, objective);
+int64_t SyncTimeSweep::FindSyncTime(const FlatForecast& forecast, PlanObjective objective,
+                                    int64_t round_start_ns) {
+  Reset(forecast, objective, round_start_ns);
   if (forecast.num_workers() >= kMinWorkersForSlabs && SlabSweep(forecast)) {
     last_order_ = Order::kSlabs;
     return best_time_;
   }
-  return FindSyncTimeByHeap(forecast, objective);
+  return FindSyncTimeByHeap(forecast, objective, round_start_ns);
 }
 
-int64_t SyncTimeSweep::FindSyncTimeByHeap(const FlatForecast& forecast, PlanObjective objective) {
-  Reset(forecast, objective);
+int64_t SyncTimeSweep::FindSyncTimeByHeap(const FlatForecast& forecast, PlanObjective objective,
+                                          int64_t round_start_ns) {
+  Reset(forecast, objective, round_start_ns);
   HeapSweep(forecast);
   last_order_ = Order::kHeap;
   return best_time_;

@@ -35,9 +35,12 @@ class SyncTimeSweep {
 
   // Returns the earliest t* (one of the points, >= forecast.max_first()) with
   // the smallest objective value. `forecast` must hold at least one worker.
-  int64_t FindSyncTime(const FlatForecast& forecast, PlanObjective objective);
+  // kIdleRate divides by t* - round_start_ns and considers only t* after it.
+  int64_t FindSyncTime(const FlatForecast& forecast, PlanObjective objective,
+                       int64_t round_start_ns = 0);
   // The same with the heap order only, for tests that compare the two.
-  int64_t FindSyncTimeByHeap(const FlatForecast& forecast, PlanObjective objective);
+  int64_t FindSyncTimeByHeap(const FlatForecast& forecast, PlanObjective objective,
+                             int64_t round_start_ns = 0);
   // Which order the last FindSyncTime used.
   Order last_order() const { return last_order_; }
 
@@ -49,7 +52,11 @@ class SyncTimeSweep {
   };
 
   // The sweep's state: each worker's latest point, their order, the sum.
-  void Reset(const FlatForecast& forecast, PlanObjective objective);
+  void Reset(const FlatForecast& forecast, PlanObjective objective, int64_t round_start_ns);
+  // kIdleRate: whether num / den < best_num_ / best_den_ (dens positive).
+  bool IdleRateBelowBest(__int128 num, __int128 den) const {
+    return num * best_den_ < best_num_ * den;
+  }
   void Advance(int32_t worker, int64_t t);
   void Offer(int64_t t);
   void MarkExhausted(int64_t last);
@@ -75,6 +82,12 @@ class SyncTimeSweep {
   int64_t min_last_ = 0;
   __int128 best_ = 0;
   int64_t best_time_ = 0;
+  // kIdleRate: the best value as a fraction (exact comparisons, no floating
+  // point), and the round start.
+  int64_t round_start_ = 0;
+  bool have_best_rate_ = false;
+  __int128 best_num_ = 0;
+  __int128 best_den_ = 1;
   std::vector<int64_t> latest_;
   // Doubly linked list of workers by when their point last moved, oldest
   // first; index n is the sentinel.

@@ -31,11 +31,17 @@ PlannerScratch& ThreadScratch() {
 
 }  // namespace
 
-absl::StatusOr<Plan> PlanTargets(absl::Span<const WorkerForecast> workers,
-                                 PlanObjective objective) {
+absl::StatusOr<Plan> PlanTargets(absl::Span<const WorkerForecast> workers, PlanObjective objective,
+                                 absl::Time round_start) {
+  const bool has_start =
+      round_start != absl::InfinitePast() && round_start != absl::InfiniteFuture();
+  if (objective == PlanObjective::kIdleRate && !has_start) {
+    return absl::InvalidArgumentError("the idle_rate objective needs a finite round start");
+  }
   PlannerScratch& scratch = ThreadScratch();
   if (absl::Status s = scratch.forecast.Assign(workers); !s.ok()) return s;
-  const int64_t sync_ns = scratch.sweep.FindSyncTime(scratch.forecast, objective);
+  const int64_t start_ns = has_start ? absl::ToUnixNanos(round_start) : 0;
+  const int64_t sync_ns = scratch.sweep.FindSyncTime(scratch.forecast, objective, start_ns);
 
   Plan plan;
   plan.targets.resize(workers.size());
@@ -58,6 +64,10 @@ absl::StatusOr<Plan> PlanTargets(absl::Span<const WorkerForecast> workers,
   for (size_t i = 0; i < workers.size(); ++i) {
     const size_t j = static_cast<size_t>(plan.targets[i] - workers[i].done - 1);
     plan.total_wait += sync_time - workers[i].ends[j];
+  }
+  if (has_start && sync_time > round_start) {
+    plan.idle_rate = absl::FDivDuration(
+        plan.total_wait, static_cast<double>(workers.size()) * (sync_time - round_start));
   }
   return plan;
 }

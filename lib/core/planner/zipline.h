@@ -28,6 +28,11 @@ enum class PlanObjective {
   // Minimize sum_i (t* - chosen_i), the GPU time lost waiting; among optimal
   // choices the earliest t*.
   kTotalWait,
+  // Minimize the round's idle rate W / (n (t* - round start)), W the total
+  // wait: the fraction of the round's worker time spent waiting, so a longer
+  // round that idles less per unit of time wins over a short one (the other
+  // two prefer short rounds). Among optimal choices the earliest t*.
+  kIdleRate,
 };
 
 struct WorkerForecast {
@@ -46,12 +51,17 @@ struct Plan {
   absl::Time sync_time;       // t* = max of the chosen ends.
   absl::Duration spread;      // max - min of the chosen ends.
   absl::Duration total_wait;  // sum_i (t* - chosen end_i).
+  // total_wait / (n (t* - round start)); 0 when no round start was given.
+  double idle_rate = 0;
 };
 
 // Returns INVALID_ARGUMENT for an empty input, an empty or decreasing ends
-// list, or a negative `done`. For each worker the chosen point is its latest
-// end not after t* (which is optimal for both objectives once t* is fixed).
-absl::StatusOr<Plan> PlanTargets(absl::Span<const WorkerForecast> workers, PlanObjective objective);
+// list, a negative `done`, or kIdleRate without a finite `round_start`. For
+// each worker the chosen point is its latest end not after t* (optimal for
+// every objective once t* is fixed). kIdleRate only considers t* after
+// `round_start` (if no point is, t* is the earliest candidate).
+absl::StatusOr<Plan> PlanTargets(absl::Span<const WorkerForecast> workers, PlanObjective objective,
+                                 absl::Time round_start = absl::InfinitePast());
 
 }  // namespace ebsp::core
 

@@ -33,7 +33,10 @@ std::optional<std::vector<absl::Time>> ElasticBspPolicy::MemberEnds(
 
 std::optional<RoundTargets> ElasticBspPolicy::RunZipLine(absl::Span<const RoundMember> members,
                                                          std::vector<WorkerForecast> forecasts) {
-  absl::StatusOr<Plan> plan = PlanTargets(forecasts, config().objective);
+  // The round began when its earliest member's did (a joiner's starts later).
+  absl::Time round_start = absl::InfiniteFuture();
+  for (const RoundMember& m : members) round_start = std::min(round_start, m.round_start);
+  absl::StatusOr<Plan> plan = PlanTargets(forecasts, config().objective, round_start);
   // The forecasts are built to satisfy PlanTargets' preconditions; a failure
   // is a bug, and keeping the current targets is the safe answer to it.
   if (!plan.ok()) return std::nullopt;

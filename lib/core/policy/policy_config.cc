@@ -31,11 +31,12 @@ absl::StatusOr<PolicyKind> ParseKind(absl::string_view name) {
 }
 
 absl::StatusOr<PlanObjective> ParseObjective(absl::string_view name) {
-  for (PlanObjective objective : {PlanObjective::kSpread, PlanObjective::kTotalWait}) {
+  for (PlanObjective objective :
+       {PlanObjective::kSpread, PlanObjective::kTotalWait, PlanObjective::kIdleRate}) {
     if (name == ToAbsl(ObjectiveName(objective))) return objective;
   }
   return absl::InvalidArgumentError(
-      absl::StrCat("unknown objective \"", name, "\"; expected spread or total_wait"));
+      absl::StrCat("unknown objective \"", name, "\"; expected spread, total_wait or idle_rate"));
 }
 
 absl::StatusOr<int> ParseInt(absl::string_view key, absl::string_view value) {
@@ -139,7 +140,8 @@ absl::Status PolicyConfig::Validate() const {
   if (local_steps < 1) {
     return absl::InvalidArgumentError(absl::StrCat("local_steps H=", local_steps, " is below 1"));
   }
-  if (objective != PlanObjective::kSpread && objective != PlanObjective::kTotalWait) {
+  if (objective != PlanObjective::kSpread && objective != PlanObjective::kTotalWait &&
+      objective != PlanObjective::kIdleRate) {
     return absl::InvalidArgumentError(
         absl::StrCat("unknown objective ", static_cast<int>(objective)));
   }
@@ -229,6 +231,8 @@ std::string_view ObjectiveName(PlanObjective objective) {
       return "spread";
     case PlanObjective::kTotalWait:
       return "total_wait";
+    case PlanObjective::kIdleRate:
+      return "idle_rate";
   }
   return "unknown";
 }

@@ -54,14 +54,15 @@ struct PolicyConfig {
 
 // Parses the textual form used by flags, the simulator and the demo:
 //   "bsp" | "asp" | "ssp:s=3" | "local:H=4" |
-//   "ebsp:R=15[,objective=spread|total_wait][,predictor=latest|ewma|median]" |
+//   "ebsp:R=15[,objective=spread|total_wait|idle_rate][,predictor=latest|ewma|median]" |
 //   "dssp:s=3,r=12[,predictor=latest|ewma|median]"   (r is r_max)
 // Returns a validated config or INVALID_ARGUMENT saying what was wrong.
 absl::StatusOr<PolicyConfig> ParsePolicy(std::string_view text);
 
 // "bsp", "asp", "ssp", "ebsp", "local", "dssp"
 std::string_view PolicyKindName(PolicyKind kind);
-std::string_view ObjectiveName(PlanObjective objective);  // "spread", "total_wait"
+// "spread", "total_wait", "idle_rate"
+std::string_view ObjectiveName(PlanObjective objective);
 
 }  // namespace ebsp::core
 

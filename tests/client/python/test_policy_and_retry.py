@@ -16,7 +16,8 @@ from ebsp.retry import call_with_retry
 
 @pytest.mark.parametrize("text", ["bsp", "asp", "ssp:s=3", "local:H=4", "ebsp:R=15",
                                   "ebsp:R=8,objective=total_wait,predictor=median",
-                                  "dssp:s=3,r=12", "dssp:s=0,r=1,predictor=latest"])
+                                  "dssp:s=3,r=12", "dssp:s=0,r=1,predictor=latest",
+                                  "ebsp:R=15,objective=idle_rate"])
 def test_policy_text_round_trips(text):
     assert ebsp.format_policy(ebsp.parse_policy(text)) == text
 
