@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
+#include <random>
 #include <vector>
 
 namespace ebsp::core::testing {
@@ -23,29 +25,34 @@ Optima NoOptimaYet() {
 
 Optima BruteForceOptima(absl::Span<const WorkerForecast> workers) {
   Optima best = NoOptimaYet();
-  const size_t n = workers.size();
-  std::vector<size_t> choice(n, 0);  // A mixed-radix counter over choices.
-  // Bounded: the counter visits each of the prod_i |ends_i| choices once.
-  while (true) {
+  ForEachChoice(workers, [&](const std::vector<size_t>& choice) {
     absl::Time max_end = absl::InfinitePast();
     absl::Time min_end = absl::InfiniteFuture();
-    for (size_t i = 0; i < n; ++i) {
+    for (size_t i = 0; i < workers.size(); ++i) {
       max_end = std::max(max_end, workers[i].ends[choice[i]]);
       min_end = std::min(min_end, workers[i].ends[choice[i]]);
     }
     absl::Duration wait = absl::ZeroDuration();
-    for (size_t i = 0; i < n; ++i) wait += max_end - workers[i].ends[choice[i]];
+    for (size_t i = 0; i < workers.size(); ++i) wait += max_end - workers[i].ends[choice[i]];
     Offer(max_end - min_end, max_end, best.spread);
     Offer(wait, max_end, best.total_wait);
-
-    size_t digit = 0;
-    while (digit < n && ++choice[digit] == workers[digit].ends.size()) {
-      choice[digit] = 0;
-      ++digit;
-    }
-    if (digit == n) break;
-  }
+  });
   return best;
+}
+
+std::vector<WorkerForecast> HeterogeneousForecast(int n, int r, uint64_t seed, absl::Time base) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<double> speed(1.0, 3.0), noise(-0.1, 0.1);
+  std::vector<WorkerForecast> workers(n);
+  for (WorkerForecast& w : workers) {
+    const double period_ns = 1e8 * speed(rng);
+    double t = 0;
+    for (int j = 0; j < r; ++j) {
+      t += period_ns * (1 + noise(rng));
+      w.ends.push_back(base + absl::Nanoseconds(static_cast<int64_t>(t)));
+    }
+  }
+  return workers;
 }
 
 Optima ScanOptima(absl::Span<const WorkerForecast> workers) {

@@ -9,6 +9,10 @@
 #ifndef EBSP_TESTS_CORE_PLANNER_BRUTE_FORCE_H_
 #define EBSP_TESTS_CORE_PLANNER_BRUTE_FORCE_H_
 
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
 #include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "lib/core/planner/zipline.h"
@@ -28,6 +32,27 @@ struct Optima {
     return objective == PlanObjective::kSpread ? spread : total_wait;
   }
 };
+
+// Calls visit(choice) once for each of the prod_i |ends_i| choices, where
+// choice[i] indexes worker i's ends. Bounded: a mixed-radix counter.
+template <typename Visit>
+void ForEachChoice(absl::Span<const WorkerForecast> workers, Visit visit) {
+  const size_t n = workers.size();
+  std::vector<size_t> choice(n, 0);
+  while (true) {
+    visit(static_cast<const std::vector<size_t>&>(choice));
+    size_t digit = 0;
+    while (digit < n && ++choice[digit] == workers[digit].ends.size()) {
+      choice[digit] = 0;
+      ++digit;
+    }
+    if (digit == n) break;
+  }
+}
+
+// Worker i iterates at its own speed (1x..3x of 100 ms) with 10% noise,
+// r ends each from `base`: realistic forecasts for the large cases.
+std::vector<WorkerForecast> HeterogeneousForecast(int n, int r, uint64_t seed, absl::Time base);
 
 // `workers` must be valid planner input (non-empty, non-empty sorted ends).
 Optima BruteForceOptima(absl::Span<const WorkerForecast> workers);

@@ -15,6 +15,7 @@
 #include "lib/core/planner/flat_forecast.h"
 #include "lib/core/planner/sync_time_sweep.h"
 #include "lib/core/planner/zipline.h"
+#include "tests/core/planner/brute_force.h"
 
 namespace ebsp::core {
 namespace {
@@ -52,24 +53,14 @@ Rate RateOf(absl::Duration wait, size_t n, absl::Time t, absl::Time start) {
 // Every one of the prod_i |ends_i| choices: the definition of the optimum.
 RateOptimum BruteForce(const std::vector<WorkerForecast>& workers, absl::Time start) {
   RateOptimum best;
-  const size_t n = workers.size();
-  std::vector<size_t> choice(n, 0);
-  // Bounded: the mixed-radix counter visits each choice once.
-  while (true) {
+  testing::ForEachChoice(workers, [&](const std::vector<size_t>& choice) {
     absl::Time t = absl::InfinitePast();
-    for (size_t i = 0; i < n; ++i) t = std::max(t, workers[i].ends[choice[i]]);
-    if (t > start) {
-      absl::Duration wait;
-      for (size_t i = 0; i < n; ++i) wait += t - workers[i].ends[choice[i]];
-      Offer(RateOf(wait, n, t, start), t, best);
-    }
-    size_t digit = 0;
-    while (digit < n && ++choice[digit] == workers[digit].ends.size()) {
-      choice[digit] = 0;
-      ++digit;
-    }
-    if (digit == n) break;
-  }
+    for (size_t i = 0; i < workers.size(); ++i) t = std::max(t, workers[i].ends[choice[i]]);
+    if (t <= start) return;
+    absl::Duration wait;
+    for (size_t i = 0; i < workers.size(); ++i) wait += t - workers[i].ends[choice[i]];
+    Offer(RateOf(wait, workers.size(), t, start), t, best);
+  });
   return best;
 }
 
@@ -216,17 +207,8 @@ TEST(IdleRateObjective, SlabsAgreeWithTheHeap) {
   int slab_runs = 0;
   for (const int n : {32, 100, 1000}) {
     for (uint64_t seed = 1; seed <= 4; ++seed) {
-      std::mt19937_64 rng(seed);
-      std::uniform_real_distribution<double> speed(1.0, 3.0), noise(-0.1, 0.1);
-      std::vector<WorkerForecast> workers(n);
-      for (WorkerForecast& w : workers) {
-        const double period_ns = 1e8 * speed(rng);
-        double t = 0;
-        for (int j = 0; j < 15; ++j) {
-          t += period_ns * (1 + noise(rng));
-          w.ends.push_back(kBase + absl::Nanoseconds(static_cast<int64_t>(t)));
-        }
-      }
+      const std::vector<WorkerForecast> workers =
+          testing::HeterogeneousForecast(n, 15, seed, kBase);
       FlatForecast flat;
       ASSERT_TRUE(flat.Assign(workers).ok());
       SyncTimeSweep sweep;

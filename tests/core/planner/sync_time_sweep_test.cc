@@ -22,20 +22,8 @@ using Order = SyncTimeSweep::Order;
 constexpr PlanObjective kObjectives[] = {PlanObjective::kSpread, PlanObjective::kTotalWait};
 const absl::Time kBase = absl::FromUnixSeconds(1'800'000'000);
 
-// Worker i iterates at its own speed (1x..3x of 100 ms) with 10% noise.
 std::vector<WorkerForecast> Heterogeneous(int n, int r, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::uniform_real_distribution<double> speed(1.0, 3.0), noise(-0.1, 0.1);
-  std::vector<WorkerForecast> workers(n);
-  for (WorkerForecast& w : workers) {
-    const double period_ns = 1e8 * speed(rng);
-    double t = 0;
-    for (int j = 0; j < r; ++j) {
-      t += period_ns * (1 + noise(rng));
-      w.ends.push_back(kBase + absl::Nanoseconds(static_cast<int64_t>(t)));
-    }
-  }
-  return workers;
+  return testing::HeterogeneousForecast(n, r, seed, kBase);
 }
 
 // Integer milliseconds on a short range: many exact ties across workers.
