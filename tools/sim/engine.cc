@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <map>
 #include <memory>
 #include <queue>
 #include <string>
@@ -15,6 +14,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "lib/core/clock_index.h"
 #include "lib/core/job/job_state.h"
 #include "lib/core/policy/policy_config.h"
 #include "tools/sim/oracle_predictor.h"
@@ -31,23 +31,6 @@ using core::WorkerId;
 constexpr absl::Time kStart = absl::UnixEpoch();
 // Worker w has id kFirstId + w (ids are the caller's choice in JobState).
 constexpr WorkerId kFirstId = 1;
-
-// Fastest minus slowest of a set of counters that change one at a time:
-// a count of each value, so both ends are O(log n) away.
-class LeadTracker {
- public:
-  explicit LeadTracker(int n) { counts_[0] = n; }
-  void Change(uint64_t from, uint64_t to) {
-    if (from == to) return;
-    auto it = counts_.find(from);
-    if (--it->second == 0) counts_.erase(it);
-    ++counts_[to];
-  }
-  uint64_t Lead() const { return counts_.rbegin()->first - counts_.begin()->first; }
-
- private:
-  std::map<uint64_t, int> counts_;
-};
 
 struct WorkerSim {
   WorkerId id = 0;
@@ -79,11 +62,12 @@ struct LaterEvent {
 class Simulation {
  public:
   Simulation(const Trace& trace, const SimOptions& options)
-      : trace_(trace),
-        options_(options),
-        end_(kStart + options.duration),
-        in_round_lead_(trace.workers()),
-        total_lead_(trace.workers()) {}
+      : trace_(trace), options_(options), end_(kStart + options.duration) {
+    for (int w = 0; w < trace.workers(); ++w) {
+      in_round_lead_.Add(0, static_cast<uint64_t>(w));
+      total_lead_.Add(0, static_cast<uint64_t>(w));
+    }
+  }
 
   absl::StatusOr<SimMetrics> Run() {
     core::JobOptions job_options;
@@ -160,8 +144,8 @@ class Simulation {
   }
 
   void RecordLeads() {
-    metrics_.max_staleness = std::max(metrics_.max_staleness, in_round_lead_.Lead());
-    metrics_.max_total_lead = std::max(metrics_.max_total_lead, total_lead_.Lead());
+    metrics_.max_staleness = std::max(metrics_.max_staleness, in_round_lead_.Spread());
+    metrics_.max_total_lead = std::max(metrics_.max_total_lead, total_lead_.Spread());
   }
 
   void BeginWait(int w, absl::Time now) {
@@ -173,8 +157,8 @@ class Simulation {
     const int w = event.worker;
     WorkerSim& worker = workers_[w];
     const absl::Time now = event.end;
-    in_round_lead_.Change(worker.in_round, worker.in_round + 1);
-    total_lead_.Change(worker.total, worker.total + 1);
+    in_round_lead_.Move(worker.in_round, worker.in_round + 1, static_cast<uint64_t>(w));
+    total_lead_.Move(worker.total, worker.total + 1, static_cast<uint64_t>(w));
     ++worker.in_round;
     ++worker.total;
     ++metrics_.iterations_total;
@@ -229,7 +213,7 @@ class Simulation {
       ++metrics_.waits;
       absl::Time start = now;
       if (release.kind == core::WaitKind::kBarrier) {
-        in_round_lead_.Change(worker.in_round, 0);
+        in_round_lead_.Move(worker.in_round, 0, static_cast<uint64_t>(w));
         worker.in_round = 0;
         worker.round = release.round;
         start += options_.sync_cost;
@@ -261,8 +245,9 @@ class Simulation {
   std::unique_ptr<JobState> job_;
   std::vector<WorkerSim> workers_;
   std::priority_queue<Event, std::vector<Event>, LaterEvent> queue_;
-  LeadTracker in_round_lead_;
-  LeadTracker total_lead_;
+  // Fastest minus slowest of the workers' counts (the core's ClockIndex).
+  core::ClockIndex in_round_lead_;
+  core::ClockIndex total_lead_;
   absl::Duration wait_total_;
   SimMetrics metrics_;
 };

@@ -10,7 +10,7 @@
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
-#include "lib/core/job/job_state.h"
+#include "lib/core/types.h"
 
 namespace ebsp::core {
 

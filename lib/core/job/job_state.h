@@ -50,10 +50,9 @@
 #include "absl/time/time.h"
 #include "lib/core/policy/policy_config.h"
 #include "lib/core/predict/predictor.h"
+#include "lib/core/types.h"
 
 namespace ebsp::core {
-
-using WorkerId = uint64_t;
 
 inline constexpr absl::Duration kDefaultHeartbeatTimeout = absl::Seconds(10);
 inline constexpr int kDefaultMaxWorkersPerJob = 10000;
@@ -66,10 +65,9 @@ struct JobOptions {
   PredictorFactory predictor_factory;
 };
 
-enum class WorkerPhase { kPending, kRunning, kAtBarrier, kWaitingClock };
-enum class SyncAction { kContinue, kSyncNow, kWait };
+// WorkerId, WorkerPhase (and the workers' state diagram), SyncAction and
+// WaitKind are in lib/core/types.h.
 enum class EvictionReason { kLeaseExpired };
-enum class WaitKind { kBarrier, kClock };
 
 // Complete the waiting Barrier (or WaitForClock) call of `worker`.
 struct Release {

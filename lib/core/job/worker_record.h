@@ -10,6 +10,7 @@
 #include "absl/time/time.h"
 #include "lib/core/job/job_state.h"
 #include "lib/core/predict/predictor.h"
+#include "lib/core/types.h"
 
 namespace ebsp::core {
 

@@ -8,8 +8,8 @@
 //
 // This is the "smallest range covering one element of each of n sorted
 // lists" problem; PlanTargets runs in O(nR log n) or better with no global
-// sort of the nR points. See DESIGN.md section 4 for the objectives and their
-// tie rules. Pure function of its input: no clock, no threads, no globals.
+// sort of the nR points. See docs/design.md section 3 for the objectives and
+// their tie rules. Pure function of its input: no clock, no threads, no globals.
 #ifndef EBSP_LIB_CORE_PLANNER_ZIPLINE_H_
 #define EBSP_LIB_CORE_PLANNER_ZIPLINE_H_
 

@@ -1,4 +1,4 @@
-// ElasticBSP with ZipLine (DESIGN.md section 4). When a round begins it
+// ElasticBSP with ZipLine (docs/design.md section 3). When a round begins it
 // forecasts each member's next R iteration ends from the release and lets
 // PlanTargets pick every member's target. During the round it compares each
 // report with the forecast; when a report is off by more than

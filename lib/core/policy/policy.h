@@ -21,9 +21,9 @@
 #include "absl/functional/function_ref.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
-#include "lib/core/job/job_state.h"
 #include "lib/core/policy/policy_config.h"
 #include "lib/core/predict/predictor.h"
+#include "lib/core/types.h"
 
 namespace ebsp::core {
 
