@@ -1,5 +1,5 @@
 // The policies compared on every suite trace with 16 workers: the claims the
-// simulator exists to check (DESIGN.md section 8).
+// simulator exists to check (docs/design.md section 7).
 #include <cstdint>
 #include <map>
 #include <string>
