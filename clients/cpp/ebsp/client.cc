@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/memory/memory.h"
+#include "absl/random/distributions.h"
 #include "absl/strings/str_cat.h"
 #include "clients/cpp/ebsp/policy_text.h"
 
@@ -16,16 +17,18 @@ namespace v1 = ::elasticbsp::v1;
 // Register (it restarted again, or evicts at once) is not worth chasing.
 constexpr int kMaxJoinAttempts = 3;
 constexpr absl::Duration kMinHeartbeatInterval = absl::Milliseconds(10);
+// ASP: iterations a worker runs on while the coordinator is away (their
+// compute times wait in memory to be reported): a day at 1 iteration/s.
+constexpr size_t kMaxUnreported = 100000;
 // Leave from the destructor: best effort, must not hold up shutdown.
 constexpr absl::Duration kDestructorLeaveDeadline = absl::Seconds(1);
 
 absl::Duration Seconds(double seconds) { return absl::Seconds(seconds); }
 
-// A worker that registered again is in a new membership.
-template <typename Result>
-void MarkRejoined(Result& result) {
-  result.reregistered = true;
-  result.membership_changed = true;
+// 32 hex digits: unique enough that two registrations never share one.
+std::string NewRequestId(absl::BitGen& gen) {
+  return absl::StrCat(absl::Hex(absl::Uniform<uint64_t>(gen), absl::kZeroPad16),
+                      absl::Hex(absl::Uniform<uint64_t>(gen), absl::kZeroPad16));
 }
 
 }  // namespace
@@ -56,8 +59,8 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Connect(ClientOptions options) {
 Client::Client(ClientOptions options, std::shared_ptr<grpc::ChannelCredentials> credentials)
     : options_(std::move(options)),
       connection_(options_.target, options_.channel, options_.tls, std::move(credentials)),
-      runner_(connection_, options_.retry, options_.on_retry,
-              absl::StrCat("job=", options_.job, " worker=", options_.worker_name), options_.log) {}
+      runner_(connection_, options_.retry, options_.on_retry, options_.job, options_.worker_name,
+              options_.log) {}
 
 Client::~Client() {
   StopHeartbeats();
@@ -107,6 +110,9 @@ absl::Status Client::JoinOnce(bool* retry_join) {
   request.set_worker_name(options_.worker_name);
   request.set_auth_token(options_.auth_token);
   *request.mutable_policy_if_created() = options_.policy_if_created;
+  // One id per registration, the same on each of its retries: a retry whose
+  // original was applied gets the original answer (the proto's "Retries").
+  request.set_request_id(NewRequestId(request_ids_));
   v1::RegisterResponse response;
   absl::Status status = runner_.Run("Register", options_.call_deadline,
                                     [&](v1::Coordinator::Stub& stub, grpc::ClientContext* c) {
@@ -120,9 +126,17 @@ absl::Status Client::JoinOnce(bool* retry_join) {
     barrier_deadline_ = Seconds(response.barrier_deadline_seconds());
   }
   membership_epoch_ = response.membership_epoch();
+  membership_fingerprint_ = response.membership_fingerprint();
+  if (registrations_ == 1) {
+    MarkSynchronized(membership_fingerprint_, membership_epoch_);
+  } else {
+    rejoined_since_sync_ = true;
+  }
   round_ = response.round();
   target_ = static_cast<int>(response.target());
   iteration_ = 0;
+  unreported_.clear();
+  ssp_lead_bound_ = 0;  // A joiner's clock starts at the slowest one.
   sync_pending_ = false;
   left_ = false;
   {
@@ -151,6 +165,8 @@ absl::Status Client::JoinOnce(bool* retry_join) {
   round_ = released.round();
   target_ = static_cast<int>(released.target());
   membership_epoch_ = released.membership_epoch();
+  membership_fingerprint_ = released.membership_fingerprint();
+  if (registrations_ == 1) MarkSynchronized(membership_fingerprint_, membership_epoch_);
   return absl::OkStatus();
 }
 
@@ -161,11 +177,23 @@ absl::Status Client::Rejoin(const absl::Status& cause) {
                                                   "\" failed: ", status.message()));
 }
 
-absl::StatusOr<Client::CallOutcome> Client::RejoinIfForgotten(const absl::Status& status) {
-  if (status.ok()) return CallOutcome::kDone;
-  if (!absl::IsNotFound(status)) return status;
-  if (absl::Status joined = Rejoin(status); !joined.ok()) return joined;
-  return CallOutcome::kRejoined;
+bool Client::MayTrainOnUnanswered() const {
+  if (has_rounds_) return iteration_ < target_;
+  if (policy_.kind() == v1::POLICY_KIND_ASP) return unreported_.size() < kMaxUnreported;
+  // SSP (and its variants): only as far as the staleness bound provably holds.
+  return ssp_lead_bound_ < static_cast<int64_t>(policy_.staleness());
+}
+
+bool Client::ChangedSinceSync(uint64_t fingerprint, uint64_t epoch) const {
+  if (fingerprint != 0 && sync_fingerprint_ != 0) return fingerprint != sync_fingerprint_;
+  // A coordinator without fingerprints: any join, leave or re-registration.
+  return rejoined_since_sync_ || epoch != sync_epoch_;
+}
+
+void Client::MarkSynchronized(uint64_t fingerprint, uint64_t epoch) {
+  sync_fingerprint_ = fingerprint;
+  sync_epoch_ = epoch;
+  rejoined_since_sync_ = false;
 }
 
 absl::StatusOr<StepResult> Client::IterationDone(absl::Duration compute) {
@@ -175,54 +203,85 @@ absl::StatusOr<StepResult> Client::IterationDone(absl::Duration compute) {
                                                       target_, " in round ", round_,
                                                       ": call Sync() first"));
   }
-  v1::ReportIterationRequest request;
-  request.set_job(options_.job);
-  request.set_worker_id(worker_id());
-  request.set_round(round_);
-  request.set_iteration(static_cast<uint32_t>(iteration_ + 1));
-  request.set_compute_seconds(absl::ToDoubleSeconds(compute));
-  v1::ReportIterationResponse response;
-  absl::Status status = runner_.Run("ReportIteration", options_.call_deadline,
-                                    [&](v1::Coordinator::Stub& stub, grpc::ClientContext* c) {
-                                      return stub.ReportIteration(c, request, &response);
-                                    });
-  absl::StatusOr<CallOutcome> reported = RejoinIfForgotten(status);
-  if (!reported.ok()) return reported.status();
+  unreported_.push_back(compute);
+  ++iteration_;
+  ++ssp_lead_bound_;
   StepResult result;
-  if (*reported == CallOutcome::kRejoined) {
-    MarkRejoined(result);
-  } else {
-    ++iteration_;
-    target_ = static_cast<int>(response.target());
-    result.membership_changed = response.membership_epoch() != membership_epoch_;
-    membership_epoch_ = response.membership_epoch();
-    switch (response.directive()) {
-      case v1::DIRECTIVE_SYNC_NOW:
-        sync_pending_ = true;
-        break;
-      case v1::DIRECTIVE_WAIT: {
-        absl::StatusOr<absl::Duration> waited = WaitForClock();
-        absl::StatusOr<CallOutcome> outcome = RejoinIfForgotten(waited.status());
-        if (!outcome.ok()) return outcome.status();
-        if (*outcome == CallOutcome::kRejoined) {
-          MarkRejoined(result);
-        } else {
-          result.clock_wait = *waited;
-        }
-        break;
-      }
-      default:
-        break;
-    }
-  }
+  if (absl::Status status = ReportUnreported(result); !status.ok()) return status;
   result.sync_now = sync_pending_;
   result.round = round_;
   result.target = target_;
   result.iteration = iteration_;
+  result.unreported = static_cast<int>(unreported_.size());
   return result;
 }
 
-absl::StatusOr<absl::Duration> Client::WaitForClock() {
+absl::Status Client::ReportUnreported(StepResult& result) {
+  while (!unreported_.empty()) {
+    v1::ReportIterationRequest request;
+    request.set_job(options_.job);
+    request.set_worker_id(worker_id());
+    request.set_round(round_);
+    request.set_iteration(static_cast<uint32_t>(iteration_ - unreported_.size() + 1));
+    request.set_compute_seconds(absl::ToDoubleSeconds(unreported_.front()));
+    v1::ReportIterationResponse response;
+    auto report = [&](v1::Coordinator::Stub& stub, grpc::ClientContext* c) {
+      return stub.ReportIteration(c, request, &response);
+    };
+    // Within its bound the worker trains on without an answer (one attempt
+    // per iteration, none during the backoff); at its bound it waits.
+    std::optional<absl::Status> answer;
+    if (MayTrainOnUnanswered()) {
+      answer = runner_.TryOnce("ReportIteration", options_.call_deadline, report);
+      if (!answer.has_value()) return absl::OkStatus();
+    } else {
+      answer = runner_.Run("ReportIteration", options_.call_deadline, report);
+    }
+    if (absl::IsNotFound(*answer)) {
+      // Forgotten: what was not reported is counted here, not re-reported;
+      // the worker starts afresh in the round it joins.
+      if (absl::Status joined = Rejoin(*answer); !joined.ok()) return joined;
+      result.reregistered = true;
+      result.membership_changed = ChangedSinceSync(membership_fingerprint_, membership_epoch_);
+      return absl::OkStatus();
+    }
+    if (!answer->ok()) {
+      // Refused (a bad compute time, ...): the refused iteration and any
+      // behind it are not counted, as if never run.
+      iteration_ -= static_cast<int>(unreported_.size());
+      ssp_lead_bound_ -= static_cast<int64_t>(unreported_.size());
+      unreported_.clear();
+      return *answer;
+    }
+    unreported_.pop_front();
+    target_ = static_cast<int>(response.target());
+    membership_epoch_ = response.membership_epoch();
+    membership_fingerprint_ = response.membership_fingerprint();
+    result.membership_changed = ChangedSinceSync(membership_fingerprint_, membership_epoch_);
+    if (response.directive() == v1::DIRECTIVE_SYNC_NOW) {
+      sync_pending_ = true;
+      // Targets never move down, so nothing can be left behind the target;
+      // if something were, it would not be counted.
+      iteration_ -= static_cast<int>(unreported_.size());
+      unreported_.clear();
+    } else if (response.directive() == v1::DIRECTIVE_WAIT) {
+      absl::StatusOr<v1::WaitForClockResponse> waited = WaitForClock();
+      if (absl::IsNotFound(waited.status())) {
+        if (absl::Status joined = Rejoin(waited.status()); !joined.ok()) return joined;
+        result.reregistered = true;
+        result.membership_changed = ChangedSinceSync(membership_fingerprint_, membership_epoch_);
+        return absl::OkStatus();
+      }
+      if (!waited.ok()) return waited.status();
+      result.clock_wait += Seconds(waited->waited_seconds());
+      ssp_lead_bound_ = static_cast<int64_t>(waited->own_clock() - waited->slowest_clock()) +
+                        static_cast<int64_t>(unreported_.size());
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::WaitForClockResponse> Client::WaitForClock() {
   v1::WaitForClockRequest request;
   request.set_job(options_.job);
   request.set_worker_id(worker_id());
@@ -232,7 +291,7 @@ absl::StatusOr<absl::Duration> Client::WaitForClock() {
                                       return stub.WaitForClock(c, request, &response);
                                     });
   if (!status.ok()) return status;
-  return Seconds(response.waited_seconds());
+  return response;
 }
 
 absl::StatusOr<SyncResult> Client::Sync() {
@@ -256,11 +315,17 @@ absl::StatusOr<SyncResult> Client::Sync() {
                                     [&](v1::Coordinator::Stub& stub, grpc::ClientContext* c) {
                                       return stub.Barrier(c, request, &response);
                                     });
-  absl::StatusOr<CallOutcome> released = RejoinIfForgotten(status);
-  if (!released.ok()) return released.status();
   SyncResult result;
-  if (*released == CallOutcome::kRejoined) {
-    MarkRejoined(result);
+  if (absl::IsNotFound(status)) {
+    // Forgotten while waiting (a coordinator restart): registered again, the
+    // worker starts the round it joined without a barrier. Nobody else
+    // synchronizes now, so the caller must not either.
+    if (absl::Status joined = Rejoin(status); !joined.ok()) return joined;
+    result.synchronized = false;
+    result.reregistered = true;
+    result.membership_changed = false;  // Decided at the next barrier.
+  } else if (!status.ok()) {
+    return status;
   } else {
     round_ = response.round();
     target_ = static_cast<int>(response.target());
@@ -268,12 +333,15 @@ absl::StatusOr<SyncResult> Client::Sync() {
     sync_pending_ = false;
     result.waited = Seconds(response.waited_seconds());
     result.live_workers = static_cast<int>(response.live_workers());
-    result.membership_changed = response.membership_epoch() != membership_epoch_;
     membership_epoch_ = response.membership_epoch();
+    membership_fingerprint_ = response.membership_fingerprint();
+    result.membership_changed = ChangedSinceSync(membership_fingerprint_, membership_epoch_);
+    MarkSynchronized(membership_fingerprint_, membership_epoch_);
   }
   result.round = round_;
   result.target = target_;
   result.membership_epoch = membership_epoch_;
+  result.membership_fingerprint = membership_fingerprint_;
   return result;
 }
 

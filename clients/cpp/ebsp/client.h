@@ -7,10 +7,10 @@
 //     RunOneIteration();
 //     absl::StatusOr<StepResult> step = (*client)->IterationDone(compute);
 //     if (!step.ok()) return step.status();
-//     if (step->reregistered) RebuildProcessGroup();
 //     if (!step->sync_now) continue;
 //     absl::StatusOr<SyncResult> sync = (*client)->Sync();
 //     if (!sync.ok()) return sync.status();
+//     if (!sync->synchronized) continue;  // Re-registered: nobody syncs now.
 //     if (sync->membership_changed) RebuildProcessGroup();
 //     AllReduceGradients();
 //   }
@@ -26,10 +26,14 @@
 // unreachable coordinator pauses the worker, one log line marks the start and one the end
 // of each outage (ClientOptions::log). NOT_FOUND (the
 // coordinator restarted, or evicted this worker after its lease expired) makes the client
-// register again by itself and report it (`reregistered`, `membership_changed`) so the
-// caller can rebuild its process group; the iteration being reported is then
-// not counted, the worker starts afresh in the round it joined. Any other
-// error surfaces at once, unchanged, and changes nothing on either side.
+// register again by itself (a fresh request_id, reused on its retries) and say so
+// (`reregistered`); the iteration being reported is then not sent again (the Python client
+// does the same), the worker starts afresh in the round it joined, and a Sync that got it
+// returns synchronized=false. While the coordinator is away the worker trains on up to the
+// bound it holds (IterationDone returns without an answer, `unreported` counts them); the
+// kept reports go out in order when it answers again, or are dropped after NOT_FOUND.
+// membership_changed means the set of worker names changed (membership_fingerprint). Any
+// other error surfaces at once, unchanged, and changes nothing on either side.
 //
 // Thread-safety: one thread (the training loop) calls IterationDone, Sync
 // and Leave and destroys the client; the accessors are for that thread too.
@@ -42,11 +46,13 @@
 #include <grpcpp/client_context.h>
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <string>
 #include <thread>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/random/random.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
@@ -98,24 +104,39 @@ struct StepResult {
   bool sync_now = false;
   uint64_t round = 0;  // The current round.
   int target = 0;      // Target in `round` (may move up when re-planned).
-  int iteration = 0;   // Iterations counted in `round` (roundless: in total).
+  int iteration = 0;   // Iterations done in `round` (roundless: since registering).
+  // Of those, iterations the coordinator has not acknowledged yet: the
+  // coordinator is unreachable and the worker trains on within its bound.
+  int unreported = 0;
   // SSP: time blocked in WaitForClock before this returned.
   absl::Duration clock_wait = absl::ZeroDuration();
-  // The worker had to register again (NOT_FOUND); the reported iteration
-  // was not counted.
+  // The worker had to register again (NOT_FOUND: a coordinator restart or an
+  // eviction); iterations not reported by then were not counted.
   bool reregistered = false;
-  // Workers joined, left or were evicted since the last result.
+  // The set of live worker names now differs from the one at the last Sync
+  // (informational: rebuild a process group only on SyncResult's).
   bool membership_changed = false;
 };
 
 // What Sync returns: the round that begins now.
 struct SyncResult {
+  // False: there was no barrier (the worker had to register again while
+  // waiting, after a coordinator restart, and starts the round it joined
+  // afresh). Nobody else synchronizes now: skip the training stack's
+  // synchronization (all-reduce) this time.
+  bool synchronized = true;
   uint64_t round = 0;
   int target = 0;
   absl::Duration waited = absl::ZeroDuration();  // Time spent at the barrier.
   int live_workers = 0;
   uint64_t membership_epoch = 0;
+  uint64_t membership_fingerprint = 0;
   bool reregistered = false;
+  // The set of worker names released from this barrier differs from the set
+  // of the previous one (the proto's "Membership": fingerprints compared;
+  // epochs, and any re-registration, with a coordinator that sends none).
+  // Only this means "rebuild the process group": the same names coming back
+  // after a coordinator restart do not.
   bool membership_changed = false;
 };
 
@@ -166,16 +187,19 @@ class Client {
   absl::Status JoinOnce(bool* retry_join);
   // Join after a NOT_FOUND, bounded; `cause` is kept in the error if that fails.
   absl::Status Rejoin(const absl::Status& cause);
-  // What became of a call to the coordinator.
-  enum class CallOutcome {
-    kDone,      // It went through.
-    kRejoined,  // NOT_FOUND: the worker was forgotten and registered again.
-  };
-  // kDone for an OK `status`; Rejoin and kRejoined for a NOT_FOUND; any other
-  // error, or a failed re-registration, is returned.
-  absl::StatusOr<CallOutcome> RejoinIfForgotten(const absl::Status& status);
+  // Reports the iterations not acknowledged yet, in order, and follows the
+  // last directive. While MayTrainOnUnanswered, one attempt and no wait: an
+  // unanswered report stays for the next call. At the bound it waits (within
+  // the outage budget). NOT_FOUND: registers again, drops them.
+  absl::Status ReportUnreported(StepResult& result);
+  // The worker may start another iteration without an answer: below its
+  // target (round policies), within what provably keeps the staleness bound
+  // (SSP), below kMaxUnreported (ASP).
+  bool MayTrainOnUnanswered() const;
+  bool ChangedSinceSync(uint64_t fingerprint, uint64_t epoch) const;
+  void MarkSynchronized(uint64_t fingerprint, uint64_t epoch);
   absl::Duration WaitDeadline() const;
-  absl::StatusOr<absl::Duration> WaitForClock();
+  absl::StatusOr<elasticbsp::v1::WaitForClockResponse> WaitForClock();
 
   void HeartbeatLoop();
   void StopHeartbeats();
@@ -190,8 +214,19 @@ class Client {
   absl::Duration barrier_deadline_ = absl::Minutes(10);
   uint64_t round_ = 0;
   int target_ = 0;
-  int iteration_ = 0;
-  uint64_t membership_epoch_ = 0;
+  int iteration_ = 0;  // Done in round_, including unreported_.
+  // Compute times of iterations done but not acknowledged, oldest first.
+  std::deque<absl::Duration> unreported_;
+  // SSP: an upper bound on (own clock - slowest clock), from the last
+  // WaitForClock release plus the iterations since.
+  int64_t ssp_lead_bound_ = 0;
+  uint64_t membership_epoch_ = 0;        // Of the last reply.
+  uint64_t membership_fingerprint_ = 0;  // Of the last reply.
+  // At the last barrier (or the first registration).
+  uint64_t sync_fingerprint_ = 0;
+  uint64_t sync_epoch_ = 0;
+  bool rejoined_since_sync_ = false;
+  absl::BitGen request_ids_;
   bool sync_pending_ = false;
   bool left_ = false;
   int registrations_ = 0;

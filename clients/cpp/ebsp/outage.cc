@@ -5,15 +5,12 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_replace.h"
+#include "absl/strings/strip.h"
 
 namespace ebsp::client {
 namespace {
 
-// A value as one token of a log line: quoted, inner quotes escaped.
-std::string Quoted(absl::string_view value) {
-  return absl::StrCat("\"", absl::StrReplaceAll(value, {{"\\", "\\\\"}, {"\"", "\\\""}}), "\"");
-}
+using ebsp::log::Field;
 
 std::string SecondsText(absl::Duration d) {
   char buffer[32];
@@ -23,26 +20,25 @@ std::string SecondsText(absl::Duration d) {
 
 }  // namespace
 
-void LogToStderr(absl::string_view line) {
-  std::fprintf(stderr, "%.*s\n", static_cast<int>(line.size()), line.data());
-}
-
-Outage::Outage(const RetryPolicy& policy, std::string who, LogSink log, absl::BitGenRef gen)
+Outage::Outage(const RetryPolicy& policy, std::string job, std::string worker, LogSink log,
+               absl::BitGenRef gen)
     : policy_(policy),
-      who_(std::move(who)),
-      log_(log ? std::move(log) : LogSink(&LogToStderr)),
+      job_(std::move(job)),
+      worker_(std::move(worker)),
+      log_(std::move(log)),
       gen_(gen),
       backoff_(policy, gen) {}
 
 void Outage::Failed(absl::string_view method, const absl::Status& status, absl::Time now) {
   if (!started_.has_value()) {
     started_ = now;
-    first_method_ = std::string(method);
     failed_attempts_ = 0;
     backoff_ = Backoff(policy_, gen_);
-    Log("WARN", "ebsp_client_outage_started",
-        absl::StrCat("method=", method, " status=", Quoted(status.ToString()),
-                     " budget_s=", SecondsText(policy_.outage_budget)));
+    Log("ebsp_client_outage_started", {{"job", job_},
+                                       {"worker", worker_},
+                                       {"method", method},
+                                       {"status", status.ToString()},
+                                       {"budget_s", SecondsText(policy_.outage_budget)}});
   }
   ++failed_attempts_;
   last_status_ = status;
@@ -51,9 +47,11 @@ void Outage::Failed(absl::string_view method, const absl::Status& status, absl::
 
 void Outage::Answered(absl::StatusCode code, absl::Time now) {
   if (!started_.has_value()) return;
-  Log("WARN", "ebsp_client_outage_ended",
-      absl::StrCat("outage_s=", SecondsText(now - *started_), " failed_attempts=", failed_attempts_,
-                   " answer=", absl::StatusCodeToString(code)));
+  Log("ebsp_client_outage_ended", {{"job", job_},
+                                   {"worker", worker_},
+                                   {"outage_s", SecondsText(now - *started_)},
+                                   {"failed_attempts", failed_attempts_},
+                                   {"answer", absl::StatusCodeToString(code)}});
   started_.reset();
   next_attempt_at_ = absl::InfinitePast();
 }
@@ -76,17 +74,25 @@ absl::Status Outage::GiveUp(absl::string_view method, absl::Time now) {
                                   SecondsText(waited), " s, which spent the outage budget of ",
                                   SecondsText(policy_.outage_budget), " s (", failed_attempts_,
                                   " failed attempts); last status: ", last_status_.ToString()));
-  Log("WARN", "ebsp_client_outage_gave_up",
-      absl::StrCat("outage_s=", SecondsText(waited), " failed_attempts=", failed_attempts_,
-                   " method=", method, " status=", Quoted(last_status_.ToString())));
+  Log("ebsp_client_outage_gave_up", {{"job", job_},
+                                     {"worker", worker_},
+                                     {"outage_s", SecondsText(waited)},
+                                     {"failed_attempts", failed_attempts_},
+                                     {"method", method},
+                                     {"status", last_status_.ToString()}});
   started_.reset();
   next_attempt_at_ = absl::InfinitePast();
   return error;
 }
 
-void Outage::Log(absl::string_view level, absl::string_view event, absl::string_view fields) const {
-  log_(absl::StrCat(absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone()), " ",
-                    level, " ", event, " ", who_, " ", fields));
+void Outage::Log(std::string_view event, std::initializer_list<Field> fields) const {
+  if (!log_) {
+    ebsp::log::Event(ebsp::log::Level::kWarning, event, fields);
+    return;
+  }
+  const std::string line = ebsp::log::FormatLine(ebsp::log::Format::kText, absl::Now(),
+                                                 ebsp::log::Level::kWarning, event, fields);
+  log_(absl::StripSuffix(line, "\n"));
 }
 
 }  // namespace ebsp::client

@@ -14,6 +14,7 @@
 #define EBSP_CLIENTS_CPP_EBSP_OUTAGE_H_
 
 #include <functional>
+#include <initializer_list>
 #include <optional>
 #include <string>
 
@@ -22,21 +23,22 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "clients/cpp/ebsp/retry.h"
+#include "lib/log/log.h"
 
 namespace ebsp::client {
 
-// Receives one complete log line (no trailing newline), in the text format of
-// the coordinator's logs: `2026-12-01T04:00:00.123Z WARN event key=value ...`.
+// Receives one complete log line (no trailing newline), in lib/log's text
+// format: `2026-12-01T04:00:00.123Z WARN event job=j worker=w key=value ...`.
+// Without one, the lines go to lib/log (stderr, the process's format and
+// level filter).
 using LogSink = std::function<void(absl::string_view line)>;
-
-// The default sink: the line and a newline to stderr.
-void LogToStderr(absl::string_view line);
 
 class Outage {
  public:
-  // `who` names the worker in log lines ("job=j worker=w"); `log` may be empty
-  // (then LogToStderr).
-  Outage(const RetryPolicy& policy, std::string who, LogSink log, absl::BitGenRef gen);
+  // `job` and `worker` name the worker in log lines; `log` may be empty (then
+  // lib/log).
+  Outage(const RetryPolicy& policy, std::string job, std::string worker, LogSink log,
+         absl::BitGenRef gen);
 
   bool active() const { return started_.has_value(); }
   // An attempt of `method` failed with a retryable `status` at `now`; begins
@@ -60,10 +62,11 @@ class Outage {
   absl::Duration BudgetLeft(absl::Time now) const;
 
  private:
-  void Log(absl::string_view level, absl::string_view event, absl::string_view fields) const;
+  void Log(std::string_view event, std::initializer_list<ebsp::log::Field> fields) const;
 
   const RetryPolicy policy_;
-  const std::string who_;
+  const std::string job_;
+  const std::string worker_;
   const LogSink log_;
   absl::BitGenRef gen_;
   Backoff backoff_;

@@ -8,11 +8,11 @@
 namespace ebsp::client {
 
 RpcRunner::RpcRunner(Connection& connection, RetryPolicy policy, RetryObserver observer,
-                     std::string who, LogSink log)
+                     std::string job, std::string worker, LogSink log)
     : connection_(connection),
       policy_(policy),
       observer_(std::move(observer)),
-      outage_(policy_, std::move(who), std::move(log), gen_) {}
+      outage_(policy_, std::move(job), std::move(worker), std::move(log), gen_) {}
 
 std::optional<absl::Status> RpcRunner::AttemptOnce(absl::string_view method,
                                                    absl::Duration attempt_deadline,

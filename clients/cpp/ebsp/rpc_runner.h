@@ -34,10 +34,10 @@ class RpcRunner {
   using Attempt =
       absl::FunctionRef<grpc::Status(elasticbsp::v1::Coordinator::Stub&, grpc::ClientContext*)>;
 
-  // `connection` must outlive the runner. `who` and `log` are for the outage
-  // lines (Outage).
-  RpcRunner(Connection& connection, RetryPolicy policy, RetryObserver observer, std::string who,
-            LogSink log);
+  // `connection` must outlive the runner. `job`, `worker` and `log` are for
+  // the outage lines (Outage).
+  RpcRunner(Connection& connection, RetryPolicy policy, RetryObserver observer, std::string job,
+            std::string worker, LogSink log);
 
   // Calls `attempt` with the current stub and a context whose deadline is
   // `attempt_deadline` from the start of that attempt, until the coordinator

@@ -5,6 +5,7 @@ examples use it to create a job with an exact policy or to read a job's
 rounds, members and idle fraction.
 """
 
+import uuid
 from typing import List, Optional
 
 import grpc
@@ -45,7 +46,9 @@ class AdminClient:
         spec = pb.JobSpec(job=job, policy=to_policy(policy),
                           heartbeat_timeout_seconds=heartbeat_timeout_seconds,
                           max_workers=max_workers, auth_token=auth_token)
-        return self._call("CreateJob", pb.CreateJobRequest(spec=spec))
+        # One request id for the call, the same on each retry: a retry whose
+        # original was applied gets the job, not ALREADY_EXISTS.
+        return self._call("CreateJob", pb.CreateJobRequest(spec=spec, request_id=uuid.uuid4().hex))
 
     def get_job(self, job: str) -> "pb.Job":
         return self._call("GetJob", pb.GetJobRequest(job=job))

@@ -20,21 +20,27 @@ Failures: UNAVAILABLE, CANCELLED from a coordinator that is shutting down,
 and a call whose own timeout ran out are retried with exponential backoff and
 jitter for as long as the outage budget allows (RetryPolicy, ebsp.retry;
 default 10 minutes): an unreachable coordinator pauses the worker, and one
-log line marks the start and one the end of each outage (ebsp.outage). NOT_FOUND (the coordinator restarted, or evicted this
-worker) makes the client register again under the same name; the next
-SyncResult then has membership_changed=True, which is the signal to rebuild
-the training stack's process group. Any other status is raised as a
+log line marks the start and one the end of each outage (ebsp.outage). While
+the coordinator is away the worker trains on up to the bound it holds (see
+step_done). NOT_FOUND (the coordinator restarted, or evicted this worker)
+makes the client register again under the same name; the report that got it
+is not sent again (as in the C++ client), and a sync() that got it returns
+synchronized=False. SyncResult.membership_changed says whether the set of
+worker names changed (membership_fingerprint), the signal to rebuild the
+training stack's process group. Any other status is raised as a
 CoordinatorError naming the method, code and the coordinator's message.
 
 Thread-safety: one thread drives step_done()/sync()/leave(); the heartbeat
 thread only reads the registration, under a lock.
 """
 
+import collections
 import dataclasses
 import logging
 import random
 import threading
 import time
+import uuid
 from typing import Callable, Optional
 
 import grpc
@@ -44,7 +50,7 @@ from ebsp._stubs import pb, pb_grpc
 from ebsp.errors import CoordinatorError, UsageError
 from ebsp.outage import Outage
 from ebsp.policy import PolicyLike, to_policy
-from ebsp.retry import RetryPolicy, call_with_retry
+from ebsp.retry import RetryPolicy, call_with_retry, try_once
 
 _log = logging.getLogger("ebsp")
 
@@ -52,6 +58,9 @@ DEFAULT_CALL_TIMEOUT_SECONDS = 10.0
 # A re-registration that itself gets NOT_FOUND (the job was deleted between
 # the two calls) is retried this many times before giving up.
 _MAX_REJOINS_PER_CALL = 3
+# ASP: iterations a worker runs on while the coordinator is away (their
+# compute times wait in memory to be reported): a day at 1 iteration/s.
+_MAX_UNREPORTED = 100000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,12 +70,19 @@ class SyncResult:
     round: int
     target: int
     waited_seconds: float
-    # Membership changed since our previous sync (or registration): someone
-    # joined, left or was evicted, or this worker itself had to register
-    # again. A fixed-size process group must be rebuilt.
+    # The set of worker names released from this barrier differs from the
+    # set of the previous one (the proto's "Membership": fingerprints
+    # compared; epochs, and any re-registration, with a coordinator that
+    # sends none). Only this means "rebuild a fixed-size process group": the
+    # same names coming back after a coordinator restart do not.
     membership_changed: bool
     membership_epoch: int = 0
     live_workers: int = 0
+    # False: there was no barrier (this worker had to register again while
+    # waiting, after a coordinator restart, and starts the round it joined
+    # afresh). Nobody else synchronizes now: skip the all-reduce this time.
+    synchronized: bool = True
+    membership_fingerprint: int = 0
 
 
 class Client:
@@ -107,15 +123,23 @@ class Client:
         # Driven by the training thread only.
         self._round = 0
         self._round_target = 0
-        self._iteration = 0            # Reported iterations in the current round.
+        self._iteration = 0            # Iterations done in the current round.
+        # Compute seconds of iterations done but not acknowledged, oldest first.
+        self._unreported = collections.deque()
+        # SSP: an upper bound on (own clock - slowest clock).
+        self._ssp_lead_bound = 0
         self._pending = False          # Registered mid-round: barrier first.
         self._sync_due = False         # step_done() returned True, sync() not yet called.
+        self._membership_epoch = 0     # Of the last reply.
+        self._membership_fingerprint = 0
+        # At the last barrier (or the first registration).
         self._epoch_at_last_sync = 0
-        # Registered again, or joined a running job, since the last sync.
-        self._membership_news = False
+        self._fingerprint_at_last_sync = 0
+        self._rejoined_since_sync = False
         self._barrier_deadline = 0.0
         self._heartbeat_timeout = 0.0
         self._policy = pb.Policy()
+        self._has_rounds = True
         self._live_workers = 0
         self._registrations = 0
         self._last_mark = clock()
@@ -125,7 +149,6 @@ class Client:
         except BaseException:
             self._channel.close()
             raise
-        self._epoch_at_last_sync = self._membership_epoch
         self._heartbeat_thread = threading.Thread(
             target=self._heartbeat_loop, name=f"ebsp-heartbeat-{worker_name}", daemon=True)
         self._heartbeat_thread.start()
@@ -138,6 +161,16 @@ class Client:
         compute_seconds defaults to the time since the previous step_done()
         or sync() returned (or since registering). Under SSP a WAIT directive
         blocks here in WaitForClock and then returns False.
+
+        While the coordinator is unreachable the worker trains on up to the
+        bound it holds (its target under round policies, what provably keeps
+        the staleness bound under SSP, freely under ASP): step_done() returns
+        False without an answer and keeps the report (``unreported``); at the
+        bound it waits for the coordinator, within the outage budget. When the
+        coordinator answers again the kept reports go out in order. If it
+        forgot this worker (NOT_FOUND: restart, eviction) the worker registers
+        again and the reports not made by then are counted here only, not
+        re-reported: the worker starts afresh in the round it joined.
         """
         self._check_open()
         if self._sync_due:
@@ -145,44 +178,28 @@ class Client:
         now = self._clock()
         if compute_seconds is None:
             compute_seconds = max(0.0, now - self._last_mark)
-        for _ in range(_MAX_REJOINS_PER_CALL + 1):
-            if self._pending:
-                # Joined mid-round: the only way in is the current barrier.
-                self._sync_due = True
-                return True
-            request = pb.ReportIterationRequest(
-                job=self._job, worker_id=self._worker_id, round=self._round,
-                iteration=self._iteration + 1, compute_seconds=compute_seconds)
-            try:
-                response = self._call("ReportIteration", self._stub.ReportIteration, request)
-            except CoordinatorError as err:
-                if err.code != grpc.StatusCode.NOT_FOUND:
-                    raise
-                self._rejoin(err)
-                continue
-            self._iteration += 1
-            self._round_target = response.target
-            if response.directive == pb.DIRECTIVE_SYNC_NOW:
-                self._sync_due = True
-                self._last_mark = self._clock()
-                return True
-            if response.directive == pb.DIRECTIVE_WAIT:
-                self._wait_for_clock()
-            self._last_mark = self._clock()
-            return False
-        raise CoordinatorError("ReportIteration", grpc.StatusCode.NOT_FOUND,
-                               f"worker {self._worker_name!r} kept being unknown after "
-                               f"{_MAX_REJOINS_PER_CALL} re-registrations")
+        if self._pending:
+            # Joined mid-round: the only way in is the current barrier.
+            self._sync_due = True
+            return True
+        self._unreported.append(compute_seconds)
+        self._iteration += 1
+        self._ssp_lead_bound += 1
+        self._report_unreported()
+        self._last_mark = self._clock()
+        return self._sync_due
 
     def sync(self) -> SyncResult:
         """Blocks at the barrier of the current round until it releases.
 
         Call it exactly when step_done() returned True; afterwards do the
-        training stack's own synchronization. If this worker had to register
-        again (coordinator restart, eviction) and joined a fresh round, it
-        returns without a barrier and with membership_changed=True. After a
-        DEADLINE_EXCEEDED (the message names the workers still missing) the
-        sync is still due: calling sync() again re-joins the same barrier.
+        training stack's own synchronization (unless ``synchronized`` is
+        False). If this worker had to register again while waiting (a
+        coordinator restart) and runs the round it joined from its start, it
+        returns without a barrier: synchronized=False, and nobody else
+        synchronizes now. After a DEADLINE_EXCEEDED (the message names the
+        workers still missing) the sync is still due: calling sync() again
+        re-joins the same barrier.
         """
         self._check_open()
         if not self._sync_due:
@@ -193,7 +210,7 @@ class Client:
             request = pb.BarrierRequest(job=self._job, worker_id=self._worker_id,
                                         round=barrier_round)
             try:
-                response = self._call("Barrier", self._stub.Barrier, request,
+                response = self._call("Barrier", request,
                                       timeout=self._blocking_timeout())
             except CoordinatorError as err:
                 if err.code != grpc.StatusCode.NOT_FOUND:
@@ -202,11 +219,15 @@ class Client:
                 if self._pending:
                     continue
                 # A fresh registration runs the new round from its start.
-                return self._finish_sync(self._round, self._round_target, started,
-                                         self._membership_epoch, self._live_workers)
-            return self._finish_sync(response.round, response.target, started,
-                                     response.membership_epoch, response.live_workers,
-                                     waited=response.waited_seconds)
+                self._sync_due = False
+                self._last_mark = self._clock()
+                return SyncResult(round=self._round, target=self._round_target,
+                                  waited_seconds=self._last_mark - started,
+                                  membership_changed=False,
+                                  membership_epoch=self._membership_epoch,
+                                  live_workers=self._live_workers, synchronized=False,
+                                  membership_fingerprint=self._membership_fingerprint)
+            return self._finish_sync(response, started)
         raise CoordinatorError("Barrier", grpc.StatusCode.NOT_FOUND,
                                f"worker {self._worker_name!r} kept being unknown after "
                                f"{_MAX_REJOINS_PER_CALL} re-registrations")
@@ -266,6 +287,12 @@ class Client:
         return self._iteration
 
     @property
+    def unreported(self) -> int:
+        """Iterations done but not acknowledged by the coordinator (only while
+        it is unreachable and the worker trains on within its bound)."""
+        return len(self._unreported)
+
+    @property
     def pending(self) -> bool:
         return self._pending
 
@@ -297,14 +324,35 @@ class Client:
         if self._closed.is_set():
             raise UsageError(f"client of worker {self._worker_name!r} already left")
 
-    def _call(self, method: str, fn, request, timeout: Optional[float] = None):
+    def _call(self, method: str, request, timeout: Optional[float] = None):
         timeout = timeout or self._call_timeout
         try:
-            return call_with_retry(lambda: fn(request, timeout=timeout), self._retry,
-                                   stop=self._closed, rng=self._rng, method=method,
-                                   timeout=timeout, outage=self._outage)
+            return call_with_retry(lambda: getattr(self._stub, method)(request, timeout=timeout),
+                                   self._retry, stop=self._closed, rng=self._rng, method=method,
+                                   timeout=timeout, outage=self._outage,
+                                   on_unanswered=self._reconnect)
         except grpc.RpcError as err:
             raise CoordinatorError.from_rpc_error(method, err) from None
+
+    def _try_call(self, method: str, request):
+        """One attempt (ebsp.retry.try_once): (answered, response)."""
+        try:
+            return try_once(lambda: getattr(self._stub, method)(request,
+                                                                timeout=self._call_timeout),
+                            self._outage, method=method, timeout=self._call_timeout,
+                            on_unanswered=self._reconnect)
+        except grpc.RpcError as err:
+            raise CoordinatorError.from_rpc_error(method, err) from None
+
+    def _reconnect(self) -> None:
+        """A fresh channel after an attempt nobody answered: gRPC keeps a
+        channel whose connection attempts were refused failing for seconds
+        after the coordinator is back (measured: ~7 s after a 3 s outage); a
+        new one connects at once (as the C++ client's connection.h does). The
+        old channel is not closed here: the heartbeat thread may be using it;
+        it closes when the last reference goes."""
+        channel = open_channel(self._target)
+        self._channel, self._stub = channel, pb_grpc.CoordinatorStub(channel)
 
     def _blocking_timeout(self) -> float:
         # The coordinator ends a wait itself after barrier_deadline_seconds
@@ -313,62 +361,137 @@ class Client:
         return self._barrier_deadline + self._call_timeout
 
     def _register(self) -> None:
+        # One request id per registration, the same on each of its retries:
+        # a retry whose original was applied gets the original answer.
         request = pb.RegisterRequest(job=self._job, worker_name=self._worker_name,
                                      auth_token=self._auth_token,
-                                     policy_if_created=self._policy_if_created)
-        response = self._call("Register", self._stub.Register, request)
+                                     policy_if_created=self._policy_if_created,
+                                     request_id=uuid.uuid4().hex)
+        response = self._call("Register", request)
         with self._lock:
             self._worker_id = response.worker_id
         self._round = response.round
         self._round_target = response.target
         self._iteration = 0
+        self._unreported.clear()
+        self._ssp_lead_bound = 0  # A joiner's clock starts at the slowest one.
         self._pending = response.state == pb.WORKER_STATE_PENDING
-        if self._pending:
-            self._membership_news = True
         self._sync_due = False
         self._membership_epoch = response.membership_epoch
+        self._membership_fingerprint = response.membership_fingerprint
         self._live_workers = response.live_workers
         self._policy = response.policy
+        self._has_rounds = self._policy.kind not in (pb.POLICY_KIND_ASP, pb.POLICY_KIND_SSP) \
+            and self._policy.kind != getattr(pb, "POLICY_KIND_DSSP", -1)
         self._barrier_deadline = response.barrier_deadline_seconds
         self._heartbeat_timeout = response.heartbeat_timeout_seconds
         self._heartbeat_interval = self._heartbeat_interval_override or max(
             0.05, self._heartbeat_timeout / 3 if self._heartbeat_timeout > 0 else 1.0)
         self._registrations += 1
+        if self._registrations == 1:
+            self._mark_synchronized()
+        else:
+            self._rejoined_since_sync = True
 
     def _rejoin(self, cause: CoordinatorError) -> None:
-        _log.warning("ebsp: worker %s registers again after %s", self._worker_name, cause)
+        # Right after an outage the outage's end line already says NOT_FOUND.
+        level = logging.DEBUG if self._outage.ended_with_not_found else logging.WARNING
+        _log.log(level, "ebsp_client_registers_again job=%s worker=%s cause=%r",
+                 self._job, self._worker_name, str(cause))
         self._register()
-        self._membership_news = True
 
-    def _wait_for_clock(self) -> None:
+    def _may_train_on_unanswered(self) -> bool:
+        """Another iteration may start without an answer (see step_done)."""
+        if self._has_rounds:
+            return self._iteration < self._round_target
+        if self._policy.kind == pb.POLICY_KIND_ASP:
+            return len(self._unreported) < _MAX_UNREPORTED
+        return self._ssp_lead_bound < self._policy.staleness
+
+    def _report_unreported(self) -> None:
+        while self._unreported:
+            request = pb.ReportIterationRequest(
+                job=self._job, worker_id=self._worker_id, round=self._round,
+                iteration=self._iteration - len(self._unreported) + 1,
+                compute_seconds=self._unreported[0])
+            try:
+                if self._may_train_on_unanswered():
+                    answered, response = self._try_call("ReportIteration", request)
+                    if not answered:
+                        return  # Train on; the report stays for the next call.
+                else:
+                    response = self._call("ReportIteration", request)
+            except CoordinatorError as err:
+                if err.code == grpc.StatusCode.NOT_FOUND:
+                    # Not re-reported: counted here, the worker starts afresh.
+                    self._rejoin(err)
+                    if self._pending:
+                        self._sync_due = True
+                    return
+                # Refused: the iteration (and any behind it) is not counted.
+                self._iteration -= len(self._unreported)
+                self._ssp_lead_bound -= len(self._unreported)
+                self._unreported.clear()
+                raise
+            self._unreported.popleft()
+            self._round_target = response.target
+            self._membership_epoch = response.membership_epoch
+            self._membership_fingerprint = response.membership_fingerprint
+            if response.directive == pb.DIRECTIVE_SYNC_NOW:
+                self._sync_due = True
+                # Targets never move down: nothing is left behind the target.
+                self._iteration -= len(self._unreported)
+                self._unreported.clear()
+            elif response.directive == pb.DIRECTIVE_WAIT:
+                if not self._wait_for_clock():
+                    return
+
+    def _wait_for_clock(self) -> bool:
+        """False if the worker had to register again meanwhile."""
         request = pb.WaitForClockRequest(job=self._job, worker_id=self._worker_id)
         try:
-            self._call("WaitForClock", self._stub.WaitForClock, request,
-                       timeout=self._blocking_timeout())
+            response = self._call("WaitForClock", request,
+                                  timeout=self._blocking_timeout())
         except CoordinatorError as err:
             if err.code != grpc.StatusCode.NOT_FOUND:
                 raise
             # Registered again, clocks start over: nobody to wait for.
             self._rejoin(err)
+            return False
+        self._ssp_lead_bound = (response.own_clock - response.slowest_clock
+                                + len(self._unreported))
+        return True
 
-    def _finish_sync(self, round_: int, target: int, started: float, epoch: int,
-                     live_workers: int, waited: Optional[float] = None) -> SyncResult:
+    def _changed_since_sync(self, fingerprint: int, epoch: int) -> bool:
+        if fingerprint and self._fingerprint_at_last_sync:
+            return fingerprint != self._fingerprint_at_last_sync
+        # A coordinator without fingerprints: any join, leave or re-registration.
+        return self._rejoined_since_sync or self._pending or epoch != self._epoch_at_last_sync
+
+    def _mark_synchronized(self) -> None:
+        self._fingerprint_at_last_sync = self._membership_fingerprint
+        self._epoch_at_last_sync = self._membership_epoch
+        self._rejoined_since_sync = False
+
+    def _finish_sync(self, response, started: float) -> SyncResult:
         now = self._clock()
-        changed = self._membership_news or epoch != self._epoch_at_last_sync
-        self._round = round_
-        self._round_target = target
+        changed = self._changed_since_sync(response.membership_fingerprint,
+                                           response.membership_epoch)
+        self._round = response.round
+        self._round_target = response.target
         self._iteration = 0
         self._pending = False
         self._sync_due = False
-        self._membership_news = False
-        self._membership_epoch = epoch
-        self._epoch_at_last_sync = epoch
-        self._live_workers = live_workers
+        self._membership_epoch = response.membership_epoch
+        self._membership_fingerprint = response.membership_fingerprint
+        self._mark_synchronized()
+        self._live_workers = response.live_workers
         self._last_mark = now
-        return SyncResult(round=round_, target=target,
-                          waited_seconds=now - started if waited is None else waited,
-                          membership_changed=changed, membership_epoch=epoch,
-                          live_workers=live_workers)
+        return SyncResult(round=response.round, target=response.target,
+                          waited_seconds=response.waited_seconds,
+                          membership_changed=changed, membership_epoch=response.membership_epoch,
+                          live_workers=response.live_workers,
+                          membership_fingerprint=response.membership_fingerprint)
 
     def _heartbeat_loop(self) -> None:
         # Bounded by the closed event. A failed heartbeat is not fatal and not

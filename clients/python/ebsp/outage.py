@@ -61,6 +61,9 @@ class Outage:
         self._failed_attempts = 0
         self._last_error: Optional[grpc.RpcError] = None
         self.next_attempt_at = float("-inf")
+        # The last answer ended an outage and was NOT_FOUND (the coordinator
+        # restarted): the end line already says so.
+        self.ended_with_not_found = False
 
     @property
     def active(self) -> bool:
@@ -87,6 +90,7 @@ class Outage:
         self._last_error = err
 
     def answered(self, code: Optional[grpc.StatusCode]) -> None:
+        self.ended_with_not_found = self._started is not None and code == grpc.StatusCode.NOT_FOUND
         if self._started is None:
             return
         self._emit("ebsp_client_outage_ended",

@@ -23,7 +23,7 @@ import dataclasses
 import random
 import threading
 import time
-from typing import Callable, Optional, TypeVar
+from typing import Callable, Optional, Tuple, TypeVar
 
 import grpc
 
@@ -89,14 +89,16 @@ def unanswered(err: grpc.RpcError, elapsed: float, timeout: Optional[float]) -> 
 def call_with_retry(fn: Callable[[], T], policy: RetryPolicy,
                     stop: Optional[threading.Event] = None,
                     rng: Optional[random.Random] = None, *, method: str = "call",
-                    timeout: Optional[float] = None, outage=None) -> T:
+                    timeout: Optional[float] = None, outage=None,
+                    on_unanswered: Optional[Callable[[], None]] = None) -> T:
     """Calls fn() until the coordinator answers; returns its result or raises
     its grpc.RpcError. When it does not answer, waits and tries again until
     ``policy.max_attempts`` is spent (raises the last error) or the outage
     budget is (raises an error saying how long it waited and why). ``timeout``
     is the per-attempt timeout fn uses; ``outage`` (ebsp.outage.Outage) is
-    the caller's outage state, shared across its calls (a fresh one if None).
-    A set ``stop`` event ends the waiting early (the last error is raised)."""
+    the caller's outage state, shared across its calls (a fresh one if None);
+    ``on_unanswered`` is called after each attempt that got no answer (the
+    client opens a fresh channel then). A set ``stop`` event ends the waiting early (the last error is raised)."""
     from ebsp.outage import Outage  # Imported here: ebsp.outage imports this module.
     rng = rng or random.Random()
     outage = outage or Outage(policy, "", rng=rng)
@@ -116,6 +118,8 @@ def call_with_retry(fn: Callable[[], T], policy: RetryPolicy,
                 raise
             attempt += 1
             outage.failed(method, err)
+            if on_unanswered is not None:
+                on_unanswered()
             if policy.max_attempts is not None and attempt >= policy.max_attempts:
                 outage.answered(None)  # Not waiting any longer: this outage is over for us.
                 raise
@@ -132,3 +136,31 @@ def _sleep(seconds: float, stop: Optional[threading.Event]) -> bool:
         time.sleep(seconds)
         return False
     return stop.wait(seconds)
+
+
+def try_once(fn: Callable[[], T], outage, *, method: str, timeout: Optional[float] = None,
+             on_unanswered: Optional[Callable[[], None]] = None) -> Tuple[bool, Optional[T]]:
+    """One attempt, for a worker that can train on while the coordinator is
+    away: (True, result) when it answered OK; (False, None) when it did not
+    answer, or when the backoff after the last failure has not passed (then
+    nothing is sent). Raises the coordinator's error answers, and the outage
+    budget's error once it is spent."""
+    if outage.budget_spent():
+        raise outage.give_up(method)
+    if time.monotonic() < outage.next_attempt_at:
+        return False, None
+    started = time.monotonic()
+    try:
+        result = fn()
+    except grpc.RpcError as err:
+        if not unanswered(err, time.monotonic() - started, timeout):
+            outage.answered(err.code() if hasattr(err, "code") else None)
+            raise
+        outage.failed(method, err)
+        if on_unanswered is not None:
+            on_unanswered()
+        if outage.budget_spent():
+            raise outage.give_up(method) from None
+        return False, None
+    outage.answered(grpc.StatusCode.OK)
+    return True, result

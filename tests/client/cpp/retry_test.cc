@@ -85,7 +85,7 @@ class RpcRunnerTest : public ::testing::Test {
     policy_.outage_budget = absl::Milliseconds(100);
   }
   RpcRunner MakeRunner() {
-    return RpcRunner(connection_, policy_, nullptr, "job=j worker=w",
+    return RpcRunner(connection_, policy_, nullptr, "j", "w",
                      [this](absl::string_view line) { lines_.emplace_back(line); });
   }
   Connection connection_;
@@ -198,7 +198,7 @@ TEST(RpcRunnerDeadlineTest, AnAttemptThatRanOutItsOwnDeadlineGotNoAnswerAndIsRet
   RetryPolicy policy;
   policy.initial_backoff = absl::Milliseconds(5);
   policy.jitter = 0;
-  RpcRunner runner(connection, policy, nullptr, "job=j worker=w", [](absl::string_view) {});
+  RpcRunner runner(connection, policy, nullptr, "j", "w", [](absl::string_view) {});
   auto get_job = [](elasticbsp::v1::Coordinator::Stub& stub, grpc::ClientContext* context) {
     elasticbsp::v1::GetJobRequest request;
     request.set_job("none");

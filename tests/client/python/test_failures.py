@@ -44,14 +44,18 @@ def test_clients_register_again_after_a_coordinator_restart(coordinator, job_nam
         coordinator.restart()  # Same port, empty state.
 
         # a's barrier call failed over (UNAVAILABLE, retried, then NOT_FOUND):
-        # it registered again and starts the new job's first round.
+        # it registered again and starts the new job's first round, without
+        # a barrier: nobody synchronizes now.
         result = waiting.result(timeout=30)
-        assert result.membership_changed
+        assert not result.synchronized
+        assert not result.membership_changed  # Decided at the next barrier.
         assert a.registrations == 2
         assert result.round == a.round == 0
-        # b learns on its next report.
-        assert b.step_done(0.005)
+        # b learns on its next report, which is not re-reported: b starts the
+        # new round afresh, and its next report reaches the (BSP) target.
+        assert not b.step_done(0.005)
         assert b.registrations == 2
+        assert b.step_done(0.005)
         assert live_names(admin, job_name) == {"a", "b"}
         assert admin.get_job(job_name).spec.policy.kind == pb.POLICY_KIND_BSP
 
@@ -59,7 +63,10 @@ def test_clients_register_again_after_a_coordinator_restart(coordinator, job_nam
         b_rounds = pool.submit(sync_rounds, b, 3, first_sync_due=True)
         a_results, b_results = a_rounds.result(timeout=30), b_rounds.result(timeout=30)
     assert [r.round for r in a_results] == [r.round for r in b_results] == [1, 2, 3]
-    assert b_results[0].membership_changed
+    # The same names came back: no change, with fingerprints; a coordinator
+    # without them can only say that b registered again.
+    assert a_results[0].membership_changed == (a_results[0].membership_fingerprint == 0)
+    assert b_results[0].membership_changed == (b_results[0].membership_fingerprint == 0)
     assert not a_results[-1].membership_changed and not b_results[-1].membership_changed
     admin.close()
 
@@ -79,9 +86,12 @@ def test_silent_worker_is_evicted_and_registers_again(coordinator, job_name):
         assert alive.step_done(0.005)
         assert alive.sync().live_workers == 1
 
-        # The evicted worker's next call gets NOT_FOUND: it registers again.
-        assert silent.step_done(0.005)
+        # The evicted worker's next call gets NOT_FOUND: it registers again,
+        # and the report that found it forgotten is not re-reported.
+        assert not silent.step_done(0.005)
         assert silent.registrations == 2
+        assert silent.iteration == 0
+        assert silent.step_done(0.005)
         assert alive.step_done(0.005)
         with ThreadPoolExecutor(1) as pool:
             silent_result = pool.submit(silent.sync)

@@ -170,4 +170,22 @@ absl::Status CoordinatorProcess::Restart() {
   return Launch();
 }
 
+absl::Status CoordinatorProcess::Freeze() {
+  process_->Signal(SIGSTOP);
+  const std::string stat_path = absl::StrCat("/proc/", process_->pid(), "/stat");
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (absl::Now() < deadline) {
+    // The state is the first field after the ")" that ends the command name.
+    const std::string stat = ReadFileOrEmpty(stat_path);
+    const size_t paren = stat.rfind(')');
+    if (paren != std::string::npos && stat.size() > paren + 2 && stat[paren + 2] == 'T') {
+      return absl::OkStatus();
+    }
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  return absl::DeadlineExceededError("the coordinator did not stop within 10s of SIGSTOP");
+}
+
+void CoordinatorProcess::Thaw() { process_->Signal(SIGCONT); }
+
 }  // namespace ebsp::testing

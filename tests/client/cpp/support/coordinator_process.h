@@ -45,6 +45,10 @@ class CoordinatorProcess {
   absl::StatusOr<int> Terminate(absl::Duration timeout);
   // Starts the same binary again on the same gRPC port with the same flags.
   absl::Status Restart();
+  // SIGSTOP: the coordinator keeps its state and answers nothing (returns
+  // once the kernel reports it stopped, within a deadline); Thaw: SIGCONT.
+  absl::Status Freeze();
+  void Thaw();
 
  private:
   explicit CoordinatorProcess(Options options) : options_(std::move(options)) {}
