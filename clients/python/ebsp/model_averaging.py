@@ -96,7 +96,8 @@ class ElasticBSPModelAverager(averagers.ModelAverager):
         if self.step >= self.warmup_steps and self.client.step_done():
             result = self.client.sync()
             world = dist.get_world_size(self.process_group)
-            if result.live_workers != world:
+            # (A sync without a barrier carries the registration's count.)
+            if result.synchronized and result.live_workers != world:
                 raise MembershipChangedError(
                     f"job {self.client.job}: {result.live_workers} live workers but the process "
                     f"group has {world} ranks (membership epoch {result.membership_epoch}); "

@@ -14,14 +14,16 @@ which is the same as ``if coord.step_done(): coord.sync(); average_model(model)`
 
 Membership changes. torch.distributed groups have a fixed world size: they
 cannot absorb a worker that joins, leaves or is evicted. When a SyncResult
-has membership_changed=True *and* live_workers differs from the group's
-size (or this worker had to register again after a coordinator restart), the
-process group must be rebuilt before the next all-reduce:
+has membership_changed=True (the set of worker names changed) *and*
+live_workers differs from the group's size, the process group must be rebuilt before the next all-reduce:
 ``dist.destroy_process_group()``, a new rendezvous with the new world size
 (torchrun's elastic agent does this), then broadcast the weights from one
 rank so everyone restarts from the same model. ElasticTrainer calls
 ``on_membership_change(result)`` at that point; without a handler it raises,
-because all-reducing over a stale group would hang or mix wrong ranks.
+because all-reducing over a stale group would hang or mix wrong ranks. The
+same names coming back after a coordinator restart are no change: the group
+is kept, and a sync that found the worker forgotten (synchronized=False) is
+not averaged.
 
 torch is imported lazily so ``import ebsp`` works without it.
 """
@@ -87,13 +89,17 @@ class ElasticTrainer:
         self._leave_on_exit = leave_on_exit
         self.syncs = 0
         self.last_sync: Optional[SyncResult] = None
-        self._registrations_seen = client.registrations
 
     def step_done(self, compute_seconds: Optional[float] = None) -> Optional[SyncResult]:
         """Returns the SyncResult if this iteration ended with a sync, else None."""
         if not self.client.step_done(compute_seconds):
             return None
         result = self.client.sync()
+        if not result.synchronized:
+            # Registered again while waiting (a coordinator restart): no
+            # barrier, nobody averages now; the next sync does.
+            self.last_sync = result
+            return result
         if result.membership_changed and self._group_is_stale(result):
             if self._on_membership_change is None:
                 raise MembershipChangedError(
@@ -101,7 +107,6 @@ class ElasticTrainer:
                     f"process group has {self._group_size()} ranks (epoch "
                     f"{result.membership_epoch}); rebuild the group (see ebsp.torch_helpers)")
             self._on_membership_change(result)
-        self._registrations_seen = self.client.registrations
         average_model(self.model, self.group)
         self.syncs += 1
         self.last_sync = result
@@ -112,8 +117,9 @@ class ElasticTrainer:
         return dist.get_world_size(self.group)
 
     def _group_is_stale(self, result: SyncResult) -> bool:
-        rejoined = self.client.registrations != self._registrations_seen
-        return rejoined or result.live_workers != self._group_size()
+        # membership_changed already says the set of names changed; a group of
+        # the same size (a coordinator without fingerprints) is kept too.
+        return result.live_workers != self._group_size()
 
     def __enter__(self) -> "ElasticTrainer":
         return self
