@@ -113,6 +113,7 @@ class Client:
         # The coordinator outage in progress, if any (training thread only).
         self._outage = Outage(self._retry, f"job={job} worker={worker_name}", rng=self._rng)
 
+        self._tls = tls
         self._channel = open_channel(target, tls)
         self._stub = pb_grpc.CoordinatorStub(self._channel)
 
@@ -351,7 +352,7 @@ class Client:
         new one connects at once (as the C++ client's connection.h does). The
         old channel is not closed here: the heartbeat thread may be using it;
         it closes when the last reference goes."""
-        channel = open_channel(self._target)
+        channel = open_channel(self._target, self._tls)
         self._channel, self._stub = channel, pb_grpc.CoordinatorStub(channel)
 
     def _blocking_timeout(self) -> float:
