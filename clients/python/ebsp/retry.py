@@ -109,25 +109,15 @@ def call_with_retry(fn: Callable[[], T], policy: RetryPolicy,
             raise outage.last_error
         if outage.budget_spent():
             raise outage.give_up(method)
-        started = time.monotonic()
-        try:
-            result = fn()
-        except grpc.RpcError as err:
-            if not unanswered(err, time.monotonic() - started, timeout):
-                outage.answered(err.code() if hasattr(err, "code") else None)
-                raise
-            attempt += 1
-            outage.failed(method, err)
-            if on_unanswered is not None:
-                on_unanswered()
-            if policy.max_attempts is not None and attempt >= policy.max_attempts:
-                outage.answered(None)  # Not waiting any longer: this outage is over for us.
-                raise
-            if outage.budget_spent():
-                raise outage.give_up(method)
-            continue
-        outage.answered(grpc.StatusCode.OK)
-        return result
+        answered, result = _attempt(fn, outage, method, timeout, on_unanswered)
+        if answered:
+            return result
+        attempt += 1
+        if policy.max_attempts is not None and attempt >= policy.max_attempts:
+            outage.answered(None)  # Not waiting any longer: this outage is over for us.
+            raise outage.last_error
+        if outage.budget_spent():
+            raise outage.give_up(method)
 
 
 def _sleep(seconds: float, stop: Optional[threading.Event]) -> bool:
@@ -149,6 +139,17 @@ def try_once(fn: Callable[[], T], outage, *, method: str, timeout: Optional[floa
         raise outage.give_up(method)
     if time.monotonic() < outage.next_attempt_at:
         return False, None
+    answered, result = _attempt(fn, outage, method, timeout, on_unanswered)
+    if not answered and outage.budget_spent():
+        raise outage.give_up(method)
+    return answered, result
+
+
+def _attempt(fn: Callable[[], T], outage, method: str, timeout: Optional[float],
+             on_unanswered: Optional[Callable[[], None]]) -> Tuple[bool, Optional[T]]:
+    """One call of fn: (True, result) when answered OK; the coordinator's error
+    answers are raised; (False, None) when nobody answered (recorded in
+    ``outage``, then ``on_unanswered``)."""
     started = time.monotonic()
     try:
         result = fn()
@@ -159,8 +160,6 @@ def try_once(fn: Callable[[], T], outage, *, method: str, timeout: Optional[floa
         outage.failed(method, err)
         if on_unanswered is not None:
             on_unanswered()
-        if outage.budget_spent():
-            raise outage.give_up(method) from None
         return False, None
     outage.answered(grpc.StatusCode.OK)
     return True, result
