@@ -14,6 +14,8 @@ packages=(
   python3-torch python3-sklearn python3-matplotlib python3-numpy
   prometheus yamllint
   clang-format clang-14
+  # scripts/fuzz.sh: libFuzzer and the sanitizers runtime of clang-14.
+  libclang-rt-14-dev
   # ctest -L image: deploy/docker/build_and_test.sh builds and runs the image.
   podman buildah debootstrap runc
 )

@@ -1,7 +1,9 @@
 // Random event sequences against JobState, checked against invariants
-// after every event: a rejected event changes nothing, a barrier never
-// waits for nobody, targets stay within the policy's bounds, released
-// workers run. Fixed seeds keep every run identical.
+// after every event (tests/core/job_invariants.h: a rejected event changes
+// nothing, a barrier never waits for nobody, targets stay within the
+// policy's bounds, released workers run). Fixed seeds keep every run
+// identical. tests/fuzz/job_state_fuzz.cc checks the same invariants over
+// sequences libFuzzer finds.
 #include <cstdint>
 #include <memory>
 #include <random>
@@ -10,12 +12,11 @@
 
 #include "gtest/gtest.h"
 #include "lib/core/job/job_state.h"
+#include "tests/core/job_invariants.h"
 #include "tests/core/test_support.h"
 
 namespace ebsp::core {
 namespace {
-
-using ::ebsp::core::testing::SnapshotsEqual;
 
 constexpr WorkerId kMaxId = 8;  // Ids 1..8, so unknown and departed ids come up.
 constexpr int kEventsPerSeed = 3000;
@@ -111,80 +112,11 @@ TEST_P(JobStateRandomTest, InvariantsHoldAfterEveryEvent) {
       const JobSnapshot after = job.Snapshot(look);
       const std::string where =
           GetParam() + " seed " + std::to_string(seed) + " event " + std::to_string(event);
-      ASSERT_EQ(job.membership_epoch(), after.membership_epoch) << where;
-      if (!status.ok()) {
-        ASSERT_NE(status.code(), absl::StatusCode::kInternal) << where;
-        ASSERT_FALSE(status.message().empty()) << where;
-        ASSERT_TRUE(SnapshotsEqual(before, after)) << where << ": " << status;
-        continue;
-      }
+      ASSERT_EQ(testing::CheckInvariants(policy, job, {before, after, status, effects}), "")
+          << where << ": " << status;
+      if (!status.ok()) continue;
       ++accepted;
       releases += effects.releases.size();
-      size_t members = 0;
-      size_t pending = 0;
-      for (const WorkerSnapshot& w : after.workers) {
-        if (w.phase == WorkerPhase::kPending) {
-          ++pending;
-          continue;
-        }
-        ++members;
-        if (policy.HasRounds()) {
-          const int most = policy.kind == PolicyKind::kElasticBsp   ? policy.lookahead
-                           : policy.kind == PolicyKind::kLocalSteps ? policy.local_steps
-                                                                    : 1;
-          ASSERT_GE(w.target, 1) << where << " worker " << w.worker;
-          ASSERT_LE(w.target, most) << where << " worker " << w.worker;
-          ASSERT_LE(w.iterations_in_round, w.target) << where << " worker " << w.worker;
-        } else {
-          ASSERT_NE(w.phase, WorkerPhase::kAtBarrier) << where;
-        }
-      }
-      // A barrier releases only when every member still live has arrived.
-      for (const RoundSummary& summary : effects.rounds_completed) {
-        std::vector<WorkerId> expected;
-        for (const WorkerSnapshot& w : before.workers) {
-          if (w.phase != WorkerPhase::kPending && job.IsMember(w.worker)) {
-            expected.push_back(w.worker);
-          }
-        }
-        std::vector<WorkerId> arrived;
-        for (const RoundSummary::Member& m : summary.members) arrived.push_back(m.worker);
-        ASSERT_EQ(arrived, expected) << where << ": released round " << summary.round;
-      }
-      for (const Release& r : effects.releases) {
-        ASSERT_TRUE(job.IsMember(r.worker)) << where << " released departed " << r.worker;
-        ASSERT_GE(r.waited, absl::ZeroDuration()) << where;
-        if (r.kind == WaitKind::kClock) {
-          // Released only within the bound of the slowest clock (s + r_max
-          // under DSSP).
-          const int bound =
-              policy.staleness + (policy.kind == PolicyKind::kDssp ? policy.staleness_range : 0);
-          ASSERT_GE(r.own_clock, r.slowest_clock) << where << " worker " << r.worker;
-          ASSERT_LE(r.own_clock, r.slowest_clock + static_cast<uint64_t>(bound))
-              << where << " worker " << r.worker;
-        }
-      }
-      if (policy.HasRounds()) {
-        // Nobody waits at a barrier that everyone reached, and pending
-        // workers are never left behind without members.
-        if (members > 0) {
-          ASSERT_FALSE(after.missing.empty()) << where;
-        }
-        if (pending > 0) {
-          ASSERT_GT(members, 0u) << where;
-        }
-        // Every member is either arrived or missing; pending workers appear
-        // only among the arrived, once they called Barrier.
-        size_t arrived_members = 0;
-        for (WorkerId a : after.arrived) {
-          for (const WorkerSnapshot& w : after.workers) {
-            if (w.worker == a && w.phase != WorkerPhase::kPending) ++arrived_members;
-          }
-        }
-        ASSERT_EQ(arrived_members + after.missing.size(), members) << where;
-      }
-      ASSERT_GE(after.idle_fraction, 0.0) << where;
-      ASSERT_LE(after.idle_fraction, 1.0) << where;
     }
     // The sequence must exercise the state machine, or the invariants said
     // little: releases where the policy has waits, accepted events always.
