@@ -215,9 +215,11 @@ int Run() {
         "release",
         {Int("from_round", from_round), Int("round", sync->round),
          Int("target", static_cast<uint64_t>(sync->target)), Int("epoch", sync->membership_epoch),
-         Field("fingerprint", "null"), Int("live", static_cast<uint64_t>(sync->live_workers)),
+         Int("fingerprint", sync->membership_fingerprint),
+         Int("live", static_cast<uint64_t>(sync->live_workers)),
          Bool("changed", sync->membership_changed),
-         Num("waited", absl::ToDoubleSeconds(sync->waited)), Bool("rejoined", sync->reregistered)});
+         Num("waited", absl::ToDoubleSeconds(sync->waited)), Bool("rejoined", sync->reregistered),
+         Bool("synchronized", sync->synchronized)});
   }
 }
 
