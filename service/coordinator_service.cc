@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "lib/log/log.h"
 #include "service/proto_convert.h"
 #include "service/status_mapping.h"
 #include "service/validation.h"
@@ -229,6 +230,15 @@ absl::Status CoordinatorService::HandleRegister(const v1::RegisterRequest& reque
         registry_.Create(request.job(), std::move(job_options), request.auth_token(), clock_->Now(),
                          /*existing_ok=*/true);
     if (!created.ok()) return created.status();
+    if (created->created) {
+      log::Event(log::Level::kInfo, "job_created",
+                 {{"job", request.job()},
+                  {"by", "Register"},
+                  {"worker", request.worker_name()},
+                  {"policy", policy->ToString()},
+                  {"heartbeat_timeout_s", absl::ToDoubleSeconds(options_.heartbeat_timeout)},
+                  {"auth_token", request.auth_token().empty() ? "none" : "set"}});
+    }
     entry = std::move(created->entry);
   } else {
     absl::StatusOr<std::shared_ptr<JobEntry>> found = registry_.Find(request.job());
@@ -258,6 +268,14 @@ absl::Status CoordinatorService::HandleRegister(const v1::RegisterRequest& reque
   if (!result.ok()) return result.status();
   job.OnRegistered(*result);
   ApplyEvent(job, result->effects, now);
+  log::Event(log::Level::kInfo, "worker_joined",
+             {{"job", job.name()},
+              {"worker", request.worker_name()},
+              {"worker_id", result->worker},
+              {"state", result->phase == core::WorkerPhase::kPending ? "pending" : "running"},
+              {"round", result->round},
+              {"live_workers", result->live_workers},
+              {"membership_epoch", result->membership_epoch}});
 
   response->set_worker_id(result->worker);
   response->set_round(result->round);
@@ -425,8 +443,17 @@ absl::Status CoordinatorService::HandleLeave(const v1::LeaveRequest& request) {
   JobEntry::Locked job = (*entry)->Lock();
   if (absl::Status s = job.status(); !s.ok()) return s;
   const absl::Time now = clock_->Now();
+  // Empty for a retry of a Leave that was applied (nothing to log then).
+  const std::string name = job.state().WorkerName(request.worker_id());
   absl::StatusOr<core::Effects> effects = job.state().Leave(request.worker_id(), now);
   if (!effects.ok()) return effects.status();
+  if (!name.empty()) {
+    log::Event(log::Level::kInfo, "worker_left",
+               {{"job", job.name()},
+                {"worker", name},
+                {"worker_id", request.worker_id()},
+                {"live_workers", job.state().live_workers()}});
+  }
   job.OnLeft(request.worker_id());
   ApplyEvent(job, *effects, now);
   // A wait of the leaving worker (from another thread of the same client)

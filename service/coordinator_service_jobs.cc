@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "lib/log/log.h"
 #include "service/coordinator_service.h"
 #include "service/proto_convert.h"
 #include "service/validation.h"
@@ -61,6 +62,12 @@ absl::Status CoordinatorService::HandleCreateJob(const v1::CreateJobRequest& req
   absl::StatusOr<JobRegistry::Created> created = registry_.Create(
       spec.job(), std::move(job_options), spec.auth_token(), clock_->Now(), /*existing_ok=*/false);
   if (!created.ok()) return created.status();
+  log::Event(log::Level::kInfo, "job_created",
+             {{"job", spec.job()},
+              {"by", "CreateJob"},
+              {"policy", policy->ToString()},
+              {"heartbeat_timeout_s", absl::ToDoubleSeconds(created->entry->heartbeat_timeout())},
+              {"auth_token", spec.auth_token().empty() ? "none" : "set"}});
   return Describe(*created->entry, response);
 }
 
@@ -110,6 +117,7 @@ absl::Status CoordinatorService::HandleUpdatePolicy(const v1::UpdatePolicyReques
     JobEntry::Locked job = (*entry)->Lock();
     if (absl::Status s = job.status(); !s.ok()) return s;
     if (absl::Status s = job.state().UpdatePolicy(*policy, clock_->Now()); !s.ok()) return s;
+    job.NotePolicyRequested(*policy);
   }
   return Describe(**entry, response);
 }
@@ -123,7 +131,12 @@ grpc::ServerUnaryReactor* CoordinatorService::DeleteJob(grpc::CallbackServerCont
 absl::Status CoordinatorService::HandleDeleteJob(const v1::DeleteJobRequest& request) {
   if (absl::Status s = ValidateJobName(request.job()); !s.ok()) return s;
   Completions completions;  // Parked calls end with NOT_FOUND, after unlocking.
-  return registry_.Delete(request.job(), &completions);
+  absl::Status deleted = registry_.Delete(request.job(), &completions);
+  if (deleted.ok()) {
+    log::Event(log::Level::kInfo, "job_deleted",
+               {{"job", request.job()}, {"parked_calls_ended", completions.size()}});
+  }
+  return deleted;
 }
 
 }  // namespace ebsp::server

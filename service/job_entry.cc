@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "lib/log/log.h"
 
 namespace ebsp::server {
 namespace {
@@ -56,6 +57,15 @@ void JobEntry::ApplyEffects(const core::Effects& effects, absl::Duration event_t
   const uint64_t epoch = state_.membership_epoch();
 
   for (const core::Eviction& eviction : effects.evictions) {
+    log::Event(log::Level::kWarning, "worker_evicted",
+               {{"job", name_},
+                {"worker", eviction.name},
+                {"worker_id", eviction.worker},
+                {"reason", "lease_expired"},
+                {"silence_s", absl::StrFormat("%.1f", absl::ToDoubleSeconds(eviction.silence))},
+                {"lease_s", absl::ToDoubleSeconds(heartbeat_timeout_)},
+                {"was_waiting", eviction.was_waiting},
+                {"live_workers", state_.live_workers()}});
     FreeSlot(eviction.worker);
     if (metrics_ != nullptr) {
       switch (eviction.reason) {
@@ -86,6 +96,12 @@ void JobEntry::ApplyEffects(const core::Effects& effects, absl::Duration event_t
       out->Add(it->second, std::move(outcome));
       waiting_.erase(it);
     }
+  }
+
+  // A requested policy takes effect at a round boundary: checked only when
+  // a round completed while a request is pending (never per iteration).
+  if (pending_policy_.has_value() && !effects.rounds_completed.empty()) {
+    CheckPolicyApplied(effects.rounds_completed.back().round + 1);
   }
 
   if (metrics_ == nullptr) return;
@@ -170,6 +186,25 @@ void JobEntry::ExpireWaits(absl::Time now, absl::Duration deadline, Completions*
         slowest.push_back(absl::StrFormat("%s (%d)", w.name, w.worker));
       }
     }
+    const size_t barrier_calls = std::count_if(expired.begin(), expired.end(), [](WaitingCall* c) {
+      return c->kind() == core::WaitKind::kBarrier;
+    });
+    if (barrier_calls > 0) {
+      log::Event(log::Level::kWarning, "barrier_deadline_passed",
+                 {{"job", name_},
+                  {"round", snap.round},
+                  {"deadline_s", absl::ToDoubleSeconds(deadline)},
+                  {"calls_failed", barrier_calls},
+                  {"missing", missing.empty() ? "none" : absl::StrJoin(missing, ", ")}});
+    }
+    if (barrier_calls < expired.size()) {
+      log::Event(log::Level::kWarning, "clock_wait_deadline_passed",
+                 {{"job", name_},
+                  {"deadline_s", absl::ToDoubleSeconds(deadline)},
+                  {"calls_failed", expired.size() - barrier_calls},
+                  {"slowest_iterations", min_total},
+                  {"slowest", absl::StrJoin(slowest, ", ")}});
+    }
     for (WaitingCall* call : expired) {
       waiting_.erase(call->worker());
       WaitOutcome outcome;
@@ -202,6 +237,12 @@ void JobEntry::RefreshGauges(absl::Time now) {
   metrics_->membership_epoch().Set(static_cast<double>(snap.membership_epoch));
   metrics_->idle_fraction().Set(snap.idle_fraction);
   metrics_->staleness_iterations().Set(static_cast<double>(snap.staleness));
+  std::vector<core::WorkerInterval> intervals;
+  intervals.reserve(snap.workers.size());
+  for (const core::WorkerSnapshot& w : snap.workers) {
+    intervals.push_back({w.worker, w.name, w.last_compute});
+  }
+  metrics_->SetStragglers(core::SlowestWorkers(std::move(intervals), kStragglerSeries));
 }
 
 void JobEntry::FailParked(core::WorkerId worker, const absl::Status& status, Completions* out) {
@@ -337,6 +378,31 @@ void JobEntry::Locked::DrainWaits(const absl::Status& status) {
 void JobEntry::Locked::MarkDeleted() {
   entry_.mu_.AssertHeld();
   entry_.MarkDeleted(&completions_);
+}
+
+void JobEntry::NotePolicyRequested(const core::PolicyConfig& requested) {
+  pending_policy_ = requested.ToString();
+  log::Event(
+      log::Level::kInfo, "policy_update_requested",
+      {{"job", name_}, {"policy", *pending_policy_}, {"current", state_.policy().ToString()}});
+  CheckPolicyApplied(std::nullopt);
+}
+
+void JobEntry::CheckPolicyApplied(std::optional<uint64_t> from_round) {
+  if (!pending_policy_.has_value() || state_.policy().ToString() != *pending_policy_) return;
+  if (from_round.has_value()) {
+    log::Event(log::Level::kInfo, "policy_applied",
+               {{"job", name_}, {"policy", *pending_policy_}, {"from_round", *from_round}});
+  } else {
+    log::Event(log::Level::kInfo, "policy_applied",
+               {{"job", name_}, {"policy", *pending_policy_}, {"at", "once"}});
+  }
+  pending_policy_.reset();
+}
+
+void JobEntry::Locked::NotePolicyRequested(const core::PolicyConfig& requested) {
+  entry_.mu_.AssertHeld();
+  entry_.NotePolicyRequested(requested);
 }
 
 }  // namespace ebsp::server

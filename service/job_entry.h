@@ -21,6 +21,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -72,6 +73,8 @@ class JobEntry {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void DrainWaits(const absl::Status& status, Completions* out) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void MarkDeleted(Completions* out) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void NotePolicyRequested(const core::PolicyConfig& requested) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void CheckPolicyApplied(std::optional<uint64_t> from_round) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status DeletedStatus() const;
 
   void AssignSlot(core::WorkerId worker, int target) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -93,6 +96,9 @@ class JobEntry {
   // Worker -> metric slot (w0..w{max-1}); slot_used_[i] marks taken slots.
   absl::flat_hash_map<core::WorkerId, int> slot_of_ ABSL_GUARDED_BY(mu_);
   std::vector<bool> slot_used_ ABSL_GUARDED_BY(mu_);
+  // The text of a policy UpdatePolicy accepted that has not taken effect yet
+  // (it does at a round boundary); logged as policy_applied when it does.
+  std::optional<std::string> pending_policy_ ABSL_GUARDED_BY(mu_);
 };
 
 // A job while its lock is held. Made only by JobEntry::Lock(); neither
@@ -152,6 +158,9 @@ class JobEntry::Locked {
   // Marks the job deleted and drops its metric series; parked calls end
   // with NOT_FOUND.
   void MarkDeleted();
+  // After a successful core UpdatePolicy: logs the request, and logs
+  // policy_applied when the policy is in force (now or at a round boundary).
+  void NotePolicyRequested(const core::PolicyConfig& requested);
 
  private:
   friend class JobEntry;

@@ -147,6 +147,15 @@ Metrics::Metrics(int max_worker_series)
                             .Name("ebsp_planning_seconds")
                             .Help("Wall time of events that ran ZipLine")
                             .Register(*registry_)),
+      straggler_ratio_(BuildGauge()
+                           .Name("ebsp_straggler_ratio")
+                           .Help("Recent iteration time of the job's k slowest workers (rank 1 = "
+                                 "slowest) over the job's median")
+                           .Register(*registry_)),
+      straggler_seconds_(BuildGauge()
+                             .Name("ebsp_straggler_iteration_seconds")
+                             .Help("Recent iteration time of the job's k slowest workers")
+                             .Register(*registry_)),
       evictions_total_(BuildCounter()
                            .Name("ebsp_evictions_total")
                            .Help("Evictions by reason")
@@ -231,6 +240,7 @@ JobMetrics::JobMetrics(Metrics* owner, std::string job, int max_worker_slots)
 }
 
 JobMetrics::~JobMetrics() {
+  for (StragglerSeries& series : stragglers_) RemoveStraggler(series);
   owner_->job_live_workers_.Remove(live_workers_);
   owner_->job_round_.Remove(round_);
   owner_->job_rounds_total_.Remove(rounds_total_);
@@ -268,6 +278,34 @@ void JobMetrics::SetWorkerTarget(int slot, double target) {
     }
   }
   gauge->Set(target);
+}
+
+void JobMetrics::RemoveStraggler(StragglerSeries& series) {
+  if (series.ratio != nullptr) owner_->straggler_ratio_.Remove(series.ratio);
+  if (series.seconds != nullptr) owner_->straggler_seconds_.Remove(series.seconds);
+  series = StragglerSeries();
+}
+
+void JobMetrics::SetStragglers(const std::vector<core::Straggler>& slowest) {
+  stragglers_.resize(kStragglerSeries);
+  for (int rank = 0; rank < kStragglerSeries; ++rank) {
+    StragglerSeries& series = stragglers_[rank];
+    if (static_cast<size_t>(rank) >= slowest.size()) {
+      RemoveStraggler(series);
+      continue;
+    }
+    const core::Straggler& s = slowest[rank];
+    if (series.ratio == nullptr || series.worker != s.name) {
+      RemoveStraggler(series);
+      const prometheus::Labels labels = {
+          {kJobLabel, job_}, {"rank", std::to_string(rank + 1)}, {"worker", s.name}};
+      series.worker = s.name;
+      series.ratio = &owner_->straggler_ratio_.Add(labels);
+      series.seconds = &owner_->straggler_seconds_.Add(labels);
+    }
+    series.ratio->Set(s.ratio_to_median);
+    series.seconds->Set(absl::ToDoubleSeconds(s.interval));
+  }
 }
 
 }  // namespace ebsp::server

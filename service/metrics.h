@@ -28,6 +28,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "lib/core/job/stragglers.h"
 
 namespace ebsp::server {
 
@@ -39,6 +40,10 @@ inline constexpr char kVersion[] = EBSP_VERSION;
 // `job` label of ours would be renamed `exported_job`, or, with honor_labels,
 // would overwrite the scrape job's name on our series.
 inline constexpr char kJobLabel[] = "training_job";
+
+// Series per job of the straggler view (ebsp_straggler_*, docs/metrics.md):
+// the k slowest workers, ranks 1..k, so the series count stays bounded.
+inline constexpr int kStragglerSeries = 3;
 
 enum class RpcMethod {
   kCreateJob,
@@ -90,8 +95,21 @@ class JobMetrics {
   void SetWorkerTarget(int slot, double target);
   int max_worker_slots() const { return static_cast<int>(worker_target_.size()); }
 
+  // Shows `slowest` (slowest first; at most kStragglerSeries are used) as
+  // ebsp_straggler_ratio / ebsp_straggler_iteration_seconds{rank, worker};
+  // a rank whose worker changed gets a new series, an unused rank none.
+  // Called by the job's gauge refresh (about once a second), never per report.
+  void SetStragglers(const std::vector<core::Straggler>& slowest);
+
  private:
   friend class Metrics;
+  struct StragglerSeries {
+    std::string worker;
+    prometheus::Gauge* ratio = nullptr;
+    prometheus::Gauge* seconds = nullptr;
+  };
+  void RemoveStraggler(StragglerSeries& series);
+
   JobMetrics(Metrics* owner, std::string job, int max_worker_slots);
 
   Metrics* const owner_;
@@ -115,6 +133,8 @@ class JobMetrics {
   // Slot series are created lazily; the pointer is published once.
   std::vector<std::atomic<prometheus::Gauge*>> worker_target_;
   absl::Mutex slot_mu_;  // Serializes creation of slot series.
+  // Rank r+1's series; only touched under the owning job's lock.
+  std::vector<StragglerSeries> stragglers_;
 };
 
 class Metrics {
@@ -150,6 +170,8 @@ class Metrics {
   prometheus::Family<prometheus::Gauge>& idle_fraction_;
   prometheus::Family<prometheus::Gauge>& staleness_;
   prometheus::Family<prometheus::Histogram>& planning_seconds_;
+  prometheus::Family<prometheus::Gauge>& straggler_ratio_;
+  prometheus::Family<prometheus::Gauge>& straggler_seconds_;
   prometheus::Family<prometheus::Counter>& evictions_total_;
   prometheus::Family<prometheus::Counter>& registrations_total_;
   prometheus::Family<prometheus::Gauge>& barrier_waiting_calls_;

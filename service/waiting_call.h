@@ -76,6 +76,7 @@ class Completions {
     other.items_.clear();
   }
   bool empty() const { return items_.empty(); }
+  size_t size() const { return items_.size(); }
   // Finishes every call; the object is empty afterwards.
   void Run() {
     for (auto& [call, outcome] : items_) call->Complete(outcome);

@@ -137,6 +137,7 @@ def test_every_query_parses(queries):
     ("evictions", "ebsp_evictions_total"),
     ("RPC rate", "ebsp_rpc_total"),
     ("RPC latency", "ebsp_rpc_latency_seconds"),
+    ("slowest workers", "ebsp_straggler_ratio"),
 ])
 def test_promised_panel_is_there(queries, what, metric):
     assert any(metric in deploy_testlib.metric_names(q.expr) for q in queries), what

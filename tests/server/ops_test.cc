@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/synchronization/notification.h"
 #include "tests/server/server_fixture.h"
 
@@ -103,8 +104,15 @@ TEST_F(OpsTest, MetricsServesEveryDocumentedSeries) {
   v1::BarrierResponse released;
   ASSERT_TRUE(Barrier("m", w.worker_id(), 0, &released).ok());
 
-  absl::StatusOr<std::string> body = HttpGet(server_->metrics_port(), "/metrics");
+  // The straggler view is refreshed with the snapshot gauges, about once a second.
+  absl::StatusOr<std::string> body;
+  EXPECT_TRUE(WaitUntil([&] {
+    body = HttpGet(server_->metrics_port(), "/metrics");
+    return body.ok() && absl::StrContains(*body, "\nebsp_straggler_ratio{");
+  }));
   ASSERT_TRUE(body.ok()) << body.status();
+  EXPECT_THAT(*body,
+              HasSubstr("ebsp_straggler_ratio{rank=\"1\",training_job=\"m\",worker=\"w\"} 1"));
   for (const auto& [name, type, labels] : documented) {
     EXPECT_THAT(*body, HasSubstr("# TYPE " + name + " " + type)) << name;
     const std::string sample = type == "histogram" ? name + "_count" : name;

@@ -7,6 +7,7 @@
 #include "absl/strings/str_join.h"
 #include "clients/cpp/ebsp/policy_text.h"
 #include "google/protobuf/util/json_util.h"
+#include "lib/core/job/stragglers.h"
 
 namespace ebsp::status {
 namespace {
@@ -59,6 +60,23 @@ void AppendBarrier(const v1::Job& job, const TextOptions& options, std::string& 
   absl::StrAppend(&out, "\n");
 }
 
+// The same ranking as the coordinator's ebsp_straggler_* series.
+void AppendSlowest(const v1::Job& job, std::string& out) {
+  std::vector<core::WorkerInterval> intervals;
+  intervals.reserve(job.workers_size());
+  for (const v1::WorkerStatus& w : job.workers()) {
+    intervals.push_back({w.worker_id(), w.name(), absl::Seconds(w.last_compute_seconds())});
+  }
+  const std::vector<core::Straggler> slowest = core::SlowestWorkers(std::move(intervals), 3);
+  if (slowest.empty()) return;
+  std::vector<std::string> shown;
+  for (const core::Straggler& s : slowest) {
+    shown.push_back(absl::StrFormat("%s %s (%.2fx median)", s.name,
+                                    Seconds(absl::ToDoubleSeconds(s.interval)), s.ratio_to_median));
+  }
+  absl::StrAppend(&out, "  slowest: ", absl::StrJoin(shown, ", "), "\n");
+}
+
 }  // namespace
 
 std::string FormatJobText(const v1::Job& job, const TextOptions& options) {
@@ -73,6 +91,7 @@ std::string FormatJobText(const v1::Job& job, const TextOptions& options) {
   }
   absl::StrAppend(&out, "\n");
   if (client::HasRounds(job.spec().policy())) AppendBarrier(job, options, out);
+  AppendSlowest(job, out);
   if (job.workers_size() == 0) return out;
 
   absl::StrAppendFormat(&out, "  %-20s %-24s %-13s %9s %10s %10s %10s %9s %9s\n", "ID", "NAME",

@@ -232,8 +232,8 @@ class JobState::Impl {
     if (expired.empty()) return effects;
     for (WorkerId id : expired) {
       WorkerRecord& w = members_.workers().at(id);
-      effects.evictions.push_back(
-          Eviction{id, w.name, EvictionReason::kLeaseExpired, w.waiting_since.has_value()});
+      effects.evictions.push_back(Eviction{id, w.name, EvictionReason::kLeaseExpired,
+                                           w.waiting_since.has_value(), now - w.last_seen});
       Remove(w, now, DepartureKind::kEvicted,
              absl::StrCat("was evicted from job \"", name_, "\": silent longer than its ",
                           absl::FormatDuration(members_.heartbeat_timeout()),
@@ -346,6 +346,10 @@ class JobState::Impl {
   uint64_t membership_fingerprint() const { return members_.fingerprint(); }
   int live_workers() const { return members_.size(); }
   bool IsMember(WorkerId id) const { return members_.Contains(id); }
+  std::string WorkerName(WorkerId id) const {
+    auto it = members_.workers().find(id);
+    return it == members_.workers().end() ? std::string() : it->second.name;
+  }
 
  private:
   // The reasons to refuse a report's values (compute time, iteration);
@@ -695,5 +699,6 @@ const std::string& JobState::name() const { return impl_->name(); }
 const PolicyConfig& JobState::policy() const { return impl_->policy(); }
 int JobState::live_workers() const { return impl_->live_workers(); }
 bool JobState::IsMember(WorkerId id) const { return impl_->IsMember(id); }
+std::string JobState::WorkerName(WorkerId id) const { return impl_->WorkerName(id); }
 
 }  // namespace ebsp::core

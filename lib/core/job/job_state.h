@@ -90,6 +90,8 @@ struct Eviction {
   // The worker had a call waiting (barrier or clock): complete it with an
   // error that tells it to register again.
   bool was_waiting = false;
+  // How long the worker had been silent (now - its last event) when evicted.
+  absl::Duration silence;
 };
 
 // One finished round, for metrics and the simulator.
@@ -276,6 +278,8 @@ class JobState {
   const PolicyConfig& policy() const;
   int live_workers() const;
   bool IsMember(WorkerId id) const;
+  // The live worker's name; empty when `id` is not a live member. O(1).
+  std::string WorkerName(WorkerId id) const;
 
  private:
   class Impl;

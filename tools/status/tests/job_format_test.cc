@@ -72,6 +72,16 @@ TEST(JobFormatTest, TextTruncatesLongWorkerAndMissingListsAndSaysSo) {
   EXPECT_THAT(text, Not(HasSubstr("103")));  // iterations_total of the third
 }
 
+TEST(JobFormatTest, TextNamesTheSlowestWorkersAndTheirRatioToTheMedian) {
+  v1::Job job = ThreeWorkerJobWithOneArrived();
+  EXPECT_THAT(FormatJobText(job, TextOptions()), Not(HasSubstr("slowest")));  // nobody reported
+  const double seconds[] = {0.010, 0.040, 0.020};
+  for (int i = 0; i < 3; ++i) job.mutable_workers(i)->set_last_compute_seconds(seconds[i]);
+  EXPECT_THAT(FormatJobText(job, TextOptions()),
+              HasSubstr("  slowest: host:1 0.040s (2.00x median), host:2 0.020s (1.00x median), "
+                        "host:0 0.010s (0.50x median)\n"));
+}
+
 TEST(JobFormatTest, RoundlessJobsShowNoBarrier) {
   v1::Job job = ThreeWorkerJobWithOneArrived();
   job.mutable_spec()->mutable_policy()->set_kind(v1::POLICY_KIND_ASP);
