@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "lib/log/log.h"
+#include "service/auth/caller.h"
 #include "service/proto_convert.h"
 #include "service/status_mapping.h"
 #include "service/validation.h"
@@ -77,8 +78,8 @@ class CoordinatorService::WaitReactor final : public grpc::ServerUnaryReactor, p
 class CoordinatorService::StreamReactor final
     : public grpc::ServerBidiReactor<v1::ReportIterationRequest, v1::ReportIterationResponse> {
  public:
-  explicit StreamReactor(CoordinatorService* service)
-      : service_(service), started_(service->clock().Now()) {
+  StreamReactor(CoordinatorService* service, grpc::CallbackServerContext* ctx)
+      : service_(service), ctx_(ctx), started_(service->clock().Now()) {
     // Not under mu_: shutdown takes the service's stream lock before mu_.
     const bool tracked = service_->TrackStream(this);
     absl::MutexLock lock(&mu_);
@@ -98,6 +99,21 @@ class CoordinatorService::StreamReactor final
       return;
     }
     response_.Clear();
+    if (!service_->AdmitPeer(ctx_)) {
+      End(service_->RateLimited());
+      return;
+    }
+    if (bound_job_.empty()) {
+      // Counted under the job its first report names.
+      if (!service_->BindStream(request_.job())) {
+        End(absl::ResourceExhaustedError(absl::StrCat(
+            "job \"", request_.job(),
+            "\" has the most open StreamReports streams allowed "
+            "(--max_streams_per_job); report on an existing stream or with ReportIteration")));
+        return;
+      }
+      bound_job_ = request_.job();
+    }
     absl::Status status = service_->HandleReport(request_, &response_);
     if (!status.ok()) {
       End(status);
@@ -123,6 +139,7 @@ class CoordinatorService::StreamReactor final
   }
 
   void OnDone() override {
+    if (!bound_job_.empty()) service_->UnbindStream(bound_job_);
     service_->ForgetStream(this);
     delete this;
   }
@@ -137,7 +154,11 @@ class CoordinatorService::StreamReactor final
   }
 
   CoordinatorService* const service_;
+  grpc::CallbackServerContext* const ctx_;
   const absl::Time started_;
+  // The job this stream is counted under (BindStream), from its first
+  // report; read in OnDone after the last reaction.
+  std::string bound_job_;
   // Serializes the reactions with Stop from the shutting-down thread.
   absl::Mutex mu_;
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
@@ -146,8 +167,47 @@ class CoordinatorService::StreamReactor final
 };
 
 CoordinatorService::CoordinatorService(const ServerOptions& options, const Clock* clock,
-                                       Metrics* metrics)
-    : options_(options), clock_(clock), metrics_(metrics), registry_(metrics, options.max_jobs) {}
+                                       Metrics* metrics, auth::AdminAuthorizer authorizer)
+    : options_(options),
+      clock_(clock),
+      metrics_(metrics),
+      registry_(metrics, options.max_jobs),
+      authorizer_(std::move(authorizer)),
+      rate_limiter_(options.peer_rate) {}
+
+bool CoordinatorService::AdmitPeer(const grpc::CallbackServerContext* ctx) {
+  if (ctx == nullptr || !rate_limiter_.enabled()) return true;
+  if (rate_limiter_.Admit(ctx->peer(), clock_->Now())) return true;
+  metrics_->RecordLimited(Limit::kPeerRate);
+  return false;
+}
+
+absl::Status CoordinatorService::RateLimited() const {
+  return absl::ResourceExhaustedError(
+      absl::StrCat("this connection sent more than ", options_.peer_rate.requests_per_second,
+                   " requests per second (burst ", options_.peer_rate.burst,
+                   "; --peer_rate_limit): slow down and retry after a backoff"));
+}
+
+bool CoordinatorService::BindStream(const std::string& job) {
+  const int cap = options_.max_streams_per_job > 0 ? options_.max_streams_per_job
+                                                   : options_.max_workers_per_job;
+  absl::MutexLock lock(&streams_mu_);
+  int& open = streams_per_job_[job];
+  if (open >= cap) {
+    if (open == 0) streams_per_job_.erase(job);
+    metrics_->RecordLimited(Limit::kJobStreams);
+    return false;
+  }
+  ++open;
+  return true;
+}
+
+void CoordinatorService::UnbindStream(const std::string& job) {
+  absl::MutexLock lock(&streams_mu_);
+  auto it = streams_per_job_.find(job);
+  if (it != streams_per_job_.end() && --it->second <= 0) streams_per_job_.erase(it);
+}
 
 CoordinatorService::~CoordinatorService() = default;
 
@@ -206,7 +266,19 @@ void CoordinatorService::ForgetStream(StreamReactor* stream) {
 grpc::ServerUnaryReactor* CoordinatorService::Register(grpc::CallbackServerContext* ctx,
                                                        const v1::RegisterRequest* request,
                                                        v1::RegisterResponse* response) {
-  return Serve(ctx, RpcMethod::kRegister, [&] { return HandleRegister(*request, response); });
+  return Serve(ctx, RpcMethod::kRegister, [&]() -> absl::Status {
+    // A Register that would create its job needs what CreateJob needs, or a
+    // job token in the request (the new job's token).
+    if (options_.auto_create_jobs && ValidateJobName(request->job()).ok() &&
+        !registry_.Find(request->job()).ok()) {
+      if (absl::Status s = authorizer_.AuthorizeAutoCreate(auth::CallerOf(*ctx), request->job(),
+                                                           request->auth_token());
+          !s.ok()) {
+        return s;
+      }
+    }
+    return HandleRegister(*request, response);
+  });
 }
 
 absl::Status CoordinatorService::HandleRegister(const v1::RegisterRequest& request,
@@ -300,7 +372,7 @@ grpc::ServerUnaryReactor* CoordinatorService::ReportIteration(
 
 grpc::ServerBidiReactor<v1::ReportIterationRequest, v1::ReportIterationResponse>*
 CoordinatorService::StreamReports(grpc::CallbackServerContext* ctx) {
-  return new StreamReactor(this);
+  return new StreamReactor(this, ctx);
 }
 
 absl::Status CoordinatorService::HandleReport(const v1::ReportIterationRequest& request,
@@ -363,6 +435,7 @@ grpc::ServerUnaryReactor* CoordinatorService::StartWait(grpc::CallbackServerCont
   const RpcMethod method =
       kind == core::WaitKind::kBarrier ? RpcMethod::kBarrier : RpcMethod::kWaitForClock;
   if (ShuttingDown()) return FinishNow(ctx, method, start, Unavailable());
+  if (!AdmitPeer(ctx)) return FinishNow(ctx, method, start, RateLimited());
   absl::StatusOr<std::shared_ptr<JobEntry>> entry = FindWorkerJob(job_name, worker);
   if (!entry.ok()) return FinishNow(ctx, method, start, entry.status());
   auto* reactor =
@@ -473,6 +546,7 @@ void CoordinatorService::Tick() {
       1,
       static_cast<int>(absl::Seconds(1) / std::max(options_.tick_interval, absl::Milliseconds(1))));
   const bool refresh = (tick_count_++ % refresh_every) == 0;
+  if (refresh) rate_limiter_.Sweep(clock_->Now());
   for (const std::shared_ptr<JobEntry>& entry : registry_.All()) {
     JobEntry::Locked job = entry->Lock();
     if (!job.status().ok()) continue;

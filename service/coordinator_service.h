@@ -15,6 +15,12 @@
 // Errors every method can return besides the ones listed with it:
 // - UNAVAILABLE once BeginShutdown ran ("coordinator is shutting down").
 // - INVALID_ARGUMENT for a malformed job name, worker name or worker id 0.
+// - RESOURCE_EXHAUSTED when the caller's connection exceeds the per-peer
+//   request rate (every RPC; ServerOptions::peer_rate).
+// At the edge (the RPC methods), before their handler: CreateJob,
+// UpdatePolicy, DeleteJob and a Register that would create its job are
+// authorized (auth::AdminAuthorizer): UNAUTHENTICATED without a credential,
+// PERMISSION_DENIED with one that does not allow the call.
 #ifndef EBSP_SERVICE_COORDINATOR_SERVICE_H_
 #define EBSP_SERVICE_COORDINATOR_SERVICE_H_
 
@@ -24,6 +30,7 @@
 #include <memory>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -31,9 +38,11 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "elasticbsp/v1/coordinator.grpc.pb.h"
+#include "service/auth/admin_authorizer.h"
 #include "service/clock.h"
 #include "service/job_entry.h"
 #include "service/job_registry.h"
+#include "service/limits/peer_rate_limiter.h"
 #include "service/metrics.h"
 #include "service/server_options.h"
 #include "service/waiting_call.h"
@@ -45,7 +54,9 @@ namespace v1 = ::elasticbsp::v1;
 class CoordinatorService final : public v1::Coordinator::CallbackService {
  public:
   // `clock` and `metrics` are borrowed and must outlive the service.
-  CoordinatorService(const ServerOptions& options, const Clock* clock, Metrics* metrics);
+  // `authorizer` decides who may administer jobs (default: loopback only).
+  CoordinatorService(const ServerOptions& options, const Clock* clock, Metrics* metrics,
+                     auth::AdminAuthorizer authorizer = {});
   ~CoordinatorService() override;
 
   // One pass of lease checks and barrier deadlines over every job.
@@ -162,8 +173,22 @@ class CoordinatorService final : public v1::Coordinator::CallbackService {
   grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* ctx, RpcMethod method,
                                   Handler&& handler) {
     const absl::Time start = clock_->Now();
-    return FinishNow(ctx, method, start, ShuttingDown() ? Unavailable() : handler());
+    return FinishNow(ctx, method, start,
+                     ShuttingDown()    ? Unavailable()
+                     : !AdmitPeer(ctx) ? RateLimited()
+                                       : handler());
   }
+
+  // Takes one request of the caller's connection from the rate limiter.
+  bool AdmitPeer(const grpc::CallbackServerContext* ctx);
+  absl::Status RateLimited() const;
+  // UpdatePolicy / DeleteJob (`method`) of `job` by the caller of `ctx`.
+  absl::Status AuthorizeJobAdmin(const grpc::CallbackServerContext* ctx, absl::string_view method,
+                                 absl::string_view job) const;
+  // Counts an open StreamReports stream of `job`; false (counting nothing)
+  // when the job has max_streams_per_job already.
+  bool BindStream(const std::string& job);
+  void UnbindStream(const std::string& job);
   grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* ctx, RpcMethod method,
                                       absl::Time start, const absl::Status& status);
 
@@ -203,9 +228,13 @@ class CoordinatorService final : public v1::Coordinator::CallbackService {
   const Clock* const clock_;
   Metrics* const metrics_;
   JobRegistry registry_;
+  const auth::AdminAuthorizer authorizer_;
+  limits::PeerRateLimiter rate_limiter_;
   std::atomic<bool> shutting_down_{false};
   absl::Mutex streams_mu_;
   absl::flat_hash_set<StreamReactor*> streams_ ABSL_GUARDED_BY(streams_mu_);
+  // Open streams per job name (only names with open streams are kept).
+  absl::flat_hash_map<std::string, int> streams_per_job_ ABSL_GUARDED_BY(streams_mu_);
   int tick_count_ = 0;  // Only the ticker thread touches it.
 };
 

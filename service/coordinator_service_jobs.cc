@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "lib/log/log.h"
+#include "service/auth/caller.h"
 #include "service/coordinator_service.h"
 #include "service/proto_convert.h"
 #include "service/validation.h"
@@ -24,10 +25,30 @@ absl::Status CoordinatorService::Describe(JobEntry& entry, v1::Job* job) {
   return absl::OkStatus();
 }
 
+absl::Status CoordinatorService::AuthorizeJobAdmin(const grpc::CallbackServerContext* ctx,
+                                                   absl::string_view method,
+                                                   absl::string_view job) const {
+  if (absl::Status s = ValidateJobName(job); !s.ok()) return s;
+  // A caller that may not administer the job learns that, not whether the
+  // job exists (unless it is an admin).
+  absl::StatusOr<std::shared_ptr<JobEntry>> entry = registry_.Find(job);
+  return authorizer_.AuthorizeJob(auth::CallerOf(*ctx), method, job,
+                                  entry.ok() ? &(*entry)->token_hash() : nullptr);
+}
+
 grpc::ServerUnaryReactor* CoordinatorService::CreateJob(grpc::CallbackServerContext* ctx,
                                                         const v1::CreateJobRequest* request,
                                                         v1::Job* response) {
-  return Serve(ctx, RpcMethod::kCreateJob, [&] { return HandleCreateJob(*request, response); });
+  return Serve(ctx, RpcMethod::kCreateJob, [&]() -> absl::Status {
+    const v1::JobSpec& spec = request->spec();
+    if (absl::Status s = ValidateJobName(spec.job()); !s.ok()) return s;
+    if (absl::Status s =
+            authorizer_.AuthorizeCreate(auth::CallerOf(*ctx), spec.job(), spec.auth_token());
+        !s.ok()) {
+      return s;
+    }
+    return HandleCreateJob(*request, response);
+  });
 }
 
 absl::Status CoordinatorService::HandleCreateJob(const v1::CreateJobRequest& request,
@@ -101,8 +122,12 @@ absl::Status CoordinatorService::HandleListJobs(v1::ListJobsResponse* response) 
 grpc::ServerUnaryReactor* CoordinatorService::UpdatePolicy(grpc::CallbackServerContext* ctx,
                                                            const v1::UpdatePolicyRequest* request,
                                                            v1::Job* response) {
-  return Serve(ctx, RpcMethod::kUpdatePolicy,
-               [&] { return HandleUpdatePolicy(*request, response); });
+  return Serve(ctx, RpcMethod::kUpdatePolicy, [&]() -> absl::Status {
+    if (absl::Status s = AuthorizeJobAdmin(ctx, "UpdatePolicy", request->job()); !s.ok()) {
+      return s;
+    }
+    return HandleUpdatePolicy(*request, response);
+  });
 }
 
 absl::Status CoordinatorService::HandleUpdatePolicy(const v1::UpdatePolicyRequest& request,
@@ -125,7 +150,10 @@ absl::Status CoordinatorService::HandleUpdatePolicy(const v1::UpdatePolicyReques
 grpc::ServerUnaryReactor* CoordinatorService::DeleteJob(grpc::CallbackServerContext* ctx,
                                                         const v1::DeleteJobRequest* request,
                                                         v1::DeleteJobResponse* response) {
-  return Serve(ctx, RpcMethod::kDeleteJob, [&] { return HandleDeleteJob(*request); });
+  return Serve(ctx, RpcMethod::kDeleteJob, [&]() -> absl::Status {
+    if (absl::Status s = AuthorizeJobAdmin(ctx, "DeleteJob", request->job()); !s.ok()) return s;
+    return HandleDeleteJob(*request);
+  });
 }
 
 absl::Status CoordinatorService::HandleDeleteJob(const v1::DeleteJobRequest& request) {

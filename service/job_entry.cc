@@ -24,7 +24,7 @@ std::string NotFoundAfterEviction(const core::Eviction& eviction, absl::Duration
 JobEntry::JobEntry(std::string name, core::JobOptions options, std::string auth_token,
                    absl::Time now, std::unique_ptr<JobMetrics> metrics)
     : name_(std::move(name)),
-      auth_token_(std::move(auth_token)),
+      auth_token_(auth::TokenHash::Of(auth_token)),
       heartbeat_timeout_(options.heartbeat_timeout),
       state_(name_, std::move(options), now),
       metrics_(std::move(metrics)) {
@@ -35,18 +35,6 @@ JobEntry::JobEntry(std::string name, core::JobOptions options, std::string auth_
 }
 
 JobEntry::~JobEntry() = default;
-
-bool JobEntry::TokenMatches(absl::string_view presented) const {
-  if (auth_token_.empty()) return true;
-  // Compare every byte regardless of where the first difference is, so the
-  // time taken does not reveal a prefix of the token.
-  unsigned char diff = presented.size() == auth_token_.size() ? 0 : 1;
-  for (size_t i = 0; i < auth_token_.size(); ++i) {
-    const unsigned char p = i < presented.size() ? static_cast<unsigned char>(presented[i]) : 0;
-    diff |= p ^ static_cast<unsigned char>(auth_token_[i]);
-  }
-  return diff == 0;
-}
 
 void JobEntry::ApplyEffects(const core::Effects& effects, absl::Duration event_time,
                             Completions* out) {

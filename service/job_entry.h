@@ -32,6 +32,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "lib/core/job/job_state.h"
+#include "service/auth/token_hash.h"
 #include "service/metrics.h"
 #include "service/waiting_call.h"
 
@@ -49,8 +50,10 @@ class JobEntry {
 
   const std::string& name() const { return name_; }
   // Constant-time comparison; an empty job token accepts any presented one.
-  bool TokenMatches(absl::string_view presented) const;
+  bool TokenMatches(absl::string_view presented) const { return auth_token_.Matches(presented); }
   bool has_token() const { return !auth_token_.empty(); }
+  // The SHA-256 of the job's token (empty: none); the token itself is not kept.
+  const auth::TokenHash& token_hash() const { return auth_token_; }
   absl::Duration heartbeat_timeout() const { return heartbeat_timeout_; }
 
   // Locks the job until the returned guard goes out of scope. The entry must
@@ -83,7 +86,7 @@ class JobEntry {
   void UpdateWaitingGauge() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const std::string name_;
-  const std::string auth_token_;
+  const auth::TokenHash auth_token_;
   const absl::Duration heartbeat_timeout_;
   absl::Mutex mu_;
   core::JobState state_ ABSL_GUARDED_BY(mu_);

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -49,11 +50,35 @@ ABSL_FLAG(bool, tls_require_client_cert, false,
           "Refuse clients without a certificate signed by --tls_client_ca");
 ABSL_FLAG(absl::Duration, tls_reload_interval, absl::Seconds(10),
           "How often the TLS files are read again (certificate rotation), 1s to 24h");
+ABSL_FLAG(std::string, admin_token_file, "",
+          "File holding the admin token (>= 16 bytes) that CreateJob/UpdatePolicy/DeleteJob "
+          "accept as 'authorization: Bearer <token>'. With neither this nor --admin_identities, "
+          "job administration is allowed only from loopback");
+ABSL_FLAG(std::vector<std::string>, admin_identities, {},
+          "Comma-separated client certificate identities (SAN or CN) that may administer every "
+          "job (needs --tls_client_ca)");
+ABSL_FLAG(double, peer_rate_limit, 10000,
+          "Requests per second one client connection may send (0: no limit); beyond it "
+          "RESOURCE_EXHAUSTED");
+ABSL_FLAG(double, peer_rate_burst, 20000, "Requests a connection may send at once");
+ABSL_FLAG(int, max_streams_per_job, 0,
+          "Open StreamReports streams per job (0: --max_workers_per_job)");
 ABSL_FLAG(absl::Duration, tick_interval, absl::Milliseconds(100),
           "How often leases and barrier deadlines are checked");
 
 namespace ebsp::server {
 namespace {
+
+// How job administration is guarded, for the start line: "loopback_only"
+// (no admin credential configured: remote peers cannot administer),
+// "token", "identities" or "token+identities".
+std::string AdminModeName(const ServerOptions& options) {
+  const bool token = !options.admin.admin_token_file.empty();
+  const bool identities = !options.admin.admin_identities.empty();
+  if (token && identities) return "token+identities";
+  if (token) return "token";
+  return identities ? "identities" : "loopback_only";
+}
 
 absl::StatusOr<ServerOptions> OptionsFromFlags() {
   ServerOptions options;
@@ -100,6 +125,17 @@ absl::StatusOr<ServerOptions> OptionsFromFlags() {
   options.tls.client_ca_file = absl::GetFlag(FLAGS_tls_client_ca);
   options.tls.require_client_cert = absl::GetFlag(FLAGS_tls_require_client_cert);
   options.tls.reload_interval = absl::GetFlag(FLAGS_tls_reload_interval);
+  options.admin.admin_token_file = absl::GetFlag(FLAGS_admin_token_file);
+  options.admin.admin_identities = absl::GetFlag(FLAGS_admin_identities);
+  options.peer_rate.requests_per_second = absl::GetFlag(FLAGS_peer_rate_limit);
+  options.peer_rate.burst = absl::GetFlag(FLAGS_peer_rate_burst);
+  options.max_streams_per_job = absl::GetFlag(FLAGS_max_streams_per_job);
+  if (!(options.peer_rate.requests_per_second >= 0) ||
+      (options.peer_rate.requests_per_second > 0 && !(options.peer_rate.burst >= 1)) ||
+      options.max_streams_per_job < 0) {
+    return absl::InvalidArgumentError(
+        "--peer_rate_limit must be >= 0, --peer_rate_burst >= 1, --max_streams_per_job >= 0");
+  }
   return options;
 }
 
@@ -146,6 +182,8 @@ int Main() {
               {"grpc", options->listen_address},
               {"grpc_port", (*server)->grpc_port()},
               {"transport", TransportName(options->tls)},
+              {"admin", AdminModeName(*options)},
+              {"peer_rate_limit", options->peer_rate.requests_per_second},
               {"metrics", absl::StrCat("http://", options->metrics_address, "/metrics")},
               {"metrics_port", (*server)->metrics_port()},
               {"default_policy", options->default_policy.ToString()}});

@@ -186,6 +186,13 @@ Metrics::Metrics(int max_worker_series)
       .Register(*registry_)
       .Add({{"version", kVersion}})
       .Set(1);
+  auto& limited =
+      BuildCounter()
+          .Name("ebsp_limited_requests_total")
+          .Help("Calls refused with RESOURCE_EXHAUSTED by a limit against runaway clients")
+          .Register(*registry_);
+  limited_[static_cast<int>(Limit::kPeerRate)] = &limited.Add({{"limit", "peer_rate"}});
+  limited_[static_cast<int>(Limit::kJobStreams)] = &limited.Add({{"limit", "job_streams"}});
   jobs_ = &BuildGauge().Name("ebsp_jobs").Help("Jobs that exist").Register(*registry_).Add({});
   for (int m = 0; m < kRpcMethodCount; ++m) {
     rpc_latency_by_method_[m] =

@@ -62,6 +62,10 @@ enum class RpcMethod {
 inline constexpr int kRpcMethodCount = 12;
 const char* RpcMethodName(RpcMethod method);
 
+// The limits that refuse a call with RESOURCE_EXHAUSTED (service/limits/).
+enum class Limit { kPeerRate = 0, kJobStreams = 1 };
+inline constexpr int kLimitCount = 2;
+
 class Metrics;
 
 // The series of one job. Created by Metrics::AddJob; removes its series on
@@ -150,6 +154,8 @@ class Metrics {
 
   // Counts one finished RPC and its handling latency.
   void RecordRpc(RpcMethod method, grpc::StatusCode code, absl::Duration latency);
+  // Counts one call refused by `limit`.
+  void RecordLimited(Limit limit) { limited_[static_cast<int>(limit)]->Increment(); }
 
  private:
   friend class JobMetrics;
@@ -185,6 +191,7 @@ class Metrics {
   std::array<std::array<std::atomic<prometheus::Counter*>, kCodeCount>, kRpcMethodCount>
       rpc_counters_{};
   std::array<prometheus::Histogram*, kRpcMethodCount> rpc_latency_by_method_{};
+  std::array<prometheus::Counter*, kLimitCount> limited_{};
 };
 
 }  // namespace ebsp::server

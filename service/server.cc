@@ -85,6 +85,14 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
       MakeServerCredentials(options.tls);
   if (!credentials.ok()) return credentials.status();
+  auth::AdminOptions admin = options.admin;
+  admin.self_service_jobs = options.auto_create_jobs;
+  absl::StatusOr<auth::AdminAuthorizer> authorizer = auth::AdminAuthorizer::Create(admin);
+  if (!authorizer.ok()) return authorizer.status();
+  if (!admin.admin_identities.empty() && options.tls.client_ca_file.empty()) {
+    return absl::InvalidArgumentError(
+        "--admin_identities needs client certificates: --tls_client_ca");
+  }
   std::unique_ptr<CoordinatorServer> server(new CoordinatorServer());
   server->options_ = options;
   if (clock == nullptr) {
@@ -92,7 +100,8 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
     clock = server->owned_clock_.get();
   }
   server->metrics_ = std::make_unique<Metrics>(options.max_worker_series);
-  server->service_ = std::make_unique<CoordinatorService>(options, clock, server->metrics_.get());
+  server->service_ = std::make_unique<CoordinatorService>(options, clock, server->metrics_.get(),
+                                                          *std::move(authorizer));
 
   absl::StatusOr<std::unique_ptr<prometheus::Exposer>> exposer =
       StartExposer(options.metrics_address);

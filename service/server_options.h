@@ -8,6 +8,8 @@
 #include "absl/time/time.h"
 #include "lib/core/job/job_state.h"
 #include "lib/core/policy/policy_config.h"
+#include "service/auth/admin_authorizer.h"
+#include "service/limits/peer_rate_limiter.h"
 #include "service/tls/tls_options.h"
 
 namespace ebsp::server {
@@ -17,6 +19,15 @@ struct ServerOptions {
   std::string metrics_address = "0.0.0.0:9464";
   // Plaintext unless tls.cert_file is set (service/tls/).
   TlsOptions tls;
+  // Who may administer jobs (service/auth/admin_authorizer.h); its
+  // self_service_jobs follows auto_create_jobs. Default: loopback only.
+  auth::AdminOptions admin;
+  // Requests per second and burst per client connection
+  // (service/limits/peer_rate_limiter.h); rate 0 turns it off.
+  limits::RateLimit peer_rate = {10000, 20000};
+  // Open StreamReports streams per job (counted from their first report);
+  // 0 means the job's max_workers (one stream per worker).
+  int max_streams_per_job = 0;
   core::PolicyConfig default_policy;  // ebsp:R=15
   absl::Duration heartbeat_timeout = core::kDefaultHeartbeatTimeout;
   absl::Duration barrier_deadline = absl::Seconds(600);

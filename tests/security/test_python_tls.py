@@ -84,6 +84,40 @@ def test_refused_handshakes(mtls_coordinator, certs, case):
         admin.list_jobs()
 
 
+def test_admin_token_from_the_python_admin_client(tmp_path, certs):
+    token_file = tmp_path / "admin.token"
+    token_file.write_text("py-admin-token-0123456789\n")
+    proc = ServerProcess(coordinator_binary(), [
+        f"--tls_cert={certs / 'server.pem'}", f"--tls_key={certs / 'server.key'}",
+        f"--tls_client_ca={certs / 'ca.pem'}", "--tls_require_client_cert",
+        f"--admin_token_file={token_file}",
+    ], workdir=str(tmp_path / "coordinator"))
+    proc.start()
+    try:
+        with ebsp.AdminClient(proc.target, tls=tls(certs)) as anonymous:
+            with pytest.raises(ebsp.CoordinatorError) as err:
+                anonymous.create_job("py-admin", policy="bsp")
+            assert err.value.code == grpc.StatusCode.UNAUTHENTICATED
+        with ebsp.AdminClient(proc.target, tls=tls(certs), token="wrong-token") as wrong:
+            with pytest.raises(ebsp.CoordinatorError) as err:
+                wrong.create_job("py-admin", policy="bsp")
+            assert err.value.code == grpc.StatusCode.PERMISSION_DENIED
+        with ebsp.AdminClient(proc.target, tls=tls(certs),
+                              token="py-admin-token-0123456789") as admin:
+            admin.create_job("py-admin", policy="bsp", auth_token="job-token")
+        # A worker of the job registers with the job's token, as always.
+        with ebsp.Client(proc.target, job="py-admin", worker_name="w0", tls=tls(certs),
+                         auth_token="job-token") as worker:
+            assert worker.step_done(0.001)
+            worker.sync()
+        # The job's own token administers it.
+        with ebsp.AdminClient(proc.target, tls=tls(certs), token="job-token") as owner:
+            owner.delete_job("py-admin")
+        assert "py-admin-token" not in proc.log()
+    finally:
+        proc.stop()
+
+
 def test_unreadable_tls_file_is_a_value_error(certs):
     with pytest.raises(ValueError, match="missing.pem"):
         ebsp.AdminClient("127.0.0.1:1", tls=tls(certs, ca="missing.pem"))

@@ -24,7 +24,11 @@ class AdminClient:
     """Thread-safe: every method is one RPC (retried on UNAVAILABLE and CANCELLED)."""
 
     def __init__(self, target: str, call_timeout: float = DEFAULT_CALL_TIMEOUT_SECONDS,
-                 retry: Optional[RetryPolicy] = None, tls: Optional[TlsOptions] = None):
+                 retry: Optional[RetryPolicy] = None, tls: Optional[TlsOptions] = None,
+                 token: Optional[str] = None):
+        """``token``: the admin token, or a job's own token to administer that
+        job; sent as ``authorization: Bearer <token>`` (docs/security.md)."""
+        self._metadata = (("authorization", f"Bearer {token}"),) if token else ()
         self._channel = open_channel(target, tls)
         self._stub = pb_grpc.CoordinatorStub(self._channel)
         self._call_timeout = call_timeout
@@ -35,7 +39,7 @@ class AdminClient:
     def _call(self, method: str, request):
         fn = getattr(self._stub, method)
         try:
-            return call_with_retry(lambda: fn(request, timeout=self._call_timeout), self._retry,
+            return call_with_retry(lambda: fn(request, timeout=self._call_timeout, metadata=self._metadata), self._retry,
                                    method=method, timeout=self._call_timeout)
         except grpc.RpcError as err:
             raise CoordinatorError.from_rpc_error(method, err) from None
