@@ -52,18 +52,23 @@ TEST_F(LimitsTest, FloodingConnectionIsLimitedWhileANormalJobKeepsItsPace) {
   });
 
   // The worker "trains" 5 ms per iteration: about 2 requests per 5 ms, well
-  // under the limit.
+  // under the limit. Runs in a lambda so that a failed ASSERT still stops
+  // and joins the flooder.
   constexpr int kRounds = 150;
   const absl::Time start = absl::Now();
-  for (int i = 0; i < kRounds; ++i) {
-    absl::SleepFor(absl::Milliseconds(5));  // The iteration's compute, not a wait.
-    absl::StatusOr<client::StepResult> step = (*worker)->IterationDone(absl::Milliseconds(5));
-    ASSERT_TRUE(step.ok()) << step.status();
-    ASSERT_TRUE((*worker)->Sync().ok());
-  }
+  auto train = [&] {
+    for (int i = 0; i < kRounds; ++i) {
+      absl::SleepFor(absl::Milliseconds(5));  // The iteration's compute, not a wait.
+      absl::StatusOr<client::StepResult> step = (*worker)->IterationDone(absl::Milliseconds(5));
+      ASSERT_TRUE(step.ok()) << step.status();
+      ASSERT_TRUE((*worker)->Sync().ok());
+    }
+  };
+  train();
   const absl::Duration elapsed = absl::Now() - start;
   done = true;
   flooder.join();
+  ASSERT_FALSE(HasFatalFailure());
 
   EXPECT_GT(flood_limited.load(), 0) << "ok=" << flood_ok << " other=" << flood_other;
   EXPECT_EQ(flood_other.load(), 0);
