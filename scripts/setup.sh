@@ -18,6 +18,8 @@ packages=(
   libclang-rt-14-dev
   # ctest -L image: deploy/docker/build_and_test.sh builds and runs the image.
   podman buildah debootstrap runc
+  # ctest -L ha: a real etcd for leader election.
+  etcd-server etcd-client
 )
 # Debian's kubernetes-client conflicts with other kubectl packages; any kubectl
 # with the built-in `kustomize` subcommand serves the deploy tests.

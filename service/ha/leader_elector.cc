@@ -1,0 +1,117 @@
+#include "service/ha/leader_elector.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <utility>
+
+namespace ebsp::ha {
+
+LeaderElector::LeaderElector(ElectionOptions options, ElectionBackend* backend,
+                             const server::Clock* clock)
+    : options_(std::move(options)), backend_(backend), clock_(clock) {}
+
+LeaderElector::~LeaderElector() { Stop(); }
+
+void LeaderElector::Start() {
+  thread_ = std::thread([this] { Run(); });
+}
+
+void LeaderElector::Stop() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (stop_ && !thread_.joinable()) return;
+    stop_ = true;
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+bool LeaderElector::IsLeader() const {
+  if (!leading_.load(std::memory_order_acquire)) return false;
+  return absl::ToUnixNanos(clock_->Now()) < fence_unix_nanos_.load(std::memory_order_acquire);
+}
+
+std::string LeaderElector::LeaderAddress() const {
+  absl::MutexLock lock(&mu_);
+  return leader_address_;
+}
+
+void LeaderElector::Run() {
+  while (true) {
+    const absl::Duration wait = Step();
+    absl::MutexLock lock(&mu_);
+    if (mu_.AwaitWithTimeout(absl::Condition(&stop_), wait)) break;
+  }
+  if (leading_.load()) Depose("stopping");
+  // Best effort: a successor takes over at once instead of after the TTL.
+  backend_->Resign(options_.candidate_address).IgnoreError();
+  if (lease_ != 0) backend_->RevokeLease(lease_).IgnoreError();
+}
+
+void LeaderElector::Depose(const char* why) {
+  leading_.store(false, std::memory_order_release);
+  std::fprintf(stderr, "ebsp-coordinator: %s is no longer the leader: %s\n",
+               options_.candidate_address.c_str(), why);
+  if (options_.on_deposed) options_.on_deposed();
+}
+
+absl::Duration LeaderElector::Step() {
+  const absl::Duration renew_interval = options_.lease_ttl / 3;
+  const absl::Time started = clock_->Now();
+  if (lease_ == 0) {
+    absl::StatusOr<LeaseId> lease = backend_->GrantLease(options_.lease_ttl);
+    if (!lease.ok()) return options_.poll_interval;
+    lease_ = *lease;
+    lease_valid_until_ = started + options_.lease_ttl;
+    last_renewal_ = started;
+  } else if (started - last_renewal_ >= renew_interval) {
+    absl::Status renewed = backend_->RenewLease(lease_);
+    if (renewed.ok()) {
+      lease_valid_until_ = started + options_.lease_ttl;
+      last_renewal_ = started;
+    } else if (absl::IsNotFound(renewed)) {
+      lease_ = 0;
+      if (leading_.load()) Depose("its lease expired in etcd");
+      return absl::ZeroDuration();
+    }
+  }
+  const absl::Time fence = lease_valid_until_ - options_.fencing_margin;
+  if (clock_->Now() >= fence) {
+    // etcd unreachable for a whole TTL: the lease is as good as gone.
+    if (leading_.load()) Depose("it could not renew its lease within the TTL");
+    lease_ = 0;
+    return options_.poll_interval;
+  }
+  fence_unix_nanos_.store(absl::ToUnixNanos(fence), std::memory_order_release);
+
+  absl::StatusOr<std::string> holder = backend_->Campaign(lease_, options_.candidate_address);
+  if (holder.ok()) {
+    {
+      absl::MutexLock lock(&mu_);
+      leader_address_ = *holder;
+    }
+    const bool mine = *holder == options_.candidate_address;
+    if (mine && !leading_.load()) {
+      absl::Status ready = options_.on_elected ? options_.on_elected() : absl::OkStatus();
+      if (ready.ok()) {
+        leading_.store(true, std::memory_order_release);
+        terms_.fetch_add(1);
+        std::fprintf(stderr, "ebsp-coordinator: %s is the leader (lease ttl %s)\n",
+                     options_.candidate_address.c_str(),
+                     absl::FormatDuration(options_.lease_ttl).c_str());
+      } else {
+        std::fprintf(stderr, "ebsp-coordinator: %s won the election but cannot lead: %s\n",
+                     options_.candidate_address.c_str(), ready.ToString().c_str());
+        backend_->Resign(options_.candidate_address).IgnoreError();
+      }
+    } else if (!mine && leading_.load()) {
+      Depose("another replica holds the leadership key");
+    }
+  }
+  if (leading_.load()) {
+    return std::max(absl::ZeroDuration(), last_renewal_ + renew_interval - clock_->Now());
+  }
+  return std::min(options_.poll_interval,
+                  std::max(absl::ZeroDuration(), last_renewal_ + renew_interval - clock_->Now()));
+}
+
+}  // namespace ebsp::ha
