@@ -150,6 +150,9 @@ class CoordinatorService::StreamReactor final
     const grpc::Status rpc_status = ToGrpcStatus(status);
     service_->metrics().RecordRpc(RpcMethod::kStreamReports, rpc_status.error_code(),
                                   service_->clock().Now() - started_);
+    if (std::optional<std::string> leader = LeaderHint(status)) {
+      ctx_->AddTrailingMetadata(kLeaderMetadataKey, *leader);
+    }
     Finish(rpc_status);
   }
 
@@ -216,12 +219,32 @@ grpc::ServerUnaryReactor* CoordinatorService::FinishNow(grpc::CallbackServerCont
                                                         const absl::Status& status) {
   const grpc::Status rpc_status = ToGrpcStatus(status);
   metrics_->RecordRpc(method, rpc_status.error_code(), clock_->Now() - start);
+  if (std::optional<std::string> leader = LeaderHint(status)) {
+    ctx->AddTrailingMetadata(kLeaderMetadataKey, *leader);
+  }
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   reactor->Finish(rpc_status);
   return reactor;
 }
 
 bool CoordinatorService::ShuttingDown() const { return shutting_down_.load(); }
+
+absl::Status CoordinatorService::Admission() const {
+  if (ShuttingDown()) return Unavailable();
+  if (!options_.ha.enabled()) return absl::OkStatus();
+  const Leadership* leadership = leadership_.load(std::memory_order_acquire);
+  if (leadership != nullptr && leadership->IsLeader()) return absl::OkStatus();
+  return NotLeaderError(leadership != nullptr ? leadership->LeaderAddress() : "");
+}
+
+void CoordinatorService::SetLeadership(const Leadership* leadership) {
+  leadership_.store(leadership, std::memory_order_release);
+}
+
+void CoordinatorService::DropAllJobs() {
+  Completions completions;  // Finished after every lock is released.
+  registry_.Clear(NotLeaderError(""), &completions);
+}
 
 absl::Status CoordinatorService::Unavailable() {
   return absl::UnavailableError(
@@ -389,7 +412,7 @@ absl::Status CoordinatorService::HandleReport(const v1::ReportIterationRequest& 
       ValidateSeconds("compute_seconds", request.compute_seconds());
   if (!compute.ok()) return compute.status();
   // Checked here rather than in Serve, so that open streams answer it too.
-  if (ShuttingDown()) return Unavailable();
+  if (absl::Status admitted = Admission(); !admitted.ok()) return admitted;
   absl::StatusOr<std::shared_ptr<JobEntry>> entry = FindJob(request.job());
   if (!entry.ok()) return entry.status();
 
@@ -434,7 +457,9 @@ grpc::ServerUnaryReactor* CoordinatorService::StartWait(grpc::CallbackServerCont
   const absl::Time start = clock_->Now();
   const RpcMethod method =
       kind == core::WaitKind::kBarrier ? RpcMethod::kBarrier : RpcMethod::kWaitForClock;
-  if (ShuttingDown()) return FinishNow(ctx, method, start, Unavailable());
+  if (absl::Status admitted = Admission(); !admitted.ok()) {
+    return FinishNow(ctx, method, start, admitted);
+  }
   if (!AdmitPeer(ctx)) return FinishNow(ctx, method, start, RateLimited());
   absl::StatusOr<std::shared_ptr<JobEntry>> entry = FindWorkerJob(job_name, worker);
   if (!entry.ok()) return FinishNow(ctx, method, start, entry.status());
@@ -464,7 +489,9 @@ void CoordinatorService::WaitIn(JobEntry& entry, core::WaitKind kind, core::Work
   if (absl::Status s = job.status(); !s.ok()) return out.Add(call, WaitOutcome::Failed(s));
   // Checked under the job lock: BeginShutdown drains each job under it, so a
   // call parked after that drain would wait for the grace period.
-  if (ShuttingDown()) return out.Add(call, WaitOutcome::Failed(Unavailable()));
+  if (absl::Status admitted = Admission(); !admitted.ok()) {
+    return out.Add(call, WaitOutcome::Failed(admitted));
+  }
   const absl::Time now = clock_->Now();
   absl::StatusOr<core::Effects> effects = kind == core::WaitKind::kBarrier
                                               ? job.state().ArriveAtBarrier(worker, round, now)

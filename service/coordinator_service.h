@@ -42,6 +42,7 @@
 #include "service/clock.h"
 #include "service/job_entry.h"
 #include "service/job_registry.h"
+#include "service/leadership.h"
 #include "service/limits/peer_rate_limiter.h"
 #include "service/metrics.h"
 #include "service/server_options.h"
@@ -66,6 +67,15 @@ class CoordinatorService final : public v1::Coordinator::CallbackService {
   // with UNAVAILABLE; parked calls and open streams end with UNAVAILABLE now,
   // so that nothing is left for gRPC's grace period to cancel.
   void BeginShutdown();
+
+  // High availability: the leadership every call is admitted by (borrowed;
+  // set once, before the election starts). While options.ha is on and this
+  // is unset or says "not the leader", calls get NotLeaderError.
+  void SetLeadership(const Leadership* leadership);
+  // Forgets every job; parked calls end with UNAVAILABLE (not the leader).
+  // Called when this replica stops leading, and when it starts to (jobs
+  // from an earlier term are stale).
+  void DropAllJobs();
 
   // --- The handlers, in process ------------------------------------------
   // Each returns the status its RPC ends with; the reply is filled only on OK.
@@ -173,8 +183,9 @@ class CoordinatorService final : public v1::Coordinator::CallbackService {
   grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* ctx, RpcMethod method,
                                   Handler&& handler) {
     const absl::Time start = clock_->Now();
+    absl::Status admitted = Admission();
     return FinishNow(ctx, method, start,
-                     ShuttingDown()    ? Unavailable()
+                     !admitted.ok()    ? admitted
                      : !AdmitPeer(ctx) ? RateLimited()
                                        : handler());
   }
@@ -205,6 +216,9 @@ class CoordinatorService final : public v1::Coordinator::CallbackService {
 
   bool ShuttingDown() const;
   static absl::Status Unavailable();
+  // OK when this replica may serve a call now: not shutting down and, with
+  // HA, the leader. Otherwise the status to answer with.
+  absl::Status Admission() const;
 
   // Validates the job name and finds the job: INVALID_ARGUMENT or NOT_FOUND.
   absl::StatusOr<std::shared_ptr<JobEntry>> FindJob(absl::string_view job) const;
@@ -231,6 +245,7 @@ class CoordinatorService final : public v1::Coordinator::CallbackService {
   const auth::AdminAuthorizer authorizer_;
   limits::PeerRateLimiter rate_limiter_;
   std::atomic<bool> shutting_down_{false};
+  std::atomic<const Leadership*> leadership_{nullptr};
   absl::Mutex streams_mu_;
   absl::flat_hash_set<StreamReactor*> streams_ ABSL_GUARDED_BY(streams_mu_);
   // Open streams per job name (only names with open streams are kept).

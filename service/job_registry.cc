@@ -60,6 +60,18 @@ absl::Status JobRegistry::Delete(absl::string_view name, Completions* out) {
   return absl::OkStatus();
 }
 
+void JobRegistry::Clear(const absl::Status& status, Completions* out) {
+  absl::MutexLock lock(&mu_);
+  for (auto& [name, entry] : jobs_) {
+    JobEntry::Locked job = entry->Lock();
+    job.DrainWaits(status);
+    job.MarkDeleted();
+    out->Append(std::move(job.completions()));
+  }
+  jobs_.clear();
+  metrics_->SetJobCount(0);
+}
+
 std::vector<std::shared_ptr<JobEntry>> JobRegistry::All() const {
   absl::ReaderMutexLock lock(&mu_);
   std::vector<std::shared_ptr<JobEntry>> all;

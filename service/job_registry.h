@@ -50,6 +50,9 @@ class JobRegistry {
   // job if it does not exist.
   absl::Status Delete(absl::string_view name, Completions* out);
 
+  // Removes every job; their parked calls are added to `out` with `status`.
+  void Clear(const absl::Status& status, Completions* out);
+
   // Every job, sorted by name.
   std::vector<std::shared_ptr<JobEntry>> All() const;
 

@@ -65,6 +65,19 @@ ABSL_FLAG(int, max_streams_per_job, 0,
           "Open StreamReports streams per job (0: --max_workers_per_job)");
 ABSL_FLAG(absl::Duration, tick_interval, absl::Milliseconds(100),
           "How often leases and barrier deadlines are checked");
+ABSL_FLAG(std::string, ha_etcd_endpoints, "",
+          "High availability (docs/ha.md): etcd client URLs, comma-separated "
+          "(host:port, http:// or https://). Empty: a single coordinator, no etcd");
+ABSL_FLAG(std::string, ha_etcd_prefix, "/ebsp",
+          "etcd key prefix shared by the replicas of one coordinator");
+ABSL_FLAG(absl::Duration, ha_lease_ttl, absl::Seconds(5),
+          "Leader lease TTL (whole seconds, >= 1); a failover takes about this plus 2 s");
+ABSL_FLAG(std::string, ha_advertise_address, "",
+          "host:port workers use to reach this replica when it leads (a standby names it). "
+          "Empty: the --listen_address host (127.0.0.1 for 0.0.0.0) and the bound port");
+ABSL_FLAG(std::string, ha_etcd_ca_file, "", "PEM CA bundle for TLS to etcd");
+ABSL_FLAG(std::string, ha_etcd_cert_file, "", "PEM client certificate for etcd (mutual TLS)");
+ABSL_FLAG(std::string, ha_etcd_key_file, "", "PEM private key of --ha_etcd_cert_file");
 
 namespace ebsp::server {
 namespace {
@@ -135,6 +148,28 @@ absl::StatusOr<ServerOptions> OptionsFromFlags() {
       options.max_streams_per_job < 0) {
     return absl::InvalidArgumentError(
         "--peer_rate_limit must be >= 0, --peer_rate_burst >= 1, --max_streams_per_job >= 0");
+  }
+  options.ha.etcd_endpoints = absl::GetFlag(FLAGS_ha_etcd_endpoints);
+  options.ha.etcd_prefix = absl::GetFlag(FLAGS_ha_etcd_prefix);
+  options.ha.lease_ttl = absl::GetFlag(FLAGS_ha_lease_ttl);
+  options.ha.advertise_address = absl::GetFlag(FLAGS_ha_advertise_address);
+  options.ha.etcd_ca_file = absl::GetFlag(FLAGS_ha_etcd_ca_file);
+  options.ha.etcd_cert_file = absl::GetFlag(FLAGS_ha_etcd_cert_file);
+  options.ha.etcd_key_file = absl::GetFlag(FLAGS_ha_etcd_key_file);
+  if (options.ha.enabled()) {
+    if (options.ha.lease_ttl < absl::Seconds(1) ||
+        options.ha.lease_ttl != absl::Trunc(options.ha.lease_ttl, absl::Seconds(1))) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--ha_lease_ttl=", absl::FormatDuration(options.ha.lease_ttl),
+                       " must be a whole number of seconds, at least 1s (etcd leases)"));
+    }
+    if (options.ha.etcd_prefix.empty() || options.ha.etcd_prefix.front() != '/') {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--ha_etcd_prefix=\"", options.ha.etcd_prefix, "\" must start with '/'"));
+    }
+    if (options.ha.etcd_cert_file.empty() != options.ha.etcd_key_file.empty()) {
+      return absl::InvalidArgumentError("--ha_etcd_cert_file and --ha_etcd_key_file go together");
+    }
   }
   return options;
 }

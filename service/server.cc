@@ -13,6 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
+#include "lib/log/log.h"
 #include "service/tls/server_credentials.h"
 
 namespace ebsp::server {
@@ -123,6 +124,11 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
   // gRPC sets SO_REUSEPORT by default, which would let a second coordinator
   // bind the same port and silently take half the connections.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  // Clients ping idle connections (keepalive) to notice a coordinator that
+  // froze or vanished without closing them; gRPC's defaults would answer
+  // such pings with GOAWAY "too_many_pings".
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 5000);
   builder.RegisterService(server->service_.get());
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr || server->grpc_port_ == 0) {
@@ -130,14 +136,81 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
     return absl::UnavailableError(
         absl::StrCat("cannot listen for gRPC on ", options.listen_address));
   }
+  server->ha_metrics_ = std::make_unique<ha::HaMetrics>(*server->metrics_->registry());
   if (grpc::HealthCheckServiceInterface* health = server->server_->GetHealthCheckService()) {
     health->SetServingStatus(true);
-    health->SetServingStatus(std::string(v1::Coordinator::service_full_name()), true);
+  }
+  if (options.ha.enabled()) {
+    // A standby until elected: NOT_SERVING for the Coordinator service.
+    server->SetCoordinatorServing(false);
+    if (absl::Status started = server->StartElection(clock); !started.ok()) {
+      server->Shutdown();
+      return started;
+    }
+  } else {
+    server->SetCoordinatorServing(true);
   }
   CoordinatorService* service = server->service_.get();
   server->ticker_ = std::make_unique<Ticker>(options.tick_interval, [service] { service->Tick(); });
   server->ticker_->Start();
   return server;
+}
+
+void CoordinatorServer::SetCoordinatorServing(bool serving) {
+  if (grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService()) {
+    health->SetServingStatus(std::string(v1::Coordinator::service_full_name()), serving);
+  }
+  ha_metrics_->SetLeader(serving);
+}
+
+absl::Status CoordinatorServer::StartElection(const Clock* clock) {
+  const ha::HaOptions& ha = options_.ha;
+  absl::StatusOr<std::vector<std::string>> endpoints = ha::ParseEndpoints(ha.etcd_endpoints);
+  if (!endpoints.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--ha_etcd_endpoints: ", endpoints.status().message()));
+  }
+  ha::EtcdOptions etcd_options;
+  etcd_options.endpoints = *endpoints;
+  etcd_options.call_timeout = ha.etcd_call_timeout;
+  etcd_options.ca_file = ha.etcd_ca_file;
+  etcd_options.cert_file = ha.etcd_cert_file;
+  etcd_options.key_file = ha.etcd_key_file;
+  absl::StatusOr<std::unique_ptr<ha::EtcdClient>> etcd = ha::EtcdClient::Create(etcd_options);
+  if (!etcd.ok()) return etcd.status();
+  etcd_ = *std::move(etcd);
+  election_backend_ = ha::NewEtcdElectionBackend(etcd_.get(), ha.etcd_prefix + "/leader");
+
+  ha::ElectionOptions election;
+  election.candidate_address =
+      ha.advertise_address.empty()
+          ? absl::StrCat(LoopbackHostFor(options_.listen_address), ":", grpc_port_)
+          : ha.advertise_address;
+  election.lease_ttl = ha.lease_ttl;
+  election.on_elected = [this] { return OnElected(); };
+  election.on_deposed = [this] { OnDeposed(); };
+  elector_ = std::make_unique<ha::LeaderElector>(election, election_backend_.get(), clock);
+  service_->SetLeadership(elector_.get());
+  log::Event(log::Level::kInfo, "ha_standby",
+             {{"replica", election.candidate_address},
+              {"etcd", ha.etcd_endpoints},
+              {"prefix", ha.etcd_prefix},
+              {"lease_ttl", ha.lease_ttl}});
+  elector_->Start();
+  return absl::OkStatus();
+}
+
+absl::Status CoordinatorServer::OnElected() {
+  // Jobs this replica may still hold from an earlier term are stale.
+  service_->DropAllJobs();
+  SetCoordinatorServing(true);
+  return absl::OkStatus();
+}
+
+void CoordinatorServer::OnDeposed() {
+  SetCoordinatorServing(false);
+  // Parked calls learn at once that they must go to the new leader.
+  service_->DropAllJobs();
 }
 
 CoordinatorServer::~CoordinatorServer() { Shutdown(); }
@@ -148,6 +221,8 @@ void CoordinatorServer::Shutdown() {
     if (shut_down_) return;
     shut_down_ = true;
   }
+  // Resign first: a standby takes over while this one drains.
+  if (elector_ != nullptr) elector_->Stop();
   if (server_ != nullptr) {
     if (grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService()) {
       health->SetServingStatus(false);

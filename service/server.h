@@ -21,6 +21,10 @@
 #include "absl/synchronization/mutex.h"
 #include "service/clock.h"
 #include "service/coordinator_service.h"
+#include "service/ha/election_backend.h"
+#include "service/ha/etcd_client.h"
+#include "service/ha/ha_metrics.h"
+#include "service/ha/leader_elector.h"
 #include "service/metrics.h"
 #include "service/server_options.h"
 #include "service/ticker.h"
@@ -42,12 +46,21 @@ class CoordinatorServer {
 
   // Finishes every waiting call with UNAVAILABLE, stops accepting calls,
   // cancels what is still running after the grace period, and stops the
-  // ticker and the exposer.
+  // ticker and the exposer. With HA it first resigns the leadership, so a
+  // standby takes over without waiting for the lease to expire.
   void Shutdown();
+
+  // With HA: whether this replica leads now (always true without HA).
+  bool IsLeader() const { return elector_ == nullptr || elector_->IsLeader(); }
 
  private:
   CoordinatorServer() = default;
   void StopExposer();
+  // HA only: joins the election once the gRPC port is known.
+  absl::Status StartElection(const Clock* clock);
+  absl::Status OnElected();
+  void OnDeposed();
+  void SetCoordinatorServing(bool serving);
 
   std::unique_ptr<MonotonicClock> owned_clock_;
   std::unique_ptr<Metrics> metrics_;
@@ -55,6 +68,11 @@ class CoordinatorServer {
   std::unique_ptr<prometheus::Exposer> exposer_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<Ticker> ticker_;
+  std::unique_ptr<ha::HaMetrics> ha_metrics_;
+  // HA only (null otherwise); the elector is stopped before the rest.
+  std::unique_ptr<ha::EtcdClient> etcd_;
+  std::unique_ptr<ha::ElectionBackend> election_backend_;
+  std::unique_ptr<ha::LeaderElector> elector_;
   ServerOptions options_;
   int grpc_port_ = 0;
   int metrics_port_ = 0;

@@ -9,6 +9,7 @@
 #include "lib/core/job/job_state.h"
 #include "lib/core/policy/policy_config.h"
 #include "service/auth/admin_authorizer.h"
+#include "service/ha/ha_options.h"
 #include "service/limits/peer_rate_limiter.h"
 #include "service/tls/tls_options.h"
 
@@ -44,6 +45,8 @@ struct ServerOptions {
   // period for idle client connections (a sync client without a call in
   // flight reads the GOAWAY only at its next backup poll, every 5 s).
   absl::Duration shutdown_grace = absl::Milliseconds(250);
+  // High availability on etcd; off (a single process) by default.
+  ha::HaOptions ha;
 };
 
 }  // namespace ebsp::server

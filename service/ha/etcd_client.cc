@@ -202,6 +202,51 @@ absl::Status EtcdClient::DeleteIfValue(absl::string_view key, absl::string_view 
       "Txn", [&](Endpoint& e, grpc::ClientContext* c) { return e.kv->Txn(c, request, &response); });
 }
 
+namespace {
+
+// A transaction that runs `op` only if `guard_key` holds `guard_value`.
+etcdserverpb::TxnRequest Guarded(absl::string_view guard_key, absl::string_view guard_value) {
+  etcdserverpb::TxnRequest request;
+  etcdserverpb::Compare* guard = request.add_compare();
+  guard->set_key(std::string(guard_key));
+  guard->set_target(etcdserverpb::Compare::VALUE);
+  guard->set_result(etcdserverpb::Compare::EQUAL);
+  guard->set_value(std::string(guard_value));
+  return request;
+}
+
+absl::Status GuardFailed(absl::string_view key, absl::string_view guard_key,
+                         absl::string_view guard_value) {
+  return absl::FailedPreconditionError(absl::StrCat("etcd write of ", key, " refused: ", guard_key,
+                                                    " no longer holds ", guard_value));
+}
+
+}  // namespace
+
+absl::Status EtcdClient::PutIf(absl::string_view key, absl::string_view value,
+                               absl::string_view guard_key, absl::string_view guard_value) {
+  etcdserverpb::TxnRequest request = Guarded(guard_key, guard_value);
+  etcdserverpb::PutRequest* put = request.add_success()->mutable_request_put();
+  put->set_key(std::string(key));
+  put->set_value(std::string(value));
+  etcdserverpb::TxnResponse response;
+  absl::Status status = OnSomeEndpoint(
+      "Txn", [&](Endpoint& e, grpc::ClientContext* c) { return e.kv->Txn(c, request, &response); });
+  if (!status.ok()) return status;
+  return response.succeeded() ? absl::OkStatus() : GuardFailed(key, guard_key, guard_value);
+}
+
+absl::Status EtcdClient::DeleteIf(absl::string_view key, absl::string_view guard_key,
+                                  absl::string_view guard_value) {
+  etcdserverpb::TxnRequest request = Guarded(guard_key, guard_value);
+  request.add_success()->mutable_request_delete_range()->set_key(std::string(key));
+  etcdserverpb::TxnResponse response;
+  absl::Status status = OnSomeEndpoint(
+      "Txn", [&](Endpoint& e, grpc::ClientContext* c) { return e.kv->Txn(c, request, &response); });
+  if (!status.ok()) return status;
+  return response.succeeded() ? absl::OkStatus() : GuardFailed(key, guard_key, guard_value);
+}
+
 absl::StatusOr<std::optional<std::string>> EtcdClient::Get(absl::string_view key) {
   etcdserverpb::RangeRequest request;
   request.set_key(std::string(key));

@@ -66,6 +66,14 @@ class EtcdClient {
   // without removing a successor's key).
   absl::Status DeleteIfValue(absl::string_view key, absl::string_view value);
 
+  // Put / delete `key` only while `guard_key` holds `guard_value`, in one
+  // transaction: a replica that lost its leadership cannot overwrite what
+  // its successor wrote. FAILED_PRECONDITION when the guard does not hold.
+  absl::Status PutIf(absl::string_view key, absl::string_view value, absl::string_view guard_key,
+                     absl::string_view guard_value);
+  absl::Status DeleteIf(absl::string_view key, absl::string_view guard_key,
+                        absl::string_view guard_value);
+
   absl::StatusOr<std::optional<std::string>> Get(absl::string_view key);
   absl::Status Put(absl::string_view key, absl::string_view value);
   absl::Status Delete(absl::string_view key);

@@ -1,8 +1,9 @@
 #include "service/ha/leader_elector.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <utility>
+
+#include "lib/log/log.h"
 
 namespace ebsp::ha {
 
@@ -49,8 +50,8 @@ void LeaderElector::Run() {
 
 void LeaderElector::Depose(const char* why) {
   leading_.store(false, std::memory_order_release);
-  std::fprintf(stderr, "ebsp-coordinator: %s is no longer the leader: %s\n",
-               options_.candidate_address.c_str(), why);
+  log::Event(log::Level::kWarning, "leadership_lost",
+             {{"replica", options_.candidate_address}, {"reason", why}});
   if (options_.on_deposed) options_.on_deposed();
 }
 
@@ -95,12 +96,13 @@ absl::Duration LeaderElector::Step() {
       if (ready.ok()) {
         leading_.store(true, std::memory_order_release);
         terms_.fetch_add(1);
-        std::fprintf(stderr, "ebsp-coordinator: %s is the leader (lease ttl %s)\n",
-                     options_.candidate_address.c_str(),
-                     absl::FormatDuration(options_.lease_ttl).c_str());
+        log::Event(log::Level::kInfo, "leadership_acquired",
+                   {{"replica", options_.candidate_address},
+                    {"lease_ttl", options_.lease_ttl},
+                    {"term", terms_.load()}});
       } else {
-        std::fprintf(stderr, "ebsp-coordinator: %s won the election but cannot lead: %s\n",
-                     options_.candidate_address.c_str(), ready.ToString().c_str());
+        log::Event(log::Level::kError, "leadership_refused",
+                   {{"replica", options_.candidate_address}, {"error", ready.ToString()}});
         backend_->Resign(options_.candidate_address).IgnoreError();
       }
     } else if (!mine && leading_.load()) {

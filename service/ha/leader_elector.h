@@ -33,6 +33,7 @@
 #include "absl/time/time.h"
 #include "service/clock.h"
 #include "service/ha/election_backend.h"
+#include "service/leadership.h"
 
 namespace ebsp::ha {
 
@@ -50,7 +51,7 @@ struct ElectionOptions {
   std::function<void()> on_deposed;          // May be empty.
 };
 
-class LeaderElector {
+class LeaderElector final : public server::Leadership {
  public:
   // `backend` and `clock` are borrowed and must outlive the elector.
   LeaderElector(ElectionOptions options, ElectionBackend* backend, const server::Clock* clock);
@@ -65,9 +66,9 @@ class LeaderElector {
 
   // True only while this replica holds the leadership and its fence has not
   // passed. Cheap: two atomic loads and a clock read.
-  bool IsLeader() const;
+  bool IsLeader() const override;
   // The leader's address as last seen ("" when unknown).
-  std::string LeaderAddress() const;
+  std::string LeaderAddress() const override;
   // How many times this replica became leader.
   int terms() const { return terms_.load(); }
 
