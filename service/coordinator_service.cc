@@ -195,7 +195,7 @@ absl::Status CoordinatorService::RateLimited() const {
 bool CoordinatorService::BindStream(const std::string& job) {
   const int cap = options_.max_streams_per_job > 0 ? options_.max_streams_per_job
                                                    : options_.max_workers_per_job;
-  absl::MutexLock lock(&streams_mu_);
+  absl::MutexLock lock(&stream_counts_mu_);
   int& open = streams_per_job_[job];
   if (open >= cap) {
     if (open == 0) streams_per_job_.erase(job);
@@ -207,7 +207,7 @@ bool CoordinatorService::BindStream(const std::string& job) {
 }
 
 void CoordinatorService::UnbindStream(const std::string& job) {
-  absl::MutexLock lock(&streams_mu_);
+  absl::MutexLock lock(&stream_counts_mu_);
   auto it = streams_per_job_.find(job);
   if (it != streams_per_job_.end() && --it->second <= 0) streams_per_job_.erase(it);
 }

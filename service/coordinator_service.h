@@ -249,7 +249,11 @@ class CoordinatorService final : public v1::Coordinator::CallbackService {
   absl::Mutex streams_mu_;
   absl::flat_hash_set<StreamReactor*> streams_ ABSL_GUARDED_BY(streams_mu_);
   // Open streams per job name (only names with open streams are kept).
-  absl::flat_hash_map<std::string, int> streams_per_job_ ABSL_GUARDED_BY(streams_mu_);
+  // Its own lock: BindStream runs under a stream's lock, and shutdown takes
+  // streams_mu_ before the streams' locks, so sharing streams_mu_ here
+  // would order the two locks both ways.
+  absl::Mutex stream_counts_mu_;
+  absl::flat_hash_map<std::string, int> streams_per_job_ ABSL_GUARDED_BY(stream_counts_mu_);
   int tick_count_ = 0;  // Only the ticker thread touches it.
 };
 
