@@ -30,8 +30,13 @@ def setup_sh_packages():
     return set(shlex.split(body))
 
 
+# -dev packages setup.sh installs for tests only, never linked into the
+# shipped binaries: the sanitizer runtime of the fuzz targets (scripts/fuzz.sh).
+TEST_ONLY_DEV = {"libclang-rt-14-dev"}
+
+
 def is_compile_time(package: str) -> bool:
-    return (package.endswith("-dev")
+    return package not in TEST_ONLY_DEV and (package.endswith("-dev")
             or package in {"build-essential", "cmake", "ninja-build", "pkg-config"}
             or package.startswith("protobuf-compiler"))
 
