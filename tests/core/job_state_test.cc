@@ -313,6 +313,28 @@ TEST_F(JobStateTest, PolicyChangeAppliesAtOnceWhenNoRoundIsInProgress) {
   EXPECT_EQ(MustReport(*job, 1, 0, 1).target, 5);
 }
 
+// Found by the fuzzer (tests/fuzz/job_state_fuzz.cc, docs/fuzzing.md): a
+// change deferred while a round was in progress is applied by the next
+// registration once nobody has progress any more (the only worker with some
+// left); the members already there must get targets of the new policy too,
+// not keep the old policy's H = 3 under R = 2.
+TEST_F(JobStateTest, PolicyChangeAppliedByARegistrationRetargetsEveryMember) {
+  auto job = MakeJob("local:H=3");
+  MustRegister(*job, 1);
+  MustRegister(*job, 2);
+  clock_.Advance(absl::Seconds(1));
+  MustReport(*job, 1, 0, 1);
+  ASSERT_TRUE(job->UpdatePolicy(*ParsePolicy("ebsp:R=2"), clock_.Now()).ok());
+  ASSERT_TRUE(job->Snapshot(clock_.Now()).pending_policy.has_value());
+  ASSERT_TRUE(job->Leave(1, clock_.Now()).ok());  // Nobody has progress now.
+  MustRegister(*job, 3);
+  EXPECT_EQ(job->policy().kind, PolicyKind::kElasticBsp);
+  for (const WorkerSnapshot& w : job->Snapshot(clock_.Now()).workers) {
+    EXPECT_GE(w.target, 1) << "worker " << w.worker;
+    EXPECT_LE(w.target, 2) << "worker " << w.worker;
+  }
+}
+
 TEST_F(JobStateTest, SwitchingBetweenRoundAndRoundlessPoliciesNeedsAnEmptyJob) {
   auto job = MakeJob("bsp");
   MustRegister(*job, 1);

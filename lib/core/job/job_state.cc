@@ -66,7 +66,8 @@ class JobState::Impl {
     RegisterResult result;
     const bool rounds = policy_.HasRounds();
     const bool joins_next_round = rounds && rounds_.InProgress();
-    if (rounds && !joins_next_round && policy_.pending().has_value()) {
+    const bool policy_changes = rounds && !joins_next_round && policy_.pending().has_value();
+    if (policy_changes) {
       // No round in progress: the boundary the change waits for is now.
       ApplyPolicy(*policy_.pending(), now);
     }
@@ -90,7 +91,10 @@ class JobState::Impl {
     result.effects.membership_changed = true;
 
     if (rounds && !joins_next_round) {
-      if (std::optional<int> target = policy_.policy().JoinTarget(ViewOf(added));
+      // Under a policy that just changed, the members there already hold
+      // the old policy's targets: the whole round is planned again.
+      if (std::optional<int> target =
+              policy_changes ? std::nullopt : policy_.policy().JoinTarget(ViewOf(added));
           target.has_value()) {
         added.target = *target;
       } else {
