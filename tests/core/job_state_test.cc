@@ -335,6 +335,31 @@ TEST_F(JobStateTest, PolicyChangeAppliedByARegistrationRetargetsEveryMember) {
   }
 }
 
+// Found by the fuzzer (docs/fuzzing.md, finding 2): a WaitForClock after a
+// release is a retry answered with that release, but after a policy change
+// the release says nothing about the new bound: the call waits afresh.
+TEST_F(JobStateTest, ClockWaitRetriedAfterAPolicyChangeWaitsUnderTheNewBound) {
+  auto job = MakeJob("ssp:s=2");
+  MustRegister(*job, 1);
+  MustRegister(*job, 2);
+  for (int i = 1; i <= 3; ++i) MustReport(*job, 1, 0, i);
+  absl::StatusOr<Effects> waiting = job->WaitForClock(1, clock_.Now());
+  ASSERT_TRUE(waiting.ok()) << waiting.status();
+  EXPECT_THAT(waiting->releases, IsEmpty());
+  absl::StatusOr<ReportResult> slow = job->ReportIteration(2, 0, 1, absl::Seconds(1), clock_.Now());
+  ASSERT_TRUE(slow.ok()) << slow.status();
+  ASSERT_EQ(slow->effects.releases.size(), 1u);  // Worker 1: clock 3, slowest 1.
+  ASSERT_TRUE(job->UpdatePolicy(*ParsePolicy("ssp:s=0"), clock_.Now()).ok());
+  absl::StatusOr<Effects> again = job->WaitForClock(1, clock_.Now());
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_THAT(again->releases, IsEmpty());
+  for (const WorkerSnapshot& w : job->Snapshot(clock_.Now()).workers) {
+    if (w.worker == 1) {
+      EXPECT_EQ(w.phase, WorkerPhase::kWaitingClock);
+    }
+  }
+}
+
 TEST_F(JobStateTest, SwitchingBetweenRoundAndRoundlessPoliciesNeedsAnEmptyJob) {
   auto job = MakeJob("bsp");
   MustRegister(*job, 1);

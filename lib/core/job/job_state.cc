@@ -540,6 +540,8 @@ class JobState::Impl {
       clocks_.ClearWaits();
       for (auto& [id, w] : members_.workers()) {
         w.allowed_lead = policy_.policy().BaseLead();
+        // A release under the old bound is no answer to a WaitForClock now.
+        w.clock_released = false;
         if (w.phase == WorkerPhase::kWaitingClock) clocks_.Wait(w);
       }
     }
