@@ -146,5 +146,26 @@ TEST_F(LeaderElectorTest, LeadershipSurvivesAnEtcdRestartWithinTheTtl) {
   EXPECT_GE(leader->terms(), terms);
 }
 
+// The fenced writes a job store needs: only the replica named by the
+// leadership key may write, so a deposed leader cannot overwrite its
+// successor's records.
+TEST_F(LeaderElectorTest, GuardedWritesApplyOnlyWhileTheGuardHolds) {
+  ASSERT_TRUE(client_->Put("/ebsp/test/leader", "me").ok());
+  ASSERT_TRUE(client_->PutIf("/ebsp/test/jobs/a", "v1", "/ebsp/test/leader", "me").ok());
+  absl::Status refused = client_->PutIf("/ebsp/test/jobs/a", "v2", "/ebsp/test/leader", "other");
+  EXPECT_TRUE(absl::IsFailedPrecondition(refused)) << refused;
+  EXPECT_TRUE(client_->DeleteIf("/ebsp/test/jobs/a", "/ebsp/test/leader", "other").code() ==
+              absl::StatusCode::kFailedPrecondition);
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> jobs =
+      client_->GetPrefix("/ebsp/test/jobs/");
+  ASSERT_TRUE(jobs.ok()) << jobs.status();
+  ASSERT_EQ(jobs->size(), 1u);
+  EXPECT_EQ((*jobs)[0].second, "v1");
+  ASSERT_TRUE(client_->DeleteIf("/ebsp/test/jobs/a", "/ebsp/test/leader", "me").ok());
+  jobs = client_->GetPrefix("/ebsp/test/jobs/");
+  ASSERT_TRUE(jobs.ok()) << jobs.status();
+  EXPECT_TRUE(jobs->empty());
+}
+
 }  // namespace
 }  // namespace ebsp::ha
