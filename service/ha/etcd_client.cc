@@ -117,6 +117,12 @@ absl::Status EtcdClient::OnSomeEndpoint(absl::string_view what, Call call) {
   return status;
 }
 
+absl::Status EtcdClient::RunTxn(const etcdserverpb::TxnRequest& request,
+                                etcdserverpb::TxnResponse* response) {
+  return OnSomeEndpoint(
+      "Txn", [&](Endpoint& e, grpc::ClientContext* c) { return e.kv->Txn(c, request, response); });
+}
+
 absl::StatusOr<int64_t> EtcdClient::GrantLease(absl::Duration ttl) {
   etcdserverpb::LeaseGrantRequest request;
   request.set_ttl(std::max<int64_t>(1, absl::ToInt64Seconds(ttl)));
@@ -177,8 +183,7 @@ absl::StatusOr<std::string> EtcdClient::CreateIfAbsent(absl::string_view key,
   put->set_lease(lease);
   request.add_failure()->mutable_request_range()->set_key(std::string(key));
   etcdserverpb::TxnResponse response;
-  absl::Status status = OnSomeEndpoint(
-      "Txn", [&](Endpoint& e, grpc::ClientContext* c) { return e.kv->Txn(c, request, &response); });
+  absl::Status status = RunTxn(request, &response);
   if (!status.ok()) return status;
   if (response.succeeded()) return std::string(value);
   if (response.responses_size() == 1 && response.responses(0).has_response_range() &&
@@ -187,19 +192,6 @@ absl::StatusOr<std::string> EtcdClient::CreateIfAbsent(absl::string_view key,
   }
   // The key vanished between the compare and the range: nobody holds it.
   return std::string();
-}
-
-absl::Status EtcdClient::DeleteIfValue(absl::string_view key, absl::string_view value) {
-  etcdserverpb::TxnRequest request;
-  etcdserverpb::Compare* same = request.add_compare();
-  same->set_key(std::string(key));
-  same->set_target(etcdserverpb::Compare::VALUE);
-  same->set_result(etcdserverpb::Compare::EQUAL);
-  same->set_value(std::string(value));
-  request.add_success()->mutable_request_delete_range()->set_key(std::string(key));
-  etcdserverpb::TxnResponse response;
-  return OnSomeEndpoint(
-      "Txn", [&](Endpoint& e, grpc::ClientContext* c) { return e.kv->Txn(c, request, &response); });
 }
 
 namespace {
@@ -230,8 +222,7 @@ absl::Status EtcdClient::PutIf(absl::string_view key, absl::string_view value,
   put->set_key(std::string(key));
   put->set_value(std::string(value));
   etcdserverpb::TxnResponse response;
-  absl::Status status = OnSomeEndpoint(
-      "Txn", [&](Endpoint& e, grpc::ClientContext* c) { return e.kv->Txn(c, request, &response); });
+  absl::Status status = RunTxn(request, &response);
   if (!status.ok()) return status;
   return response.succeeded() ? absl::OkStatus() : GuardFailed(key, guard_key, guard_value);
 }
@@ -241,8 +232,7 @@ absl::Status EtcdClient::DeleteIf(absl::string_view key, absl::string_view guard
   etcdserverpb::TxnRequest request = Guarded(guard_key, guard_value);
   request.add_success()->mutable_request_delete_range()->set_key(std::string(key));
   etcdserverpb::TxnResponse response;
-  absl::Status status = OnSomeEndpoint(
-      "Txn", [&](Endpoint& e, grpc::ClientContext* c) { return e.kv->Txn(c, request, &response); });
+  absl::Status status = RunTxn(request, &response);
   if (!status.ok()) return status;
   return response.succeeded() ? absl::OkStatus() : GuardFailed(key, guard_key, guard_value);
 }

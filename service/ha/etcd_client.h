@@ -62,9 +62,6 @@ class EtcdClient {
   // value the key holds afterwards: `value` itself when this call created it.
   absl::StatusOr<std::string> CreateIfAbsent(absl::string_view key, absl::string_view value,
                                              int64_t lease);
-  // Deletes `key` only if it still holds `value` (resigning leadership
-  // without removing a successor's key).
-  absl::Status DeleteIfValue(absl::string_view key, absl::string_view value);
 
   // Put / delete `key` only while `guard_key` holds `guard_value`, in one
   // transaction: a replica that lost its leadership cannot overwrite what
@@ -95,6 +92,7 @@ class EtcdClient {
   // endpoint that answered becomes the preferred one.
   template <typename Call>
   absl::Status OnSomeEndpoint(absl::string_view what, Call call);
+  absl::Status RunTxn(const etcdserverpb::TxnRequest& request, etcdserverpb::TxnResponse* response);
 
   const EtcdOptions options_;
   std::vector<Endpoint> endpoints_;

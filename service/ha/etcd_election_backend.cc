@@ -20,7 +20,9 @@ class EtcdElectionBackend final : public ElectionBackend {
     return client_->CreateIfAbsent(key_, candidate, lease);
   }
   absl::Status Resign(absl::string_view candidate) override {
-    return client_->DeleteIfValue(key_, candidate);
+    // Deletes the key only while it names `candidate`, never a successor's.
+    absl::Status deleted = client_->DeleteIf(key_, key_, candidate);
+    return absl::IsFailedPrecondition(deleted) ? absl::OkStatus() : deleted;
   }
 
  private:

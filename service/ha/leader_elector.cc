@@ -109,11 +109,9 @@ absl::Duration LeaderElector::Step() {
       Depose("another replica holds the leadership key");
     }
   }
-  if (leading_.load()) {
-    return std::max(absl::ZeroDuration(), last_renewal_ + renew_interval - clock_->Now());
-  }
-  return std::min(options_.poll_interval,
-                  std::max(absl::ZeroDuration(), last_renewal_ + renew_interval - clock_->Now()));
+  const absl::Duration until_renewal =
+      std::max(absl::ZeroDuration(), last_renewal_ + renew_interval - clock_->Now());
+  return leading_.load() ? until_renewal : std::min(options_.poll_interval, until_renewal);
 }
 
 }  // namespace ebsp::ha

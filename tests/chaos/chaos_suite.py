@@ -402,10 +402,7 @@ def coordinator_kill(down_s: float):
     def inject(run: Run) -> Fault:
         port = run.coordinator.grpc_port
         start = time.monotonic()
-        proc = run.coordinator.process
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=10)
-        run.coordinator.stop()  # Collects the exit status; the process is gone.
+        run.coordinator.kill()
         # The outage itself: not a wait for a condition, the fault's length.
         time.sleep(down_s)
         run.start_coordinator(port)

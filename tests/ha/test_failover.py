@@ -139,14 +139,6 @@ def cluster():
             c.close()
 
 
-def kill9(replica):
-    port = replica.grpc_port
-    os.kill(replica.pid, signal.SIGKILL)
-    replica.process.wait(timeout=10)
-    replica._proc = None  # noqa: SLF001 (ServerProcess has no kill(); it was killed)
-    return port
-
-
 def report(name, values):
     line = {"case": name, "pauses_s": [round(v, 3) for v in values],
             "median_s": round(sorted(values)[len(values) // 2], 3), "max_s": round(max(values), 3),
@@ -164,7 +156,8 @@ def test_kill9_of_the_leader_fails_over_within_the_bound(cluster):
     for _ in range(KILLS):
         leader = cluster.leader()
         t_fault = time.time()
-        port = kill9(leader)
+        port = leader.grpc_port
+        leader.kill()
         wait_until(lambda: cluster.router.current_leader() not in (None, leader.target), 30,
                    "a new leader")
         elections.append(time.time() - t_fault)

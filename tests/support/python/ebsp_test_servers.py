@@ -160,6 +160,16 @@ class ServerProcess:
             self.returncode = stop_process(proc, self.stop_timeout_s)
         return self.returncode
 
+    def kill(self, timeout_s: float = STOP_TIMEOUT_S) -> Optional[int]:
+        """A crash: SIGKILL, reaped within timeout_s; its exit status. The gRPC
+        port stays known, so start(grpc_port=...) can bring it back there."""
+        if self._proc is not None:
+            proc, self._proc = self._proc, None
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=timeout_s)
+            self.returncode = proc.returncode
+        return self.returncode
+
     def restart(self) -> "ServerProcess":
         """Stops it and starts it again on the same gRPC port (empty state)."""
         port = self.grpc_port
