@@ -118,6 +118,46 @@ TEST(EngineTest, ElasticBspLetsTheFastWorkerRunMoreIterationsPerRound) {
   EXPECT_LE(ebsp->max_staleness, 4u);
 }
 
+TEST(EngineTest, RecordedRoundsAreTheRoundsInOrderAndSumToTheTotals) {
+  SimOptions options = Options("bsp", absl::Seconds(10));
+  options.record_rounds = true;
+  absl::StatusOr<SimMetrics> m = Simulate(TwoSpeeds(), options);
+  ASSERT_TRUE(m.ok()) << m.status();
+  // BSP releases at 2, 4, 6, 8, 10 s; the fast worker waits 1 s in each.
+  ASSERT_EQ(m->round_log.size(), 5u);
+  for (size_t i = 0; i < m->round_log.size(); ++i) {
+    const RoundRecord& r = m->round_log[i];
+    EXPECT_EQ(r.round, i) << i;
+    EXPECT_DOUBLE_EQ(r.began_s, 2.0 * i) << i;
+    EXPECT_DOUBLE_EQ(r.released_s, 2.0 * (i + 1)) << i;
+    EXPECT_EQ(r.members, 2) << i;
+    EXPECT_DOUBLE_EQ(r.actual_wait_s, 1.0) << i;
+    EXPECT_EQ(r.plans, 0) << i;  // BSP does not plan.
+  }
+
+  // ElasticBSP: the log sums to the run's actual and predicted totals.
+  SimOptions ebsp = Options("ebsp:R=4", absl::Seconds(60));
+  ebsp.record_rounds = true;
+  absl::StatusOr<SimMetrics> e = Simulate(TwoSpeeds(), ebsp);
+  ASSERT_TRUE(e.ok()) << e.status();
+  ASSERT_EQ(e->round_log.size(), e->rounds);
+  double actual = 0, predicted = 0;
+  for (const RoundRecord& r : e->round_log) {
+    actual += r.actual_wait_s;
+    predicted += r.predicted_wait_s;
+    // Exact speeds: a planned round needs no re-plan.
+    EXPECT_LE(r.plans, 1) << r.round;
+  }
+  EXPECT_EQ(e->round_log.back().plans, 1);
+  EXPECT_NEAR(actual, e->round_wait_s_total, 1e-9);
+  EXPECT_NEAR(predicted, e->round_predicted_wait_s_total, 1e-9);
+
+  // Off by default: nothing is kept.
+  absl::StatusOr<SimMetrics> off = Simulate(TwoSpeeds(), Options("bsp", absl::Seconds(10)));
+  ASSERT_TRUE(off.ok()) << off.status();
+  EXPECT_TRUE(off->round_log.empty());
+}
+
 TEST(EngineTest, SameInputsGiveIdenticalResults) {
   Trace trace{"t",
               {{absl::Milliseconds(110), absl::Milliseconds(90)},

@@ -54,6 +54,20 @@ TEST(ReportTest, JsonStringEscapesQuotesBackslashesAndControls) {
   EXPECT_EQ(JsonString("a\"b\\c\n\x01"), "\"a\\\"b\\\\c\\n\\u0001\"");
 }
 
+TEST(ReportTest, RoundsCsvQuotesTheLabelsAndHasOneLinePerRound) {
+  SimRow row = Row("ebsp:R=15,objective=\"x\"", 150);
+  row.metrics.round_log = {RoundRecord{0, 0, 1.5, 16, 2, 0.25, 0.5},
+                           RoundRecord{1, 1.5, 2.25, 15, 0, 0, 0.125}};
+  EXPECT_EQ(
+      FormatRoundsCsv(row),
+      "\"static\",\"ebsp:R=15,objective=\"\"x\"\"\",0,0.000000,1.500000,16,2,0.250000,0.500000\n"
+      "\"static\",\"ebsp:R=15,objective=\"\"x\"\"\",1,1.500000,2.250000,15,0,0.000000,0.125000\n");
+  row.metrics.round_log.clear();
+  EXPECT_EQ(FormatRoundsCsv(row), "");
+  EXPECT_EQ(kRoundsCsvHeader,
+            "trace,policy,round,began_s,released_s,members,plans,predicted_wait_s,actual_wait_s\n");
+}
+
 TEST(ReportTest, TableHasOneRowPerPolicyUnderATraceHeader) {
   std::vector<SimRow> rows = {Row("bsp", 50), Row("ebsp:R=15", 150)};
   SetThroughputVsAsp(200, rows);

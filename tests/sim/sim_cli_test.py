@@ -3,6 +3,7 @@
 Run by ctest with EBSP_SIM set to the binary; everything is virtual time,
 so each call takes well under a second.
 """
+import csv
 import json
 import os
 import subprocess
@@ -61,6 +62,40 @@ def test_table_has_a_row_per_policy_for_every_trace():
     rows = [line.split()[0] for line in out.splitlines()
             if line.startswith(("bsp ", "asp "))]
     assert rows == ["bsp", "asp", "bsp", "asp"]
+
+
+def test_rounds_csv_has_a_line_per_round_of_every_run(tmp_path):
+    path = tmp_path / "rounds.csv"
+    rows = json_rows("--trace=static,noise", "--workers=4", "--duration=10s",
+                     "--policies=bsp,asp,ebsp:R=4,objective=total_wait", "--oracle=false",
+                     f"--rounds_csv={path}")
+    with open(path, newline="") as f:
+        lines = list(csv.DictReader(f))
+    assert open(path).readline() == (
+        "trace,policy,round,began_s,released_s,members,plans,predicted_wait_s,actual_wait_s\n")
+    for row in rows:
+        mine = [r for r in lines if (r["trace"], r["policy"]) == (row["trace"], row["policy"])]
+        assert len(mine) == row["rounds"], row["policy"]
+        assert [int(r["round"]) for r in mine] == list(range(len(mine)))
+        assert sum(float(r["actual_wait_s"]) for r in mine) == pytest.approx(
+            row["round_wait_s_total"], rel=1e-4, abs=1e-5)
+        assert sum(float(r["predicted_wait_s"]) for r in mine) == pytest.approx(
+            row["round_predicted_wait_s_total"], rel=1e-4, abs=1e-5)
+        if row["policy"] == "bsp":  # BSP never plans.
+            assert all(r["plans"] == "0" for r in mine)
+    assert {r["policy"] for r in lines} == {"bsp", "ebsp:R=4,objective=total_wait"}
+    # Once every worker has history, every ElasticBSP round is planned.
+    for trace in ("static", "noise"):
+        ebsp = [r for r in lines if r["policy"].startswith("ebsp") and r["trace"] == trace]
+        assert len(ebsp) > 3
+        assert all(int(r["plans"]) >= 1 for r in ebsp[2:]), trace
+
+
+def test_rounds_csv_that_cannot_be_written_is_an_error(tmp_path):
+    result = run("--trace=static", "--workers=2", "--duration=1s", "--policies=bsp",
+                 f"--rounds_csv={tmp_path}/missing/dir/rounds.csv", check=False)
+    assert result.returncode == 1
+    assert "--rounds_csv: cannot write" in result.stderr and "missing/dir" in result.stderr
 
 
 def test_exported_trace_replays_to_the_same_results(tmp_path):

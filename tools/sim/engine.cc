@@ -195,10 +195,21 @@ class Simulation {
                        " at t=", absl::FormatDuration(now - kStart),
                        " although the simulation never lets a lease expire"));
     }
+    // A release's own plan (StartRound) belongs to the round it starts.
+    const int plans_before = plans_in_round_;
+    if (effects.planned) ++plans_in_round_;
     for (const core::RoundSummary& round : effects.rounds_completed) {
       ++metrics_.rounds;
       metrics_.round_wait_s_total += absl::ToDoubleSeconds(round.total_wait);
       metrics_.round_predicted_wait_s_total += absl::ToDoubleSeconds(round.predicted_wait);
+      if (options_.record_rounds) {
+        metrics_.round_log.push_back(RoundRecord{
+            round.round, absl::ToDoubleSeconds(round.began - kStart),
+            absl::ToDoubleSeconds(round.released - kStart), static_cast<int>(round.members.size()),
+            plans_before, absl::ToDoubleSeconds(round.predicted_wait),
+            absl::ToDoubleSeconds(round.total_wait)});
+      }
+      plans_in_round_ = effects.planned ? 1 : 0;
     }
     for (const core::Release& release : effects.releases) {
       const int w = static_cast<int>(release.worker - kFirstId);
@@ -250,6 +261,8 @@ class Simulation {
   core::ClockIndex total_lead_;
   absl::Duration wait_total_;
   SimMetrics metrics_;
+  // Events that ran ZipLine since the current round began.
+  int plans_in_round_ = 0;
 };
 
 }  // namespace

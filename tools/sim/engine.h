@@ -18,6 +18,7 @@
 #define EBSP_TOOLS_SIM_ENGINE_H_
 
 #include <cstdint>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -39,6 +40,25 @@ struct SimOptions {
   // Bound on processed iteration ends; reaching it is an error, not a
   // silently shortened run.
   int64_t max_events = kDefaultMaxEvents;
+  // Keep one RoundRecord per completed round in SimMetrics::round_log (for
+  // --rounds_csv: predicted against actual wait, round by round).
+  bool record_rounds = false;
+};
+
+// One completed round, from the core's RoundSummary; times in seconds from
+// the start of the run.
+struct RoundRecord {
+  uint64_t round = 0;
+  double began_s = 0;
+  double released_s = 0;
+  int members = 0;
+  // ZipLine runs for this round: its start plan plus re-plans (0 when the
+  // round ran without a plan).
+  int plans = 0;
+  // The round's last plan's prediction (after any re-plans; 0 without a
+  // plan), against the sum of the members' actual waits.
+  double predicted_wait_s = 0;
+  double actual_wait_s = 0;
 };
 
 struct SimMetrics {
@@ -68,6 +88,8 @@ struct SimMetrics {
   double round_wait_s_total = 0;
   double round_predicted_wait_s_total = 0;
   int64_t events = 0;
+  // Every completed round in order, when SimOptions::record_rounds.
+  std::vector<RoundRecord> round_log;
 };
 
 // INVALID_ARGUMENT for an invalid trace or options (non-positive duration,

@@ -2,6 +2,7 @@
 // traces through the real coordinator core in virtual time. See
 // tools/sim/README.md for the trace suite, the timing model and results.
 #include <cstdio>
+#include <fstream>
 #include <iterator>
 #include <string>
 #include <vector>
@@ -51,6 +52,10 @@ ABSL_FLAG(int64_t, max_events, ebsp::sim::kDefaultMaxEvents,
 ABSL_FLAG(bool, json, false,
           "Print one JSON object per line per (trace, policy) instead of "
           "tables.");
+ABSL_FLAG(std::string, rounds_csv, "",
+          "Also write every completed round (predicted and actual wait) of every run to this "
+          "CSV: trace,policy,round,began_s,released_s,members,plans,predicted_wait_s,"
+          "actual_wait_s.");
 ABSL_FLAG(bool, progress, true, "Print a progress line per run on stderr.");
 
 namespace ebsp::sim {
@@ -97,6 +102,7 @@ absl::StatusOr<SimRow> RunOne(const Trace& trace, const SimPolicy& policy) {
   options.duration = absl::GetFlag(FLAGS_duration);
   options.sync_cost = absl::GetFlag(FLAGS_sync_cost);
   options.max_events = absl::GetFlag(FLAGS_max_events);
+  options.record_rounds = !absl::GetFlag(FLAGS_rounds_csv).empty();
   const absl::Time began = absl::Now();
   absl::StatusOr<SimMetrics> metrics = Simulate(trace, options);
   if (!metrics.ok()) return metrics.status();
@@ -126,6 +132,15 @@ absl::Status Run() {
     }
   }
 
+  std::ofstream rounds_csv;
+  if (const std::string path = absl::GetFlag(FLAGS_rounds_csv); !path.empty()) {
+    rounds_csv.open(path, std::ios::out | std::ios::trunc);
+    if (!rounds_csv) {
+      return absl::InvalidArgumentError(absl::StrCat("--rounds_csv: cannot write '", path, "'"));
+    }
+    rounds_csv << kRoundsCsvHeader;
+  }
+
   const SimPolicy asp_baseline{"asp", core::PolicyConfig{core::PolicyKind::kAsp}, false};
   for (const Trace& trace : *traces) {
     std::vector<SimRow> rows;
@@ -145,6 +160,14 @@ absl::Status Run() {
       asp_throughput = asp->metrics.throughput_iters_per_s;
     }
     SetThroughputVsAsp(asp_throughput, rows);
+    if (rounds_csv.is_open()) {
+      for (const SimRow& row : rows) rounds_csv << FormatRoundsCsv(row);
+      rounds_csv.flush();
+      if (!rounds_csv) {
+        return absl::DataLossError(
+            absl::StrCat("--rounds_csv: writing '", absl::GetFlag(FLAGS_rounds_csv), "' failed"));
+      }
+    }
     if (absl::GetFlag(FLAGS_json)) {
       for (const SimRow& row : rows) {
         absl::PrintF("%s\n", FormatJsonLine(row));

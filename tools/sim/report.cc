@@ -75,4 +75,29 @@ std::string FormatJsonLine(const SimRow& row) {
       m.round_predicted_wait_s_total, m.events);
 }
 
+namespace {
+
+// A CSV field in double quotes, inner quotes doubled (RFC 4180).
+std::string CsvQuoted(absl::string_view text) {
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  out += '"';
+  return out;
+}
+
+}  // namespace
+
+std::string FormatRoundsCsv(const SimRow& row) {
+  const std::string prefix = absl::StrCat(CsvQuoted(row.trace), ",", CsvQuoted(row.policy), ",");
+  std::string out;
+  for (const RoundRecord& r : row.metrics.round_log) {
+    absl::StrAppendFormat(&out, "%s%d,%.6f,%.6f,%d,%d,%.6f,%.6f\n", prefix, r.round, r.began_s,
+                          r.released_s, r.members, r.plans, r.predicted_wait_s, r.actual_wait_s);
+  }
+  return out;
+}
+
 }  // namespace ebsp::sim

@@ -32,6 +32,15 @@ std::string FormatTable(const std::vector<SimRow>& rows);
 // round_wait_s_total, round_predicted_wait_s_total, events.
 std::string FormatJsonLine(const SimRow& row);
 
+// --rounds_csv: the header line, then one line per recorded round of `row`
+// (SimMetrics::round_log), each ending in a newline. Columns: trace, policy,
+// round, began_s, released_s, members, plans, predicted_wait_s, actual_wait_s;
+// the
+// trace and policy are quoted (policy labels contain commas).
+inline constexpr absl::string_view kRoundsCsvHeader =
+    "trace,policy,round,began_s,released_s,members,plans,predicted_wait_s,actual_wait_s\n";
+std::string FormatRoundsCsv(const SimRow& row);
+
 // `text` as a JSON string literal, quotes included.
 std::string JsonString(absl::string_view text);
 
