@@ -56,6 +56,9 @@ ABSL_FLAG(std::string, tls_cert, "", "PEM client certificate for mutual TLS (wit
 ABSL_FLAG(std::string, tls_key, "", "PEM key of --tls_cert");
 ABSL_FLAG(std::string, tls_server_name, "",
           "name expected in the coordinator's certificate when not the target host");
+ABSL_FLAG(int, server_pid, 0,
+          "PID of the server on this machine: report its CPU time (/proc/PID/stat) over the "
+          "measured phase and per report (0: not measured)");
 ABSL_FLAG(bool, json, false, "print one JSON object instead of the summary");
 
 int main(int argc, char** argv) {
@@ -97,6 +100,7 @@ int main(int argc, char** argv) {
   options.churn_workers = absl::GetFlag(FLAGS_churn_workers);
   options.lease = absl::GetFlag(FLAGS_lease);
   options.seed = absl::GetFlag(FLAGS_seed);
+  options.server_pid = absl::GetFlag(FLAGS_server_pid);
   if (options.churn_interval > absl::ZeroDuration() &&
       (options.churn_workers < 1 || options.lease <= absl::ZeroDuration())) {
     std::fprintf(stderr, "ebsp-loadgen: --churn_workers must be >= 1 and --lease > 0 with churn\n");

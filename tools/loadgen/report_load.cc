@@ -20,6 +20,7 @@
 #include "grpcpp/grpcpp.h"
 #include "tools/loadgen/call_batch.h"
 #include "tools/loadgen/grpc_util.h"
+#include "tools/loadgen/proc_cpu.h"
 
 namespace ebsp::loadgen {
 namespace {
@@ -645,6 +646,12 @@ absl::StatusOr<LoadResult> ReportLoad::Run() {
   }
   churning_ =
       options_.mode == LoadMode::kCoordinator && options_.churn_interval > absl::ZeroDuration();
+  double server_cpu_start = 0;
+  if (options_.server_pid > 0) {
+    absl::StatusOr<double> cpu = ProcessCpuSeconds(options_.server_pid);
+    if (!cpu.ok()) return absl::FailedPreconditionError(cpu.status().message());
+    server_cpu_start = *cpu;
+  }
   Stopwatch measured;
   for (auto& w : workers_) {
     Worker* worker = w.get();
@@ -665,6 +672,11 @@ absl::StatusOr<LoadResult> ReportLoad::Run() {
     stop_.store(true);
   }
   result.measured = measured.Elapsed();
+  if (options_.server_pid > 0) {
+    // The server may have exited meanwhile: then the figure stays unknown.
+    absl::StatusOr<double> cpu = ProcessCpuSeconds(options_.server_pid);
+    if (cpu.ok()) result.server_cpu_seconds = *cpu - server_cpu_start;
+  }
   {
     absl::MutexLock lock(&blocking_mu_);
     for (Worker* w : blocking_) w->ctx->TryCancel();
@@ -758,7 +770,7 @@ std::string FormatLoadResult(const LoadOptions& options, const LoadResult& r, bo
         "\"errors_total\": %d, \"errors\": {%s}, \"drained\": %d, "
         "\"workers_retired\": %d, \"leave_errors\": %d, "
         "\"churn\": {\"events\": %d, \"leaves\": %d, \"silenced\": %d, \"rejoins\": %d, "
-        "\"heartbeats_ok\": %d}}",
+        "\"heartbeats_ok\": %d}, \"server_cpu_seconds\": %s, \"server_cpu_us_per_report\": %s}",
         LoadModeName(options.mode), options.target,
         options.mode == LoadMode::kEcho ? "" : options.job, client::PolicyToText(options.policy),
         options.workers, options.channels,
@@ -769,7 +781,11 @@ std::string FormatLoadResult(const LoadOptions& options, const LoadResult& r, bo
         r.blocking_ok, FormatMillis(r.blocking_latency.Percentile(0.5)),
         FormatMillis(r.blocking_latency.Percentile(0.99)), r.errors_total, errors, r.drained,
         r.workers_retired, r.leave_errors, r.churn_events, r.churn_leaves, r.churn_silenced,
-        r.churn_rejoins, r.heartbeats_ok);
+        r.churn_rejoins, r.heartbeats_ok,
+        r.server_cpu_seconds < 0 ? "null" : absl::StrFormat("%.4f", r.server_cpu_seconds),
+        r.server_cpu_seconds < 0 || r.reports_ok == 0
+            ? "null"
+            : absl::StrFormat("%.3f", 1e6 * r.server_cpu_seconds / r.reports_ok));
   }
   std::string out = absl::StrFormat("ebsp-loadgen: %s mode against %s, %d workers on %d channels",
                                     LoadModeName(options.mode), options.target, options.workers,
@@ -789,6 +805,11 @@ std::string FormatLoadResult(const LoadOptions& options, const LoadResult& r, bo
     absl::StrAppendFormat(&out, "  barrier/wait calls: %d ok, p50 %s ms  p99 %s ms\n",
                           r.blocking_ok, FormatMillis(r.blocking_latency.Percentile(0.5)),
                           FormatMillis(r.blocking_latency.Percentile(0.99)));
+  }
+  if (r.server_cpu_seconds >= 0) {
+    absl::StrAppendFormat(
+        &out, "  server:   %.3f CPU-s in the measured phase = %.2f us per report\n",
+        r.server_cpu_seconds, r.reports_ok > 0 ? 1e6 * r.server_cpu_seconds / r.reports_ok : 0.0);
   }
   if (r.errors_total == 0) {
     absl::StrAppend(&out, "  errors:   none\n");

@@ -68,6 +68,9 @@ struct LoadOptions {
   int churn_workers = 10;
   absl::Duration lease = absl::Seconds(10);  // The job's heartbeat timeout.
   uint64_t seed = 1;                         // Which workers churn.
+  // > 0: the server's process on this machine; its CPU time (/proc/PID/stat)
+  // is read when the measured phase starts and when it stops.
+  int server_pid = 0;
 };
 
 struct LoadResult {
@@ -93,6 +96,9 @@ struct LoadResult {
   int64_t churn_silenced = 0;
   int64_t churn_rejoins = 0;
   int64_t heartbeats_ok = 0;
+  // CPU seconds the server_pid process used during the measured phase; < 0
+  // when not measured.
+  double server_cpu_seconds = -1;
 
   double reports_per_second() const;
 };

@@ -8,6 +8,8 @@ import subprocess
 import time
 import urllib.request
 
+import pytest
+
 from ebsp_test_servers import ServerProcess, wait_until
 from servers import closed_port, run_json, running_server
 
@@ -91,6 +93,33 @@ def test_coordinator_asp_load_has_throughput_and_no_errors():
     assert result["mode"] == "coordinator"
     assert_clean_load(result)
     assert result["leave_errors"] == 0, result
+
+
+def test_coordinator_load_reports_the_server_cpu_per_report():
+    with running_server(coordinator(), metrics=True) as (port, pid):
+        result = run_json([LOADGEN, f"--target=127.0.0.1:{port}", "--mode=coordinator",
+                           "--workers=50", "--duration=2s", "--policy=ebsp:R=4",
+                           "--job=smoke-cpu", f"--server_pid={pid}", "--json"])
+        assert_clean_load(result)
+        # Answering thousands of reports takes the server some CPU (ticks are
+        # 10 ms), and never more than the measured phase on every core.
+        assert result["server_cpu_seconds"] > 0, result
+        assert result["server_cpu_seconds"] <= result["measured_seconds"] * os.cpu_count() + 0.1
+        assert result["server_cpu_us_per_report"] == pytest.approx(
+            1e6 * result["server_cpu_seconds"] / result["reports_ok"], rel=1e-2)
+        # Without --server_pid there is no figure.
+        plain = run_json([LOADGEN, f"--target=127.0.0.1:{port}", "--mode=coordinator",
+                          "--workers=5", "--duration=0.2s", "--job=smoke-cpu-2", "--json"])
+    assert plain["server_cpu_seconds"] is None and plain["server_cpu_us_per_report"] is None
+
+
+def test_loadgen_with_a_server_pid_that_does_not_exist_fails_naming_it():
+    with running_server(coordinator(), metrics=True) as (port, _):
+        proc = subprocess.run([LOADGEN, f"--target=127.0.0.1:{port}", "--mode=coordinator",
+                               "--workers=2", "--duration=0.2s", "--server_pid=999999999"],
+                              capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1
+    assert "999999999" in proc.stderr, proc.stderr
 
 
 def test_coordinator_bsp_load_goes_through_barriers_without_errors():
