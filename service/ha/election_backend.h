@@ -28,12 +28,18 @@ class ElectionBackend {
   // NOT_FOUND once the lease has expired (leadership bound to it is gone).
   virtual absl::Status RenewLease(LeaseId lease) = 0;
   virtual absl::Status RevokeLease(LeaseId lease) = 0;
+  // Who holds the leadership: the address it advertises and its lease. A
+  // candidate leads exactly when the holder's lease is its own: addresses
+  // may repeat (a restarted pod), leases never do.
+  struct Holder {
+    std::string address;  // Empty when nobody leads.
+    LeaseId lease = 0;
+  };
   // Takes leadership for `candidate` under `lease` if nobody holds it.
-  // Returns the holder afterwards (== candidate when this one leads; empty
-  // when nobody does).
-  virtual absl::StatusOr<std::string> Campaign(LeaseId lease, absl::string_view candidate) = 0;
-  // Gives leadership up if `candidate` still holds it.
-  virtual absl::Status Resign(absl::string_view candidate) = 0;
+  // Returns the holder afterwards.
+  virtual absl::StatusOr<Holder> Campaign(LeaseId lease, absl::string_view candidate) = 0;
+  // Gives leadership up if it is still held under `lease`.
+  virtual absl::Status Resign(LeaseId lease) = 0;
 };
 
 class EtcdClient;

@@ -169,8 +169,9 @@ absl::Status EtcdClient::RevokeLease(int64_t lease) {
   });
 }
 
-absl::StatusOr<std::string> EtcdClient::CreateIfAbsent(absl::string_view key,
-                                                       absl::string_view value, int64_t lease) {
+absl::StatusOr<EtcdClient::Holder> EtcdClient::CreateIfAbsent(absl::string_view key,
+                                                              absl::string_view value,
+                                                              int64_t lease) {
   etcdserverpb::TxnRequest request;
   etcdserverpb::Compare* absent = request.add_compare();
   absent->set_key(std::string(key));
@@ -185,56 +186,58 @@ absl::StatusOr<std::string> EtcdClient::CreateIfAbsent(absl::string_view key,
   etcdserverpb::TxnResponse response;
   absl::Status status = RunTxn(request, &response);
   if (!status.ok()) return status;
-  if (response.succeeded()) return std::string(value);
+  if (response.succeeded()) return Holder{std::string(value), lease};
   if (response.responses_size() == 1 && response.responses(0).has_response_range() &&
       response.responses(0).response_range().kvs_size() == 1) {
-    return response.responses(0).response_range().kvs(0).value();
+    const etcdserverpb::KeyValue& kv = response.responses(0).response_range().kvs(0);
+    return Holder{kv.value(), kv.lease()};
   }
   // The key vanished between the compare and the range: nobody holds it.
-  return std::string();
+  return Holder{};
 }
 
 namespace {
 
-// A transaction that runs `op` only if `guard_key` holds `guard_value`.
-etcdserverpb::TxnRequest Guarded(absl::string_view guard_key, absl::string_view guard_value) {
+// A transaction whose success ops run only if `guard_key` is bound to
+// `guard_lease` (a key that does not exist has lease 0: the guard fails).
+etcdserverpb::TxnRequest Guarded(absl::string_view guard_key, int64_t guard_lease) {
   etcdserverpb::TxnRequest request;
   etcdserverpb::Compare* guard = request.add_compare();
   guard->set_key(std::string(guard_key));
-  guard->set_target(etcdserverpb::Compare::VALUE);
+  guard->set_target(etcdserverpb::Compare::LEASE);
   guard->set_result(etcdserverpb::Compare::EQUAL);
-  guard->set_value(std::string(guard_value));
+  guard->set_lease(guard_lease);
   return request;
 }
 
-absl::Status GuardFailed(absl::string_view key, absl::string_view guard_key,
-                         absl::string_view guard_value) {
+absl::Status GuardFailed(absl::string_view key, absl::string_view guard_key, int64_t guard_lease) {
   return absl::FailedPreconditionError(absl::StrCat("etcd write of ", key, " refused: ", guard_key,
-                                                    " no longer holds ", guard_value));
+                                                    " is no longer bound to lease ", guard_lease,
+                                                    " (this replica is not the leader)"));
 }
 
 }  // namespace
 
 absl::Status EtcdClient::PutIf(absl::string_view key, absl::string_view value,
-                               absl::string_view guard_key, absl::string_view guard_value) {
-  etcdserverpb::TxnRequest request = Guarded(guard_key, guard_value);
+                               absl::string_view guard_key, int64_t guard_lease) {
+  etcdserverpb::TxnRequest request = Guarded(guard_key, guard_lease);
   etcdserverpb::PutRequest* put = request.add_success()->mutable_request_put();
   put->set_key(std::string(key));
   put->set_value(std::string(value));
   etcdserverpb::TxnResponse response;
   absl::Status status = RunTxn(request, &response);
   if (!status.ok()) return status;
-  return response.succeeded() ? absl::OkStatus() : GuardFailed(key, guard_key, guard_value);
+  return response.succeeded() ? absl::OkStatus() : GuardFailed(key, guard_key, guard_lease);
 }
 
 absl::Status EtcdClient::DeleteIf(absl::string_view key, absl::string_view guard_key,
-                                  absl::string_view guard_value) {
-  etcdserverpb::TxnRequest request = Guarded(guard_key, guard_value);
+                                  int64_t guard_lease) {
+  etcdserverpb::TxnRequest request = Guarded(guard_key, guard_lease);
   request.add_success()->mutable_request_delete_range()->set_key(std::string(key));
   etcdserverpb::TxnResponse response;
   absl::Status status = RunTxn(request, &response);
   if (!status.ok()) return status;
-  return response.succeeded() ? absl::OkStatus() : GuardFailed(key, guard_key, guard_value);
+  return response.succeeded() ? absl::OkStatus() : GuardFailed(key, guard_key, guard_lease);
 }
 
 absl::StatusOr<std::optional<std::string>> EtcdClient::Get(absl::string_view key) {

@@ -58,18 +58,26 @@ class EtcdClient {
   absl::StatusOr<absl::Duration> KeepAlive(int64_t lease);
   absl::Status RevokeLease(int64_t lease);
 
-  // Puts key = value bound to `lease` if the key does not exist. Returns the
-  // value the key holds afterwards: `value` itself when this call created it.
-  absl::StatusOr<std::string> CreateIfAbsent(absl::string_view key, absl::string_view value,
-                                             int64_t lease);
+  // A key's value and the lease it is bound to (0: none; an empty value
+  // and lease 0 when the key does not exist).
+  struct Holder {
+    std::string value;
+    int64_t lease = 0;
+  };
+  // Puts key = value bound to `lease` if the key does not exist. Returns who
+  // holds the key afterwards: (`value`, `lease`) when this call created it.
+  absl::StatusOr<Holder> CreateIfAbsent(absl::string_view key, absl::string_view value,
+                                        int64_t lease);
 
-  // Put / delete `key` only while `guard_key` holds `guard_value`, in one
-  // transaction: a replica that lost its leadership cannot overwrite what
-  // its successor wrote. FAILED_PRECONDITION when the guard does not hold.
+  // Put / delete `key` only while `guard_key` is bound to `guard_lease`, in
+  // one transaction: a replica that lost its leadership cannot overwrite
+  // what its successor wrote. The guard is the lease, not the value, so it
+  // holds even when two replicas advertise the same address (a restarted
+  // pod, or every replica configured with the Service's name).
+  // FAILED_PRECONDITION when the guard does not hold.
   absl::Status PutIf(absl::string_view key, absl::string_view value, absl::string_view guard_key,
-                     absl::string_view guard_value);
-  absl::Status DeleteIf(absl::string_view key, absl::string_view guard_key,
-                        absl::string_view guard_value);
+                     int64_t guard_lease);
+  absl::Status DeleteIf(absl::string_view key, absl::string_view guard_key, int64_t guard_lease);
 
   absl::StatusOr<std::optional<std::string>> Get(absl::string_view key);
   absl::Status Put(absl::string_view key, absl::string_view value);

@@ -16,12 +16,14 @@ class EtcdElectionBackend final : public ElectionBackend {
   }
   absl::Status RenewLease(LeaseId lease) override { return client_->KeepAlive(lease).status(); }
   absl::Status RevokeLease(LeaseId lease) override { return client_->RevokeLease(lease); }
-  absl::StatusOr<std::string> Campaign(LeaseId lease, absl::string_view candidate) override {
-    return client_->CreateIfAbsent(key_, candidate, lease);
+  absl::StatusOr<Holder> Campaign(LeaseId lease, absl::string_view candidate) override {
+    absl::StatusOr<EtcdClient::Holder> holder = client_->CreateIfAbsent(key_, candidate, lease);
+    if (!holder.ok()) return holder.status();
+    return Holder{std::move(holder->value), holder->lease};
   }
-  absl::Status Resign(absl::string_view candidate) override {
-    // Deletes the key only while it names `candidate`, never a successor's.
-    absl::Status deleted = client_->DeleteIf(key_, key_, candidate);
+  absl::Status Resign(LeaseId lease) override {
+    // Deletes the key only while it is bound to `lease`, never a successor's.
+    absl::Status deleted = client_->DeleteIf(key_, key_, lease);
     return absl::IsFailedPrecondition(deleted) ? absl::OkStatus() : deleted;
   }
 

@@ -44,12 +44,15 @@ void LeaderElector::Run() {
   }
   if (leading_.load()) Depose("stopping");
   // Best effort: a successor takes over at once instead of after the TTL.
-  backend_->Resign(options_.candidate_address).IgnoreError();
-  if (lease_ != 0) backend_->RevokeLease(lease_).IgnoreError();
+  if (lease_ != 0) {
+    backend_->Resign(lease_).IgnoreError();
+    backend_->RevokeLease(lease_).IgnoreError();
+  }
 }
 
 void LeaderElector::Depose(const char* why) {
   leading_.store(false, std::memory_order_release);
+  leader_lease_.store(0, std::memory_order_release);
   log::Event(log::Level::kWarning, "leadership_lost",
              {{"replica", options_.candidate_address}, {"reason", why}});
   if (options_.on_deposed) options_.on_deposed();
@@ -84,14 +87,17 @@ absl::Duration LeaderElector::Step() {
   }
   fence_unix_nanos_.store(absl::ToUnixNanos(fence), std::memory_order_release);
 
-  absl::StatusOr<std::string> holder = backend_->Campaign(lease_, options_.candidate_address);
+  absl::StatusOr<ElectionBackend::Holder> holder =
+      backend_->Campaign(lease_, options_.candidate_address);
   if (holder.ok()) {
     {
       absl::MutexLock lock(&mu_);
-      leader_address_ = *holder;
+      leader_address_ = holder->address;
     }
-    const bool mine = *holder == options_.candidate_address;
+    const bool mine = holder->lease == lease_;
     if (mine && !leading_.load()) {
+      // Before on_elected: the job store it loads writes under this lease.
+      leader_lease_.store(lease_, std::memory_order_release);
       absl::Status ready = options_.on_elected ? options_.on_elected() : absl::OkStatus();
       if (ready.ok()) {
         leading_.store(true, std::memory_order_release);
@@ -103,7 +109,8 @@ absl::Duration LeaderElector::Step() {
       } else {
         log::Event(log::Level::kError, "leadership_refused",
                    {{"replica", options_.candidate_address}, {"error", ready.ToString()}});
-        backend_->Resign(options_.candidate_address).IgnoreError();
+        leader_lease_.store(0, std::memory_order_release);
+        backend_->Resign(lease_).IgnoreError();
       }
     } else if (!mine && leading_.load()) {
       Depose("another replica holds the leadership key");

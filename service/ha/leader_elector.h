@@ -69,6 +69,10 @@ class LeaderElector final : public server::Leadership {
   bool IsLeader() const override;
   // The leader's address as last seen ("" when unknown).
   std::string LeaderAddress() const override;
+  // The lease this replica leads under (0 when it does not lead): what its
+  // writes to etcd are guarded by (EtcdClient::PutIf), so that a write from
+  // a deposed leader that does not know it yet is refused by etcd itself.
+  LeaseId leader_lease() const { return leader_lease_.load(std::memory_order_acquire); }
   // How many times this replica became leader.
   int terms() const { return terms_.load(); }
 
@@ -85,6 +89,7 @@ class LeaderElector final : public server::Leadership {
   std::atomic<bool> leading_{false};
   std::atomic<int64_t> fence_unix_nanos_{0};
   std::atomic<int> terms_{0};
+  std::atomic<LeaseId> leader_lease_{0};
 
   // Only the elector's thread touches these.
   LeaseId lease_ = 0;

@@ -146,22 +146,52 @@ TEST_F(LeaderElectorTest, LeadershipSurvivesAnEtcdRestartWithinTheTtl) {
   EXPECT_GE(leader->terms(), terms);
 }
 
-// The fenced writes a job store needs: only the replica named by the
-// leadership key may write, so a deposed leader cannot overwrite its
-// successor's records.
+// Replicas that advertise the same address (every one configured with the
+// Service's name, say) still elect one leader: identity is the lease.
+TEST_F(LeaderElectorTest, CandidatesWithTheSameAddressStillElectOne) {
+  std::vector<std::unique_ptr<LeaderElector>> candidates;
+  for (int i = 0; i < 2; ++i) candidates.push_back(Candidate("ebsp:50051", &clock_));
+  auto leaders = [&] {
+    return (candidates[0]->IsLeader() ? 1 : 0) + (candidates[1]->IsLeader() ? 1 : 0);
+  };
+  ASSERT_TRUE(WaitFor([&] { return leaders() == 1; }, absl::Seconds(10)));
+  const absl::Time until = absl::Now() + kTtl;
+  while (absl::Now() < until) {
+    ASSERT_EQ(leaders(), 1);
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  const int leader = candidates[0]->IsLeader() ? 0 : 1;
+  EXPECT_NE(candidates[leader]->leader_lease(), 0);
+  EXPECT_EQ(candidates[1 - leader]->leader_lease(), 0);
+}
+
+// The fenced writes a job store needs: only the replica whose lease the
+// leadership key is bound to may write, so a deposed leader cannot
+// overwrite its successor's records.
 TEST_F(LeaderElectorTest, GuardedWritesApplyOnlyWhileTheGuardHolds) {
-  ASSERT_TRUE(client_->Put("/ebsp/test/leader", "me").ok());
-  ASSERT_TRUE(client_->PutIf("/ebsp/test/jobs/a", "v1", "/ebsp/test/leader", "me").ok());
-  absl::Status refused = client_->PutIf("/ebsp/test/jobs/a", "v2", "/ebsp/test/leader", "other");
+  absl::StatusOr<int64_t> mine = client_->GrantLease(kTtl);
+  absl::StatusOr<int64_t> other = client_->GrantLease(kTtl);
+  ASSERT_TRUE(mine.ok() && other.ok());
+  // Both replicas advertise the same address: only the lease tells them apart.
+  absl::StatusOr<EtcdClient::Holder> holder =
+      client_->CreateIfAbsent("/ebsp/test/leader", "same:1", *mine);
+  ASSERT_TRUE(holder.ok()) << holder.status();
+  EXPECT_EQ(holder->lease, *mine);
+  holder = client_->CreateIfAbsent("/ebsp/test/leader", "same:1", *other);
+  ASSERT_TRUE(holder.ok()) << holder.status();
+  EXPECT_EQ(holder->value, "same:1");
+  EXPECT_EQ(holder->lease, *mine);
+  ASSERT_TRUE(client_->PutIf("/ebsp/test/jobs/a", "v1", "/ebsp/test/leader", *mine).ok());
+  absl::Status refused = client_->PutIf("/ebsp/test/jobs/a", "v2", "/ebsp/test/leader", *other);
   EXPECT_TRUE(absl::IsFailedPrecondition(refused)) << refused;
-  EXPECT_TRUE(client_->DeleteIf("/ebsp/test/jobs/a", "/ebsp/test/leader", "other").code() ==
+  EXPECT_TRUE(client_->DeleteIf("/ebsp/test/jobs/a", "/ebsp/test/leader", *other).code() ==
               absl::StatusCode::kFailedPrecondition);
   absl::StatusOr<std::vector<std::pair<std::string, std::string>>> jobs =
       client_->GetPrefix("/ebsp/test/jobs/");
   ASSERT_TRUE(jobs.ok()) << jobs.status();
   ASSERT_EQ(jobs->size(), 1u);
   EXPECT_EQ((*jobs)[0].second, "v1");
-  ASSERT_TRUE(client_->DeleteIf("/ebsp/test/jobs/a", "/ebsp/test/leader", "me").ok());
+  ASSERT_TRUE(client_->DeleteIf("/ebsp/test/jobs/a", "/ebsp/test/leader", *mine).ok());
   jobs = client_->GetPrefix("/ebsp/test/jobs/");
   ASSERT_TRUE(jobs.ok()) << jobs.status();
   EXPECT_TRUE(jobs->empty());
