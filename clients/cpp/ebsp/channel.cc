@@ -8,6 +8,8 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "absl/strings/strip.h"
 
 namespace ebsp::client {
 namespace {
@@ -61,8 +63,21 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target,
   // GRPC_ARG_MIN_RECONNECT_BACKOFF_MS stays at its default: gRPC uses it as
   // the minimum connect timeout, and a small one cuts off handshakes on a
   // loaded machine ("tcp handshaker shutdown").
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, kKeepaliveTimeMs);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, kKeepaliveTimeoutMs);
+  args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  // gRPC otherwise stops pinging after 2 pings without data: a Barrier that
+  // waits for minutes sends none.
+  args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
   if (!server_name.empty()) args.SetSslTargetNameOverride(server_name);
   return grpc::CreateCustomChannel(target, std::move(credentials), args);
+}
+
+std::string TargetHost(const std::string& target) {
+  absl::string_view rest = target;
+  absl::ConsumePrefix(&rest, "dns:///");
+  if (absl::ConsumePrefix(&rest, "[")) return std::string(rest.substr(0, rest.find(']')));
+  return std::string(rest.substr(0, rest.rfind(':')));
 }
 
 std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target) {

@@ -1,6 +1,11 @@
 // The gRPC channel the client dials the coordinator with. Its reconnect
 // backoff is short (50 ms to 1 s instead of gRPC's 1 s to 120 s) so that a
 // restarted coordinator is found again within the client's own retry budget.
+// It pings the coordinator every 10 s, also between calls, and drops the
+// connection when a ping is not acknowledged within 5 s: a coordinator that
+// froze (SIGSTOP, a stalled VM) keeps its TCP connections open, and without
+// pings a call parked on one (a Barrier) would wait for it forever. The
+// coordinator permits pings every 5 s (service/server.cc).
 // Plaintext by default; TLS or mutual TLS with TlsChannelOptions.
 #ifndef EBSP_CLIENTS_CPP_EBSP_CHANNEL_H_
 #define EBSP_CLIENTS_CPP_EBSP_CHANNEL_H_
@@ -45,6 +50,16 @@ absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> MakeChannelCredentials
 std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target,
                                            std::shared_ptr<grpc::ChannelCredentials> credentials,
                                            const std::string& server_name = "");
+
+// The keepalive above, exported for tests and tools that build their own
+// channel arguments.
+inline constexpr int kKeepaliveTimeMs = 10000;
+inline constexpr int kKeepaliveTimeoutMs = 5000;
+
+// The host of a "host:port" target ("[::1]:50051" -> "::1"; a "dns:///"
+// scheme is dropped): the name a redirected TLS channel verifies when
+// TlsChannelOptions.server_name is empty (connection.h).
+std::string TargetHost(const std::string& target);
 
 // Plaintext channel to "host:port".
 std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target);

@@ -20,6 +20,10 @@ constexpr absl::Duration kMinHeartbeatInterval = absl::Milliseconds(10);
 // ASP: iterations a worker runs on while the coordinator is away (their
 // compute times wait in memory to be reported): a day at 1 iteration/s.
 constexpr size_t kMaxUnreported = 100000;
+// A heartbeat unanswered for max(this, its interval), at most the call
+// deadline, marks the coordinator frozen: high enough that a loaded machine
+// or a slow link (the chaos suite's 400 ms each way) still answers in time.
+constexpr absl::Duration kMinProbeDeadline = absl::Seconds(2);
 // Leave from the destructor: best effort, must not hold up shutdown.
 constexpr absl::Duration kDestructorLeaveDeadline = absl::Seconds(1);
 
@@ -372,14 +376,27 @@ void Client::HeartbeatLoop() {
     request.set_job(options_.job);
     request.set_worker_id(worker_id_);
     grpc::ClientContext context;
-    context.set_deadline(absl::ToChronoTime(absl::Now() + options_.call_deadline));
+    // The heartbeat is also the liveness probe (connection.h): a live
+    // coordinator answers it at once, so one unanswered past this deadline
+    // means the coordinator froze or the link is cut.
+    const absl::Time deadline =
+        absl::Now() +
+        std::min(std::max(heartbeat_interval_, kMinProbeDeadline), options_.call_deadline);
+    context.set_deadline(absl::ToChronoTime(deadline));
     heartbeat_call_ = &context;
     mu_.Unlock();
+    const Connection::Route route = connection_.route();
     v1::HeartbeatResponse response;
     // A failed beat is not retried: the next one follows after an interval
     // and the lease outlasts two missed ones. A NOT_FOUND is left to the
     // training thread, which registers again on its next call.
-    (void)connection_.stub()->Heartbeat(&context, request, &response);
+    const grpc::Status status = route.stub->Heartbeat(&context, request, &response);
+    if (status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED && absl::Now() >= deadline) {
+      // The call the training thread has in flight on that channel (a
+      // Barrier waits there for minutes; gRPC's keepalive would need 15 s)
+      // is cancelled and retried on a fresh channel.
+      connection_.Abandon(route.channel);
+    }
     mu_.Lock();
     heartbeat_call_ = nullptr;
   }

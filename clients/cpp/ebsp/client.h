@@ -35,6 +35,14 @@
 // membership_changed means the set of worker names changed (membership_fingerprint). Any
 // other error surfaces at once, unchanged, and changes nothing on either side.
 //
+// High availability (docs/ha.md): a standby's UNAVAILABLE naming the leader
+// (`ebsp-leader`) sends the call there at once; when that leader fails, the
+// client goes back to `target` (rpc_runner.h, connection.h). The heartbeat
+// doubles as a liveness probe: one unanswered for max(2 s, its interval)
+// cancels the call in flight and retries it on a fresh channel, so a frozen
+// coordinator holds a worker for seconds, not until gRPC's keepalive (10 s
+// pings, 5 s timeout: the bound with heartbeats off).
+//
 // Thread-safety: one thread (the training loop) calls IterationDone, Sync
 // and Leave and destroys the client; the accessors are for that thread too.
 // A background thread, internal to the client, sends heartbeats so that a

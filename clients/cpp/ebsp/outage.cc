@@ -29,7 +29,8 @@ Outage::Outage(const RetryPolicy& policy, std::string job, std::string worker, L
       gen_(gen),
       backoff_(policy, gen) {}
 
-void Outage::Failed(absl::string_view method, const absl::Status& status, absl::Time now) {
+void Outage::Failed(absl::string_view method, const absl::Status& status, absl::Time now,
+                    absl::Duration max_wait) {
   if (!started_.has_value()) {
     started_ = now;
     failed_attempts_ = 0;
@@ -42,7 +43,7 @@ void Outage::Failed(absl::string_view method, const absl::Status& status, absl::
   }
   ++failed_attempts_;
   last_status_ = status;
-  next_attempt_at_ = now + backoff_.Next();
+  next_attempt_at_ = now + std::min(backoff_.Next(), max_wait);
 }
 
 void Outage::Answered(absl::StatusCode code, absl::Time now) {

@@ -42,8 +42,11 @@ class Outage {
 
   bool active() const { return started_.has_value(); }
   // An attempt of `method` failed with a retryable `status` at `now`; begins
-  // the outage (and logs it) if none is on, and schedules the next attempt.
-  void Failed(absl::string_view method, const absl::Status& status, absl::Time now);
+  // the outage (and logs it) if none is on, and schedules the next attempt:
+  // after the backoff, at most `max_wait` (a standby answered: a leader is
+  // elected within the lease TTL, so the client looks again soon).
+  void Failed(absl::string_view method, const absl::Status& status, absl::Time now,
+              absl::Duration max_wait = absl::InfiniteDuration());
   // The coordinator answered `code` at `now`: ends the outage (logged) if one
   // was on.
   void Answered(absl::StatusCode code, absl::Time now);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "clients/cpp/ebsp/status.h"
 
 namespace ebsp::client {
@@ -17,24 +18,48 @@ RpcRunner::RpcRunner(Connection& connection, RetryPolicy policy, RetryObserver o
 std::optional<absl::Status> RpcRunner::AttemptOnce(absl::string_view method,
                                                    absl::Duration attempt_deadline,
                                                    Attempt attempt) {
-  grpc::ClientContext context;
-  const absl::Time deadline = absl::Now() + attempt_deadline;
-  context.set_deadline(absl::ToChronoTime(deadline));
-  const absl::Status status = FromGrpcStatus(method, attempt(*connection_.stub(), &context));
+  absl::Status status;
+  bool answered_by_coordinator = false;
+  bool unavailable_while_connected = false;
+  bool standby_answered = false;
+  // A standby's answer names the leader: go there at once, no backoff; a
+  // few hops at most, so that replicas naming each other cannot loop.
+  for (int hop = 0;; ++hop) {
+    grpc::ClientContext context;
+    const absl::Time deadline = absl::Now() + attempt_deadline;
+    context.set_deadline(absl::ToChronoTime(deadline));
+    const Connection::Route route = connection_.route();
+    grpc::Status answer;
+    {
+      const Connection::InFlight in_flight(connection_, &context, route.channel);
+      answer = attempt(*route.stub, &context);
+    }
+    status = FromGrpcStatus(method, answer);
+    // Our own deadline ran out: nobody answered, whatever the channel says.
+    const bool connected = connection_.connected();
+    answered_by_coordinator = connected && absl::Now() < deadline;
+    unavailable_while_connected = connected && absl::IsUnavailable(status);
+    if (!absl::IsUnavailable(status)) break;
+    const std::optional<std::string> leader = LeaderHint(context);
+    standby_answered = standby_answered || leader.has_value() ||
+                       (connected && absl::StrContains(status.message(), kNotLeaderMessage));
+    if (hop >= kMaxRedirectsPerAttempt) break;
+    if (!leader.has_value() || !connection_.FollowLeader(*leader)) break;
+  }
   const absl::Time now = absl::Now();
-  // Our own deadline ran out: nobody answered, whatever the channel says.
-  const bool answered_by_coordinator = connection_.connected() && now < deadline;
   if (status.ok() || !policy_.enabled || !IsRetryable(status, answered_by_coordinator)) {
     outage_.Answered(status.code(), now);
     return status;
   }
-  outage_.Failed(method, status, now);
+  outage_.Failed(method, status, now,
+                 standby_answered ? kStandbyMaxBackoff : absl::InfiniteDuration());
   if (observer_) {
     observer_(RetryEvent{method, outage_.failed_attempts(), status,
                          std::max(outage_.next_attempt_at() - now, absl::ZeroDuration())});
   }
-  // gRPC 1.51 keeps a refused channel failing for seconds (connection.h).
-  if (!answered_by_coordinator) connection_.Reconnect();
+  // gRPC 1.51 keeps a refused channel failing for seconds (connection.h); a
+  // redirected channel that failed goes back to the configured target.
+  connection_.Reconnect(unavailable_while_connected);
   return std::nullopt;
 }
 

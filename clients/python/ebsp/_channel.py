@@ -7,6 +7,13 @@ the channel sits idle. The caps below keep reconnects within our own retry
 schedule. grpc.min_reconnect_backoff_ms stays at its default (as in the C++
 client's channel.cc): gRPC uses it as the minimum connect timeout, and a small
 one cuts off handshakes on a loaded machine ("tcp handshaker shutdown").
+
+Keepalive: the channel pings the coordinator every 10 s, also between calls,
+and drops the connection when a ping is not acknowledged within 5 s: a
+coordinator that froze (SIGSTOP, a stalled VM) keeps its TCP connections
+open, and without pings a call parked on one (a Barrier) would wait for it
+forever. The coordinator permits pings every 5 s (service/server.cc). The
+client's heartbeat notices a frozen coordinator sooner (ebsp._connection).
 """
 
 import dataclasses
@@ -18,6 +25,12 @@ _CHANNEL_OPTIONS = (
     ("grpc.initial_reconnect_backoff_ms", 100),
     ("grpc.max_reconnect_backoff_ms", 1000),
     ("grpc.enable_retries", 0),  # Our RetryPolicy is the only retry layer.
+    ("grpc.keepalive_time_ms", 10000),
+    ("grpc.keepalive_timeout_ms", 5000),
+    ("grpc.keepalive_permit_without_calls", 1),
+    # gRPC otherwise stops pinging after 2 pings without data: a Barrier that
+    # waits for minutes sends none.
+    ("grpc.http2.max_pings_without_data", 0),
 )
 
 
@@ -58,6 +71,16 @@ def channel_credentials(tls: TlsOptions) -> grpc.ChannelCredentials:
     key = _read("key_file", tls.key_file) if tls.key_file else None
     return grpc.ssl_channel_credentials(root_certificates=root, private_key=key,
                                         certificate_chain=cert)
+
+
+def target_host(target: str) -> str:
+    """The host of a "host:port" target ("[::1]:50051" -> "::1"; a "dns:///"
+    scheme is dropped): the name a redirected TLS channel verifies when
+    TlsOptions.server_name is unset (ebsp._connection)."""
+    rest = target[len("dns:///"):] if target.startswith("dns:///") else target
+    if rest.startswith("["):
+        return rest[1:].split("]", 1)[0]
+    return rest.rsplit(":", 1)[0] if ":" in rest else rest
 
 
 def open_channel(target: str, tls: Optional[TlsOptions] = None) -> grpc.Channel:

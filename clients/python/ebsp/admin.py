@@ -10,8 +10,9 @@ from typing import List, Optional
 
 import grpc
 
-from ebsp._channel import TlsOptions, open_channel
-from ebsp._stubs import pb, pb_grpc
+from ebsp._channel import TlsOptions
+from ebsp._connection import Connection
+from ebsp._stubs import pb
 from ebsp.client import DEFAULT_CALL_TIMEOUT_SECONDS
 from ebsp.errors import CoordinatorError
 from ebsp.policy import PolicyLike, to_policy
@@ -29,18 +30,21 @@ class AdminClient:
         """``token``: the admin token, or a job's own token to administer that
         job; sent as ``authorization: Bearer <token>`` (docs/security.md)."""
         self._metadata = (("authorization", f"Bearer {token}"),) if token else ()
-        self._channel = open_channel(target, tls)
-        self._stub = pb_grpc.CoordinatorStub(self._channel)
+        # Follows a standby's leader hint (the metadata goes with every call).
+        self._conn = Connection(target, tls)
         self._call_timeout = call_timeout
         # An operator's call waits less than a worker for a coordinator that
         # is away.
         self._retry = retry or RetryPolicy(outage_budget_seconds=ADMIN_OUTAGE_BUDGET_SECONDS)
 
     def _call(self, method: str, request):
-        fn = getattr(self._stub, method)
+        def once():
+            return getattr(self._conn.stub, method)(request, timeout=self._call_timeout,
+                                                    metadata=self._metadata)
+
         try:
-            return call_with_retry(lambda: fn(request, timeout=self._call_timeout, metadata=self._metadata), self._retry,
-                                   method=method, timeout=self._call_timeout)
+            return call_with_retry(once, self._retry, method=method,
+                                   timeout=self._call_timeout, connection=self._conn)
         except grpc.RpcError as err:
             raise CoordinatorError.from_rpc_error(method, err) from None
 
@@ -68,7 +72,7 @@ class AdminClient:
         self._call("DeleteJob", pb.DeleteJobRequest(job=job))
 
     def close(self) -> None:
-        self._channel.close()
+        self._conn.close()
 
     def __enter__(self) -> "AdminClient":
         return self

@@ -25,7 +25,13 @@ the coordinator is away the worker trains on up to the bound it holds (see
 step_done). NOT_FOUND (the coordinator restarted, or evicted this worker)
 makes the client register again under the same name; the report that got it
 is not sent again (as in the C++ client), and a sync() that got it returns
-synchronized=False. SyncResult.membership_changed says whether the set of
+synchronized=False. A standby replica's UNAVAILABLE naming the leader (high availability) sends
+the call there at once; when that leader fails, the client goes back to the
+configured target (ebsp._connection). The heartbeat doubles as a liveness
+probe: one unanswered for max(2 s, its interval) cancels the call in flight
+and retries it on a fresh channel, so a frozen coordinator holds a worker for
+seconds, not until gRPC's keepalive (10 s pings, 5 s timeout).
+SyncResult.membership_changed says whether the set of
 worker names changed (membership_fingerprint), the signal to rebuild the
 training stack's process group. Any other status is raised as a
 CoordinatorError naming the method, code and the coordinator's message.
@@ -45,8 +51,9 @@ from typing import Callable, Optional
 
 import grpc
 
-from ebsp._channel import TlsOptions, open_channel
-from ebsp._stubs import pb, pb_grpc
+from ebsp._channel import TlsOptions
+from ebsp._connection import Connection
+from ebsp._stubs import pb
 from ebsp.errors import CoordinatorError, UsageError
 from ebsp.outage import Outage
 from ebsp.policy import PolicyLike, to_policy
@@ -58,6 +65,10 @@ DEFAULT_CALL_TIMEOUT_SECONDS = 10.0
 # A re-registration that itself gets NOT_FOUND (the job was deleted between
 # the two calls) is retried this many times before giving up.
 _MAX_REJOINS_PER_CALL = 3
+# A heartbeat unanswered for max(this, its interval), at most the call
+# timeout, marks the coordinator frozen: high enough that a loaded machine or
+# a slow link (the chaos suite's 400 ms each way) still answers in time.
+_PROBE_MIN_DEADLINE_SECONDS = 2.0
 # ASP: iterations a worker runs on while the coordinator is away (their
 # compute times wait in memory to be reported): a day at 1 iteration/s.
 _MAX_UNREPORTED = 100000
@@ -113,9 +124,8 @@ class Client:
         # The coordinator outage in progress, if any (training thread only).
         self._outage = Outage(self._retry, f"job={job} worker={worker_name}", rng=self._rng)
 
-        self._tls = tls
-        self._channel = open_channel(target, tls)
-        self._stub = pb_grpc.CoordinatorStub(self._channel)
+        # Follows leader hints; abandoned by the heartbeat when unresponsive.
+        self._conn = Connection(target, tls)
 
         # Registration, read by the heartbeat thread.
         self._lock = threading.Lock()
@@ -148,7 +158,7 @@ class Client:
         try:
             self._register()
         except BaseException:
-            self._channel.close()
+            self._conn.close()
             raise
         self._heartbeat_thread = threading.Thread(
             target=self._heartbeat_loop, name=f"ebsp-heartbeat-{worker_name}", daemon=True)
@@ -243,11 +253,11 @@ class Client:
         with self._lock:
             worker_id = self._worker_id
         try:
-            self._stub.Leave(pb.LeaveRequest(job=self._job, worker_id=worker_id),
-                             timeout=min(self._call_timeout, 2.0))
+            self._conn.stub.Leave(pb.LeaveRequest(job=self._job, worker_id=worker_id),
+                                  timeout=min(self._call_timeout, 2.0))
         except grpc.RpcError as err:
             _log.debug("ebsp: Leave of %s failed: %s", self._worker_name, err)
-        self._channel.close()
+        self._conn.close()
 
     close = leave
 
@@ -328,32 +338,22 @@ class Client:
     def _call(self, method: str, request, timeout: Optional[float] = None):
         timeout = timeout or self._call_timeout
         try:
-            return call_with_retry(lambda: getattr(self._stub, method)(request, timeout=timeout),
+            return call_with_retry(lambda: getattr(self._conn.stub, method)(request,
+                                                                            timeout=timeout),
                                    self._retry, stop=self._closed, rng=self._rng, method=method,
-                                   timeout=timeout, outage=self._outage,
-                                   on_unanswered=self._reconnect)
+                                   timeout=timeout, outage=self._outage, connection=self._conn)
         except grpc.RpcError as err:
             raise CoordinatorError.from_rpc_error(method, err) from None
 
     def _try_call(self, method: str, request):
         """One attempt (ebsp.retry.try_once): (answered, response)."""
         try:
-            return try_once(lambda: getattr(self._stub, method)(request,
-                                                                timeout=self._call_timeout),
+            return try_once(lambda: getattr(self._conn.stub, method)(request,
+                                                                     timeout=self._call_timeout),
                             self._outage, method=method, timeout=self._call_timeout,
-                            on_unanswered=self._reconnect)
+                            connection=self._conn)
         except grpc.RpcError as err:
             raise CoordinatorError.from_rpc_error(method, err) from None
-
-    def _reconnect(self) -> None:
-        """A fresh channel after an attempt nobody answered: gRPC keeps a
-        channel whose connection attempts were refused failing for seconds
-        after the coordinator is back (measured: ~7 s after a 3 s outage); a
-        new one connects at once (as the C++ client's connection.h does). The
-        old channel is not closed here: the heartbeat thread may be using it;
-        it closes when the last reference goes."""
-        channel = open_channel(self._target, self._tls)
-        self._channel, self._stub = channel, pb_grpc.CoordinatorStub(channel)
 
     def _blocking_timeout(self) -> float:
         # The coordinator ends a wait itself after barrier_deadline_seconds
@@ -502,8 +502,17 @@ class Client:
         while not self._closed.wait(self._heartbeat_interval):
             with self._lock:
                 request = pb.HeartbeatRequest(job=self._job, worker_id=self._worker_id)
+            # The heartbeat is also the liveness probe: a live coordinator
+            # answers it at once, so one unanswered past this deadline means
+            # it froze or the link is cut (see _PROBE_MIN_DEADLINE_SECONDS).
+            timeout = min(self._call_timeout,
+                          max(self._heartbeat_interval, _PROBE_MIN_DEADLINE_SECONDS))
+            stub, channel = self._conn.route()
             try:
-                self._stub.Heartbeat(request, timeout=min(self._call_timeout,
-                                                          max(self._heartbeat_interval, 0.5)))
-            except grpc.RpcError:
-                pass
+                stub.Heartbeat(request, timeout=timeout)
+            except grpc.RpcError as err:
+                if err.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
+                    # The call the training thread has in flight there (a
+                    # Barrier waits for minutes; gRPC's keepalive would need
+                    # 15 s) ends with CANCELLED and is retried afresh.
+                    self._conn.abandon(channel)

@@ -77,7 +77,11 @@ class Outage:
     def last_error(self) -> grpc.RpcError:
         return self._last_error
 
-    def failed(self, method: str, err: grpc.RpcError) -> None:
+    def failed(self, method: str, err: grpc.RpcError, max_wait: float = float("inf")) -> None:
+        """An attempt failed without an answer: begins the outage (logged) if
+        none is on and schedules the next attempt after the backoff, at most
+        ``max_wait`` (a standby answered: the election ends within the lease
+        TTL, so the client looks again soon)."""
         now = time.monotonic()
         if self._started is None:
             self._started = now
@@ -85,7 +89,8 @@ class Outage:
             self._emit("ebsp_client_outage_started",
                        f"method={method} status={_quoted(_status_text(err))} "
                        f"budget_s={self._policy.outage_budget_seconds:.1f}")
-        self.next_attempt_at = now + self._policy.backoff_seconds(self._failed_attempts, self._rng)
+        self.next_attempt_at = now + min(
+            max_wait, self._policy.backoff_seconds(self._failed_attempts, self._rng))
         self._failed_attempts += 1
         self._last_error = err
 

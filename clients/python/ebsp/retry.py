@@ -11,6 +11,14 @@ time) is an answer. Every other status is returned to the caller at once.
 Every method is safe to repeat (see "Retries and idempotency" in the proto;
 Register and CreateJob carry a request_id that stays the same on retries).
 
+A standby replica's UNAVAILABLE that names the leader (high availability,
+ebsp._connection) is followed at once, within the same attempt and without a
+backoff, at most MAX_REDIRECTS_PER_ATTEMPT times; an attempt that still got
+no answer is a failed attempt like any other (it counts toward the outage and
+backs off, at most STANDBY_MAX_BACKOFF_SECONDS when a standby answered, and
+the next one starts from the configured target). A redirect
+that is answered is no outage.
+
 Waits between attempts grow exponentially with jitter, capped at a few
 seconds. A worker waits for an unreachable coordinator as long as the outage
 budget allows (default 10 minutes, 0 = forever), counted from the first
@@ -26,6 +34,9 @@ import time
 from typing import Callable, Optional, Tuple, TypeVar
 
 import grpc
+
+from ebsp._connection import (MAX_REDIRECTS_PER_ATTEMPT, STANDBY_MAX_BACKOFF_SECONDS, Connection,
+                              from_standby, leader_hint)
 
 T = TypeVar("T")
 
@@ -90,15 +101,17 @@ def call_with_retry(fn: Callable[[], T], policy: RetryPolicy,
                     stop: Optional[threading.Event] = None,
                     rng: Optional[random.Random] = None, *, method: str = "call",
                     timeout: Optional[float] = None, outage=None,
-                    on_unanswered: Optional[Callable[[], None]] = None) -> T:
+                    connection: Optional[Connection] = None) -> T:
     """Calls fn() until the coordinator answers; returns its result or raises
     its grpc.RpcError. When it does not answer, waits and tries again until
     ``policy.max_attempts`` is spent (raises the last error) or the outage
     budget is (raises an error saying how long it waited and why). ``timeout``
     is the per-attempt timeout fn uses; ``outage`` (ebsp.outage.Outage) is
     the caller's outage state, shared across its calls (a fresh one if None);
-    ``on_unanswered`` is called after each attempt that got no answer (the
-    client opens a fresh channel then). A set ``stop`` event ends the waiting early (the last error is raised)."""
+    ``connection`` (ebsp._connection.Connection, the one fn calls through)
+    follows leader hints and dials afresh after each attempt that got no
+    answer. A set ``stop`` event ends the waiting early (the last error is
+    raised)."""
     from ebsp.outage import Outage  # Imported here: ebsp.outage imports this module.
     rng = rng or random.Random()
     outage = outage or Outage(policy, "", rng=rng)
@@ -109,7 +122,7 @@ def call_with_retry(fn: Callable[[], T], policy: RetryPolicy,
             raise outage.last_error
         if outage.budget_spent():
             raise outage.give_up(method)
-        answered, result = _attempt(fn, outage, method, timeout, on_unanswered)
+        answered, result = _attempt(fn, outage, method, timeout, connection)
         if answered:
             return result
         attempt += 1
@@ -129,7 +142,7 @@ def _sleep(seconds: float, stop: Optional[threading.Event]) -> bool:
 
 
 def try_once(fn: Callable[[], T], outage, *, method: str, timeout: Optional[float] = None,
-             on_unanswered: Optional[Callable[[], None]] = None) -> Tuple[bool, Optional[T]]:
+             connection: Optional[Connection] = None) -> Tuple[bool, Optional[T]]:
     """One attempt, for a worker that can train on while the coordinator is
     away: (True, result) when it answered OK; (False, None) when it did not
     answer, or when the backoff after the last failure has not passed (then
@@ -139,27 +152,36 @@ def try_once(fn: Callable[[], T], outage, *, method: str, timeout: Optional[floa
         raise outage.give_up(method)
     if time.monotonic() < outage.next_attempt_at:
         return False, None
-    answered, result = _attempt(fn, outage, method, timeout, on_unanswered)
+    answered, result = _attempt(fn, outage, method, timeout, connection)
     if not answered and outage.budget_spent():
         raise outage.give_up(method)
     return answered, result
 
 
 def _attempt(fn: Callable[[], T], outage, method: str, timeout: Optional[float],
-             on_unanswered: Optional[Callable[[], None]]) -> Tuple[bool, Optional[T]]:
-    """One call of fn: (True, result) when answered OK; the coordinator's error
-    answers are raised; (False, None) when nobody answered (recorded in
-    ``outage``, then ``on_unanswered``)."""
-    started = time.monotonic()
-    try:
-        result = fn()
-    except grpc.RpcError as err:
-        if not unanswered(err, time.monotonic() - started, timeout):
-            outage.answered(err.code() if hasattr(err, "code") else None)
-            raise
-        outage.failed(method, err)
-        if on_unanswered is not None:
-            on_unanswered()
-        return False, None
-    outage.answered(grpc.StatusCode.OK)
-    return True, result
+             connection: Optional[Connection]) -> Tuple[bool, Optional[T]]:
+    """One attempt of fn, following leader hints: (True, result) when
+    answered OK; the coordinator's error answers are raised; (False, None)
+    when nobody answered (recorded in ``outage``; a fresh channel)."""
+    hops = 0
+    standby_answered = False
+    while True:
+        started = time.monotonic()
+        try:
+            result = fn()
+        except grpc.RpcError as err:
+            leader = leader_hint(err) if connection is not None else None
+            standby_answered = standby_answered or bool(leader) or from_standby(err)
+            if leader and hops < MAX_REDIRECTS_PER_ATTEMPT and connection.follow_leader(leader):
+                hops += 1
+                continue  # At once: the leader is known.
+            if not unanswered(err, time.monotonic() - started, timeout):
+                outage.answered(err.code() if hasattr(err, "code") else None)
+                raise
+            outage.failed(method, err,
+                          STANDBY_MAX_BACKOFF_SECONDS if standby_answered else float("inf"))
+            if connection is not None:
+                connection.reconnect()
+            return False, None
+        outage.answered(grpc.StatusCode.OK)
+        return True, result
