@@ -50,11 +50,11 @@ v1::PolicyKind KindToProto(core::PolicyKind kind) {
 
 absl::StatusOr<core::PlanObjective> ObjectiveFromProto(v1::Objective o) {
   switch (o) {
-    case v1::OBJECTIVE_UNSPECIFIED:
     case v1::OBJECTIVE_SPREAD:
       return core::PlanObjective::kSpread;
     case v1::OBJECTIVE_TOTAL_WAIT:
       return core::PlanObjective::kTotalWait;
+    case v1::OBJECTIVE_UNSPECIFIED:  // The default (docs/planning.md says why).
     case v1::OBJECTIVE_IDLE_RATE:
       return core::PlanObjective::kIdleRate;
     default:
@@ -114,6 +114,9 @@ absl::StatusOr<core::PolicyConfig> PolicyFromProto(const v1::Policy& policy,
                                                                       : core::kDefaultLookahead;
   }
   config.lookahead = *lookahead;
+  // Not on the wire: how ElasticBSP binds targets is the coordinator's own
+  // (--default_policy, e.g. "ebsp:R=15,binding=plan" for the old behaviour).
+  config.binding = default_policy.binding;
 
   absl::StatusOr<int> staleness = ToInt("staleness", policy.staleness());
   if (!staleness.ok()) return staleness.status();

@@ -23,8 +23,8 @@ absl::StatusOr<core::PolicyKind> PolicyKindFromProto(v1::PolicyKind kind);
 // POLICY_KIND_UNSPECIFIED (with every other field unset) yields
 // `default_policy`. A zero lookahead takes the default policy's lookahead (or
 // core::kDefaultLookahead), a zero local_steps means 1, a zero
-// staleness_range means core::kDefaultStalenessRange. The result is
-// validated.
+// staleness_range means core::kDefaultStalenessRange. The target binding
+// (not on the wire) is the default policy's. The result is validated.
 absl::StatusOr<core::PolicyConfig> PolicyFromProto(const v1::Policy& policy,
                                                    const core::PolicyConfig& default_policy);
 v1::Policy PolicyToProto(const core::PolicyConfig& policy);

@@ -29,7 +29,8 @@ class ElasticBspPolicyTest : public ::testing::Test {
   }
 
   ElasticBspPolicy MakePolicy(int lookahead) {
-    PolicyConfig config = *ParsePolicy("ebsp:predictor=latest");
+    // The plan and its drift re-plans (binding=plan), under the paper's objective.
+    PolicyConfig config = *ParsePolicy("ebsp:predictor=latest,objective=spread,binding=plan");
     config.lookahead = lookahead;
     return ElasticBspPolicy(config);
   }

@@ -108,7 +108,7 @@ TEST_F(ElasticBspTest, PredictedWaitIsThePlansTotalWait) {
 }
 
 TEST_F(ElasticBspTest, NewcomerWithoutHistoryIsPlannedAsTheSlowestKnownWorker) {
-  auto job = MakeJob("ebsp:R=8");
+  auto job = MakeJob("ebsp:R=8,objective=spread,binding=plan");
   RoundDriver driver(*job, clock_.Now(), {Constant(1), Constant(2)}, absl::ZeroDuration());
   ASSERT_TRUE(driver.RunRounds(4)) << driver.error();
   // The barrier just released: nobody has started round 4, so the newcomer
@@ -127,7 +127,7 @@ TEST_F(ElasticBspTest, NewcomerWithoutHistoryIsPlannedAsTheSlowestKnownWorker) {
 
 TEST_F(ElasticBspTest, ReplanNeverMovesTargetBelowDone) {
   constexpr int kLookahead = 12;
-  auto job = MakeJob("ebsp:R=12,predictor=latest");
+  auto job = MakeJob("ebsp:R=12,predictor=latest,objective=spread,binding=plan");
   // Worker 1 turns from fast to slow in round 4; worker 3 is irregular.
   IterationTime turning = [](uint64_t round, int) { return absl::Seconds(round < 4 ? 1 : 4); };
   IterationTime irregular = [](uint64_t round, int iteration) {
@@ -160,7 +160,7 @@ TEST_F(ElasticBspTest, ReplanNeverMovesTargetBelowDone) {
 }
 
 TEST_F(ElasticBspTest, StragglerMidRoundTriggersReplanThatShortensTheRound) {
-  auto job = MakeJob("ebsp:R=10,predictor=latest");
+  auto job = MakeJob("ebsp:R=10,predictor=latest,objective=spread,binding=plan");
   // Worker 1 runs 1 s iterations, except that in round 3 its 3rd one takes 8 s.
   IterationTime straggler = [](uint64_t round, int iteration) {
     return absl::Seconds(round == 3 && iteration == 3 ? 8 : 1);

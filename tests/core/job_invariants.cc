@@ -52,6 +52,21 @@ std::string CheckInvariants(const PolicyConfig& policy, const JobState& job,
       return absl::StrCat("worker ", w.worker, " is at a barrier under a roundless policy");
     }
   }
+  // Late binding: a worker trains up to its target through a coordinator
+  // outage, so once it has reported in a round its target never moves down
+  // (docs/planning.md). A release or a policy change starts a new round.
+  if (policy.kind == PolicyKind::kElasticBsp && policy.binding == TargetBinding::kLate &&
+      before.round == after.round && PolicyConfigsEqual(before.options.policy, policy)) {
+    for (const WorkerSnapshot& b : before.workers) {
+      if (b.phase == WorkerPhase::kPending || b.iterations_in_round < 1) continue;
+      for (const WorkerSnapshot& a : after.workers) {
+        if (a.worker == b.worker && a.target < b.target) {
+          return absl::StrCat("worker ", a.worker, "'s target moved down from ", b.target, " to ",
+                              a.target, " in round ", after.round);
+        }
+      }
+    }
+  }
   // A barrier releases only when every member still live has arrived.
   for (const RoundSummary& summary : event.effects.rounds_completed) {
     std::vector<WorkerId> expected;

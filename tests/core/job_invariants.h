@@ -2,7 +2,8 @@
 // random-sequence test (job_state_random_test.cc) and the libFuzzer target
 // (tests/fuzz/job_state_fuzz.cc) both check after every event: a rejected
 // event changes nothing, a barrier never waits for nobody and releases only
-// when every live member arrived, targets stay within the policy's bounds,
+// when every live member arrived, targets stay within the policy's bounds
+// (and under late binding never move down once a worker has reported),
 // SSP releases respect the staleness bound, the idle fraction is a fraction.
 #ifndef EBSP_TESTS_CORE_JOB_INVARIANTS_H_
 #define EBSP_TESTS_CORE_JOB_INVARIANTS_H_

@@ -128,10 +128,13 @@ TEST_P(JobStateRandomTest, InvariantsHoldAfterEveryEvent) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Policies, JobStateRandomTest,
-                         ::testing::Values("bsp", "local:H=3", "ebsp:R=5", "ssp:s=1", "asp",
-                                           "dssp:s=1,r=3"),
+                         ::testing::Values("bsp", "local:H=3", "ebsp:R=5", "ebsp:R=4,binding=plan",
+                                           "ssp:s=1", "asp", "dssp:s=1,r=3"),
                          [](const ::testing::TestParamInfo<std::string>& info) {
                            std::string name = info.param.substr(0, info.param.find(':'));
+                           if (info.param.find("binding=plan") != std::string::npos) {
+                             name += "_plan";
+                           }
                            return name;
                          });
 

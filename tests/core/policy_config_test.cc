@@ -29,6 +29,7 @@ INSTANTIATE_TEST_SUITE_P(Canonical, ParsePolicyRoundTripTest,
                                            "ebsp:R=1,objective=total_wait,predictor=latest",
                                            "ebsp:R=4096,objective=spread,predictor=median",
                                            "ebsp:R=15,objective=idle_rate,predictor=ewma",
+                                           "ebsp:R=15,objective=spread,predictor=ewma,binding=plan",
                                            "dssp:s=3,r=12,predictor=ewma",
                                            "dssp:s=0,r=1,predictor=latest",
                                            "dssp:s=7,r=4096,predictor=median"));
@@ -46,20 +47,22 @@ TEST(ParsePolicyTest, DsspDefaultsToSThreeAndRTwelve) {
   EXPECT_TRUE(parsed->HasClocks());
 }
 
-TEST(ParsePolicyTest, EbspDefaultsToPaperLookaheadSpreadAndEwma) {
+TEST(ParsePolicyTest, EbspDefaultsToPaperLookaheadIdleRateEwmaAndLateBinding) {
   absl::StatusOr<PolicyConfig> parsed = ParsePolicy("ebsp");
   ASSERT_TRUE(parsed.ok()) << parsed.status();
   EXPECT_EQ(parsed->kind, PolicyKind::kElasticBsp);
   EXPECT_EQ(parsed->lookahead, kDefaultLookahead);
-  EXPECT_EQ(parsed->objective, PlanObjective::kSpread);
+  EXPECT_EQ(parsed->objective, PlanObjective::kIdleRate);
   EXPECT_EQ(parsed->predictor, PredictorKind::kEwma);
+  EXPECT_EQ(parsed->binding, TargetBinding::kLate);
+  EXPECT_EQ(parsed->ToString(), "ebsp:R=15,objective=idle_rate,predictor=ewma");
 }
 
 TEST(ParsePolicyTest, AcceptsLongKeysAliasesAndSpaces) {
   absl::StatusOr<PolicyConfig> parsed =
       ParsePolicy(" elasticbsp : lookahead = 8 , predictor = median ");
   ASSERT_TRUE(parsed.ok()) << parsed.status();
-  EXPECT_EQ(parsed->ToString(), "ebsp:R=8,objective=spread,predictor=median");
+  EXPECT_EQ(parsed->ToString(), "ebsp:R=8,objective=idle_rate,predictor=median");
   absl::StatusOr<PolicyConfig> local = ParsePolicy("local_steps:local_steps=3");
   ASSERT_TRUE(local.ok()) << local.status();
   EXPECT_EQ(local->ToString(), "local:H=3");
@@ -102,6 +105,9 @@ INSTANTIATE_TEST_SUITE_P(
                       BadPolicy{"ZeroLocalSteps", "local:H=0", "H=0"},
                       BadPolicy{"UnknownObjective", "ebsp:objective=fast", "\"fast\""},
                       BadPolicy{"UnknownPredictor", "ebsp:predictor=oracle", "\"oracle\""},
+                      BadPolicy{"UnknownBinding", "ebsp:binding=early", "\"early\""},
+                      BadPolicy{"BindingOfAnotherPolicy", "dssp:binding=late",
+                                "\"binding\" does not apply to dssp"},
                       BadPolicy{"KeyOfAnotherPolicy", "bsp:R=3", "\"R\" does not apply to bsp"},
                       BadPolicy{"DuplicateKey", "ebsp:R=3,lookahead=4", "given twice"},
                       BadPolicy{"NotKeyValue", "ebsp:R", "\"R\""},

@@ -2,6 +2,7 @@
 #include "lib/core/predict/predictor.h"
 
 #include <memory>
+#include <vector>
 
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
@@ -114,6 +115,68 @@ TEST_F(PredictorTest, KindNamesRoundTripAndUnknownNameIsNamed) {
   absl::StatusOr<PredictorKind> bad = ParsePredictorKind("oracle");
   EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(bad.status().message()), HasSubstr("\"oracle\""));
+}
+
+// Uncertainty for late binding (docs/planning.md): spread and episodes.
+
+// Observes a round starting at 0 whose reports come after `intervals`.
+void Feed(IterationPredictor& p, absl::Time start, const std::vector<double>& intervals) {
+  p.StartRound(start);
+  absl::Time t = start + absl::Seconds(1);
+  p.ObserveIteration(t, absl::Seconds(1));
+  for (double d : intervals) {
+    t += absl::Seconds(d);
+    p.ObserveIteration(t, absl::Seconds(d));
+  }
+}
+
+TEST_F(PredictorTest, SteadyIntervalsHaveNoSpread) {
+  for (PredictorKind kind :
+       {PredictorKind::kLatestInterval, PredictorKind::kEwma, PredictorKind::kWindowedMedian}) {
+    auto p = MakePredictor(kind);
+    Feed(*p, At(0), {1, 1, 1, 1, 1});
+    EXPECT_EQ(p->IntervalSpread(), absl::ZeroDuration());
+    EXPECT_FALSE(p->InStragglerEpisode());
+    EXPECT_EQ(p->CurrentInterval(), absl::Seconds(1));
+    EXPECT_EQ(p->NextEnd(), At(7));
+  }
+}
+
+TEST_F(PredictorTest, SpreadIsTheScaledMedianAbsoluteDeviation) {
+  auto p = MakePredictor(PredictorKind::kWindowedMedian);
+  // Median 1.0; deviations 0.2, 0, 0.2, 0.1, 0.1: their median is 0.1.
+  Feed(*p, At(0), {0.8, 1.0, 1.2, 0.9, 1.1});
+  EXPECT_NEAR(absl::ToDoubleSeconds(p->IntervalSpread()), 1.4826 * 0.1, 1e-6);
+  // One outlier hardly moves it (a standard deviation would jump to ~4 s).
+  Feed(*p, At(100), {10});
+  EXPECT_LT(p->IntervalSpread(), absl::Milliseconds(200));
+}
+
+TEST_F(PredictorTest, OneHiccupIsNotAnEpisodeButARunOfThemIs) {
+  auto p = MakePredictor(PredictorKind::kEwma);
+  Feed(*p, At(0), {1, 1, 1, 1, 1, 1});
+  Feed(*p, At(100), {1, 4});  // A hiccup.
+  EXPECT_FALSE(p->InStragglerEpisode());
+  Feed(*p, At(200), {1, 3, 3.5});  // A straggler: twice far above 1 s.
+  EXPECT_TRUE(p->InStragglerEpisode());
+  // Forecast with the episode's own interval, not the (lagging) EWMA.
+  EXPECT_EQ(p->CurrentInterval(), absl::Seconds(3.5));
+  EXPECT_EQ(p->NextEnd(), At(200 + 1 + 1 + 3 + 3.5 + 3.5));
+  EXPECT_LT(p->TypicalInterval(), absl::Seconds(3.5));
+  // Back to normal speed: the episode ends at once.
+  Feed(*p, At(300), {1});
+  EXPECT_FALSE(p->InStragglerEpisode());
+}
+
+TEST_F(PredictorTest, ALastingSlowdownBecomesTheNewTypical) {
+  auto p = MakePredictor(PredictorKind::kWindowedMedian);
+  Feed(*p, At(0), {1, 1, 1, 1, 1, 1, 1, 1});
+  // A node that stays 2x slower: an episode at first, then the window's
+  // median moves and it is simply the node's speed.
+  std::vector<double> slow(12, 2.0);
+  Feed(*p, At(100), slow);
+  EXPECT_FALSE(p->InStragglerEpisode());
+  EXPECT_EQ(p->CurrentInterval(), absl::Seconds(2));
 }
 
 }  // namespace

@@ -22,7 +22,8 @@ void CheckDuration(std::ostringstream& diff, const std::string& field, absl::Dur
 
 bool PolicyConfigsEqual(const PolicyConfig& a, const PolicyConfig& b) {
   return a.kind == b.kind && a.lookahead == b.lookahead && a.staleness == b.staleness &&
-         a.local_steps == b.local_steps && a.objective == b.objective && a.predictor == b.predictor;
+         a.local_steps == b.local_steps && a.objective == b.objective &&
+         a.predictor == b.predictor && a.binding == b.binding;
 }
 
 std::string PhaseName(WorkerPhase phase) {

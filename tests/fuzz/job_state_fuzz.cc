@@ -35,7 +35,7 @@ constexpr const char* kPolicies[] = {
     "local:H=3",
     "ebsp:R=4",
     "ebsp:R=3,objective=total_wait",
-    "ebsp:R=5,predictor=ewma",
+    "ebsp:R=5,binding=plan",
     "ebsp:R=2,predictor=median",
     "ebsp:R=3,objective=idle_rate",
     "dssp:s=1,r=3",

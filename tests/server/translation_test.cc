@@ -75,7 +75,7 @@ TEST(ProtoConvertTest, UnsetFieldsTakeDefaults) {
   absl::StatusOr<core::PolicyConfig> config = PolicyFromProto(ebsp, Default());
   ASSERT_TRUE(config.ok());
   EXPECT_EQ(config->lookahead, 20);
-  EXPECT_EQ(config->objective, core::PlanObjective::kSpread);
+  EXPECT_EQ(config->objective, core::PlanObjective::kIdleRate);
   EXPECT_EQ(config->predictor, core::PredictorKind::kEwma);
   v1::Policy local;
   local.set_kind(v1::POLICY_KIND_LOCAL_STEPS);
@@ -90,6 +90,18 @@ TEST(ProtoConvertTest, UnsetFieldsTakeDefaults) {
   EXPECT_EQ(config->ToString(), "dssp:s=3,r=12,predictor=ewma");
   dssp.set_staleness_range(5000);
   EXPECT_THAT(PolicyFromProto(dssp, Default()).status().message(), HasSubstr("r=5000"));
+}
+
+TEST(ProtoConvertTest, TargetBindingIsTheCoordinatorsDefault) {
+  v1::Policy ebsp;
+  ebsp.set_kind(v1::POLICY_KIND_ELASTIC_BSP);
+  ebsp.set_lookahead(8);
+  absl::StatusOr<core::PolicyConfig> config = PolicyFromProto(ebsp, Default());
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->binding, core::TargetBinding::kLate);
+  config = PolicyFromProto(ebsp, *core::ParsePolicy("ebsp:R=15,binding=plan"));
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->ToString(), "ebsp:R=8,objective=idle_rate,predictor=ewma,binding=plan");
 }
 
 TEST(ProtoConvertTest, RejectsUnknownEnumsAndOutOfRangeValues) {

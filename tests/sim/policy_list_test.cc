@@ -52,8 +52,9 @@ TEST(PolicyListTest, AllExpandsToTheComparisonSetWithOracles) {
   ASSERT_TRUE(policies.ok()) << policies.status();
   EXPECT_THAT(Labels(*policies),
               ElementsAre("bsp", "asp", "ssp:s=3", "dssp:s=3,r=12", "local:H=4", "ebsp:R=15",
+                          "ebsp-oracle:R=15,objective=idle_rate", "ebsp:R=15,objective=spread",
                           "ebsp-oracle:R=15,objective=spread", "ebsp:R=15,objective=total_wait",
-                          "ebsp-oracle:R=15,objective=total_wait"));
+                          "ebsp-oracle:R=15,objective=total_wait", "ebsp:R=15,binding=plan"));
   for (const SimPolicy& policy : *policies) {
     EXPECT_EQ(policy.oracle, policy.label.rfind("ebsp-oracle", 0) == 0);
   }
@@ -64,7 +65,7 @@ TEST(PolicyListTest, PoliciesDifferingOnlyInPredictorShareOneOracle) {
       ParsePolicyList("ebsp:R=4,predictor=latest,ebsp:R=4,predictor=median", true);
   ASSERT_TRUE(policies.ok()) << policies.status();
   EXPECT_THAT(Labels(*policies),
-              ElementsAre("ebsp:R=4,predictor=latest", "ebsp-oracle:R=4,objective=spread",
+              ElementsAre("ebsp:R=4,predictor=latest", "ebsp-oracle:R=4,objective=idle_rate",
                           "ebsp:R=4,predictor=median"));
 }
 

@@ -35,7 +35,7 @@ def test_json_has_one_object_per_policy_with_every_required_key():
     rows = json_rows("--trace=static", "--workers=6", "--duration=20s",
                      "--policies=bsp,asp,ebsp:R=4")
     assert [r["policy"] for r in rows] == [
-        "bsp", "asp", "ebsp:R=4", "ebsp-oracle:R=4,objective=spread"]
+        "bsp", "asp", "ebsp:R=4", "ebsp-oracle:R=4,objective=idle_rate"]
     for row in rows:
         assert REQUIRED_KEYS <= row.keys()
         assert row["trace"] == "static" and row["workers"] == 6

@@ -16,7 +16,8 @@
 namespace ebsp::sim {
 
 inline constexpr absl::string_view kAllPolicies =
-    "bsp,asp,ssp:s=3,dssp:s=3,r=12,local:H=4,ebsp:R=15,ebsp:R=15,objective=total_wait";
+    "bsp,asp,ssp:s=3,dssp:s=3,r=12,local:H=4,ebsp:R=15,ebsp:R=15,objective=spread,"
+    "ebsp:R=15,objective=total_wait,ebsp:R=15,binding=plan";
 
 struct SimPolicy {
   // As the user wrote it; "ebsp-oracle:..." for the clairvoyant variants.

@@ -12,6 +12,13 @@ namespace core = ::ebsp::core;
 absl::StatusOr<v1::Policy> ParsePolicyText(std::string_view text) {
   absl::StatusOr<core::PolicyConfig> config = core::ParsePolicy(text);
   if (!config.ok()) return config.status();
+  if (config->binding != core::PolicyConfig().binding) {
+    // The wire has no field for it: the coordinator's --default_policy sets it.
+    return absl::InvalidArgumentError(absl::StrCat(
+        "policy \"", std::string(text),
+        "\": binding=", std::string(core::BindingName(config->binding)),
+        " is not sent to a coordinator; it is set by the coordinator's --default_policy"));
+  }
   return wire::PolicyToProto(*config);
 }
 

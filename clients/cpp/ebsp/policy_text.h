@@ -20,9 +20,9 @@ namespace ebsp::client {
 absl::StatusOr<elasticbsp::v1::Policy> ParsePolicyText(std::string_view text);
 
 // The canonical text of `policy` (ebsp::core::PolicyConfig::ToString, e.g.
-// "ebsp:R=15,objective=spread,predictor=ewma"), which ParsePolicyText reads
+// "ebsp:R=15,objective=idle_rate,predictor=ewma"), which ParsePolicyText reads
 // back to the same message when every field is set. Unset fields mean what
-// the proto says they mean (objective spread, predictor ewma, local_steps 1).
+// the proto says they mean (objective idle_rate, predictor ewma, local_steps 1).
 // An empty policy (kind unspecified: the coordinator's default) is "default".
 // A message the text form cannot express (an unknown enum value, a value out
 // of range, an ElasticBSP lookahead of 0, which each coordinator resolves

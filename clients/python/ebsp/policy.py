@@ -3,7 +3,7 @@
 Mirrors the coordinator's ParsePolicy (lib/core/policy/policy_config.h)
 so the same strings work in flags of the C++ tools and of Python scripts:
   "bsp" | "asp" | "ssp:s=3" | "local:H=4" |
-  "ebsp:R=15[,objective=spread|total_wait|idle_rate][,predictor=latest|ewma|median]" |
+  "ebsp:R=15[,objective=idle_rate|spread|total_wait][,predictor=latest|ewma|median]" |
   "dssp:s=3,r=12[,predictor=latest|ewma|median]"   (r is DSSP's r_max)
 """
 

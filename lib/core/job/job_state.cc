@@ -456,7 +456,10 @@ class JobState::Impl {
       // The full view of the round is built only when the policy asks for a
       // re-plan: a report must stay O(1) for jobs of thousands of workers.
       Policy& policy = policy_.policy();
-      if (policy.WantsReplan(ViewOf(w), now)) {
+      if (std::optional<int> bound = policy.BindTarget(ViewOf(w), now); bound.has_value()) {
+        // Late binding: the reporter's own target, decided now in O(R log n).
+        w.target = *bound;
+      } else if (policy.WantsReplan(ViewOf(w), now)) {
         std::vector<WorkerRecord*> members = RoundMembers();
         const size_t reporter =
             static_cast<size_t>(std::find(members.begin(), members.end(), &w) - members.begin());
@@ -560,6 +563,7 @@ class JobState::Impl {
     const bool rounds = policy_.HasRounds();
     idle_.OnDeparted(w, now);
     rounds_.OnRemoved(w, rounds);
+    if (rounds) policy_.policy().OnMemberRemoved(w.id);
     if (!rounds) clocks_.Leave(w);
     members_.Remove(w.id, kind, std::move(why));
   }

@@ -106,6 +106,19 @@ class Policy {
     return std::nullopt;
   }
 
+  // Rounds: late binding. The reporter's target after the report that just
+  // ended at `now` (its view counts that iteration), or nullopt to keep the
+  // current target and ask WantsReplan instead. The answer is at least the
+  // current target and the reporter's done, at most R: equal to done means
+  // "sync now", above it "continue". Runs on every report: O(R log n) at
+  // most.
+  virtual std::optional<int> BindTarget(const RoundMember& reporter, absl::Time now) {
+    return std::nullopt;
+  }
+
+  // Rounds: `id` left the round (left the job or was evicted). O(log n).
+  virtual void OnMemberRemoved(WorkerId id) {}
+
   // Rounds: the directive for a member that has done `done` of `target`.
   static SyncAction AnswerRoundReport(int done, int target) {
     return done >= target ? SyncAction::kSyncNow : SyncAction::kContinue;

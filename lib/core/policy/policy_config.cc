@@ -39,6 +39,14 @@ absl::StatusOr<PlanObjective> ParseObjective(absl::string_view name) {
       absl::StrCat("unknown objective \"", name, "\"; expected spread, total_wait or idle_rate"));
 }
 
+absl::StatusOr<TargetBinding> ParseBinding(absl::string_view name) {
+  for (TargetBinding binding : {TargetBinding::kLate, TargetBinding::kPlan}) {
+    if (name == ToAbsl(BindingName(binding))) return binding;
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown binding \"", name, "\"; expected late or plan"));
+}
+
 absl::StatusOr<int> ParseInt(absl::string_view key, absl::string_view value) {
   int parsed = 0;
   if (!absl::SimpleAtoi(value, &parsed)) {
@@ -65,6 +73,11 @@ absl::Status ApplyParameter(absl::string_view key, absl::string_view value, Poli
     absl::StatusOr<PlanObjective> v = ParseObjective(value);
     if (!v.ok()) return v.status();
     config.objective = *v;
+  } else if (key == "binding") {
+    if (config.kind != PolicyKind::kElasticBsp) return not_for_kind();
+    absl::StatusOr<TargetBinding> v = ParseBinding(value);
+    if (!v.ok()) return v.status();
+    config.binding = *v;
   } else if (key == "predictor") {
     if (config.kind != PolicyKind::kElasticBsp && config.kind != PolicyKind::kDssp) {
       return not_for_kind();
@@ -145,6 +158,9 @@ absl::Status PolicyConfig::Validate() const {
     return absl::InvalidArgumentError(
         absl::StrCat("unknown objective ", static_cast<int>(objective)));
   }
+  if (binding != TargetBinding::kLate && binding != TargetBinding::kPlan) {
+    return absl::InvalidArgumentError(absl::StrCat("unknown binding ", static_cast<int>(binding)));
+  }
   if (predictor != PredictorKind::kLatestInterval && predictor != PredictorKind::kEwma &&
       predictor != PredictorKind::kWindowedMedian) {
     return absl::InvalidArgumentError(
@@ -164,7 +180,10 @@ std::string PolicyConfig::ToString() const {
       return absl::StrCat("local:H=", local_steps);
     case PolicyKind::kElasticBsp:
       return absl::StrCat("ebsp:R=", lookahead, ",objective=", ToAbsl(ObjectiveName(objective)),
-                          ",predictor=", ToAbsl(PredictorKindName(predictor)));
+                          ",predictor=", ToAbsl(PredictorKindName(predictor)),
+                          binding == TargetBinding::kLate
+                              ? ""
+                              : absl::StrCat(",binding=", ToAbsl(BindingName(binding))));
     case PolicyKind::kDssp:
       return absl::StrCat("dssp:s=", staleness, ",r=", staleness_range,
                           ",predictor=", ToAbsl(PredictorKindName(predictor)));
@@ -233,6 +252,16 @@ std::string_view ObjectiveName(PlanObjective objective) {
       return "total_wait";
     case PlanObjective::kIdleRate:
       return "idle_rate";
+  }
+  return "unknown";
+}
+
+std::string_view BindingName(TargetBinding binding) {
+  switch (binding) {
+    case TargetBinding::kLate:
+      return "late";
+    case TargetBinding::kPlan:
+      return "plan";
   }
   return "unknown";
 }

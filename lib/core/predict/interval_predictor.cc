@@ -14,7 +14,10 @@ void IntervalPredictor::ObserveIteration(absl::Time arrival, absl::Duration /*co
   // still carry the same instant as the previous one, never an earlier one,
   // but a clamp keeps a caller's mistake from producing negative forecasts.
   if (last_arrival_in_round_.has_value()) {
-    AddInterval(std::max(absl::ZeroDuration(), arrival - *last_arrival_in_round_));
+    const absl::Duration interval =
+        std::max(absl::ZeroDuration(), arrival - *last_arrival_in_round_);
+    AddInterval(interval);
+    TrackSpread(interval);
     ++intervals_seen_;
   } else if (round_start_ != absl::InfinitePast()) {
     const absl::Duration gap = std::max(absl::ZeroDuration(), arrival - round_start_);
@@ -42,20 +45,44 @@ absl::Duration IntervalPredictor::RoundOverhead() const {
   return OverheadEstimate();
 }
 
+void IntervalPredictor::TrackSpread(absl::Duration interval) {
+  recent_[recent_next_] = interval;
+  recent_next_ = (recent_next_ + 1) % kSpreadWindow;
+  recent_count_ = std::min(recent_count_ + 1, kSpreadWindow);
+  latest_ = interval;
+  // Median and median absolute deviation of at most kSpreadWindow samples.
+  std::array<absl::Duration, kSpreadWindow> sorted = recent_;
+  const auto end = sorted.begin() + static_cast<std::ptrdiff_t>(recent_count_);
+  const auto middle = sorted.begin() + static_cast<std::ptrdiff_t>((recent_count_ - 1) / 2);
+  std::nth_element(sorted.begin(), middle, end);
+  median_ = *middle;
+  for (auto it = sorted.begin(); it != end; ++it) *it = absl::AbsDuration(*it - median_);
+  std::nth_element(sorted.begin(), middle, end);
+  // 1.4826 x MAD estimates a standard deviation, unmoved by a few outliers.
+  spread_ = 1.4826 * *middle;
+  const absl::Duration margin = std::max(kEpisodeSigmas * spread_, kEpisodeFraction * median_);
+  above_run_ = recent_count_ > 2 && interval > median_ + margin ? above_run_ + 1 : 0;
+}
+
+absl::Duration IntervalPredictor::CurrentInterval() const {
+  return InStragglerEpisode() ? latest_ : TypicalInterval();
+}
+
+absl::Time IntervalPredictor::ForecastBase() const {
+  if (last_arrival_in_round_.has_value()) return *last_arrival_in_round_;
+  if (round_start_ != absl::InfinitePast()) return round_start_ + RoundOverhead();
+  // Never started a round: there is nothing to anchor a forecast to.
+  return absl::UnixEpoch();
+}
+
+absl::Time IntervalPredictor::NextEnd() const { return ForecastBase() + CurrentInterval(); }
+
 std::vector<absl::Time> IntervalPredictor::Forecast(int count) const {
   std::vector<absl::Time> ends;
   if (count <= 0) return ends;
   ends.reserve(static_cast<size_t>(count));
   const absl::Duration interval = TypicalInterval();
-  absl::Time base;
-  if (last_arrival_in_round_.has_value()) {
-    base = *last_arrival_in_round_;
-  } else if (round_start_ != absl::InfinitePast()) {
-    base = round_start_ + RoundOverhead();
-  } else {
-    // Never started a round: there is nothing to anchor a forecast to.
-    base = absl::UnixEpoch();
-  }
+  const absl::Time base = ForecastBase();
   for (int j = 1; j <= count; ++j) ends.push_back(base + j * interval);
   return ends;
 }

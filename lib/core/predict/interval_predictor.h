@@ -14,6 +14,8 @@
 #ifndef EBSP_LIB_CORE_PREDICT_INTERVAL_PREDICTOR_H_
 #define EBSP_LIB_CORE_PREDICT_INTERVAL_PREDICTOR_H_
 
+#include <array>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <vector>
@@ -22,6 +24,18 @@
 #include "lib/core/predict/predictor.h"
 
 namespace ebsp::core {
+
+// Uncertainty of the intervals (for late binding, docs/planning.md): the
+// spread is measured over this many recent intervals, whatever the subclass.
+inline constexpr size_t kSpreadWindow = 16;
+// A straggler episode: this many intervals in a row, each above the window's
+// median by more than kEpisodeSigmas spreads and kEpisodeFraction of the
+// median. Two, so one hiccup (a GC pause, a slow batch) is not taken for an
+// episode; during one the latest interval is the forecast, and the window's
+// median follows a lasting change after kSpreadWindow / 2 intervals.
+inline constexpr int kEpisodeRun = 2;
+inline constexpr double kEpisodeSigmas = 4.0;
+inline constexpr double kEpisodeFraction = 0.5;
 
 class IntervalPredictor : public IterationPredictor {
  public:
@@ -34,6 +48,10 @@ class IntervalPredictor : public IterationPredictor {
   std::vector<absl::Time> Forecast(int count) const final;
   absl::Duration TypicalInterval() const final;
   absl::Duration RoundOverhead() const final;
+  absl::Duration CurrentInterval() const final;
+  absl::Duration IntervalSpread() const final { return spread_; }
+  absl::Time NextEnd() const final;
+  bool InStragglerEpisode() const final { return above_run_ >= kEpisodeRun; }
 
  protected:
   // Summaries of the samples seen so far; called only when a sample exists.
@@ -46,11 +64,25 @@ class IntervalPredictor : public IterationPredictor {
   virtual absl::Duration OverheadEstimate() const = 0;
 
  private:
+  // Adds `interval` to recent_ and refreshes median_, spread_, above_run_.
+  void TrackSpread(absl::Duration interval);
+  // Where the next forecast starts: the latest report of the round, else the
+  // round start plus the overhead.
+  absl::Time ForecastBase() const;
+
   absl::Time round_start_ = absl::InfinitePast();
   std::optional<absl::Time> last_arrival_in_round_;
   int64_t reports_total_ = 0;
   int64_t intervals_seen_ = 0;
   int64_t first_gaps_seen_ = 0;
+
+  std::array<absl::Duration, kSpreadWindow> recent_{};  // A ring of intervals.
+  size_t recent_count_ = 0;
+  size_t recent_next_ = 0;
+  absl::Duration median_;  // Of recent_.
+  absl::Duration spread_;  // 1.4826 x the median absolute deviation of recent_.
+  absl::Duration latest_;  // The latest interval.
+  int above_run_ = 0;      // Latest intervals in a row far above median_.
 };
 
 }  // namespace ebsp::core

@@ -50,6 +50,20 @@ class IterationPredictor {
 
   // The typical extra time before the first report of a round.
   virtual absl::Duration RoundOverhead() const = 0;
+
+  // What late binding (docs/planning.md) plans with; the defaults suit a
+  // predictor that knows no uncertainty (the simulator's oracle).
+  //
+  // The interval to plan the next iterations with: TypicalInterval(), except
+  // during a straggler episode, when it is the episode's own interval.
+  virtual absl::Duration CurrentInterval() const { return TypicalInterval(); }
+  // How far an interval strays from CurrentInterval(): a robust standard
+  // deviation of recent intervals (zero without them).
+  virtual absl::Duration IntervalSpread() const { return absl::ZeroDuration(); }
+  // The predicted arrival of the next report, with CurrentInterval().
+  virtual absl::Time NextEnd() const { return Forecast(1).front(); }
+  // The latest intervals are all far above the typical one.
+  virtual bool InStragglerEpisode() const { return false; }
 };
 
 std::unique_ptr<IterationPredictor> MakePredictor(PredictorKind kind);

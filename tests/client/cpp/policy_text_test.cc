@@ -47,7 +47,7 @@ TEST(PolicyTextTest, ParametersTheTextLeavesOutTakeTheCoresDefaults) {
   absl::StatusOr<v1::Policy> p = ParsePolicyText("ebsp:R=8");
   ASSERT_TRUE(p.ok()) << p.status();
   EXPECT_EQ(p->lookahead(), 8u);
-  EXPECT_EQ(p->objective(), v1::OBJECTIVE_SPREAD);
+  EXPECT_EQ(p->objective(), v1::OBJECTIVE_IDLE_RATE);
   EXPECT_EQ(p->predictor(), v1::PREDICTOR_KIND_EWMA);
 
   p = ParsePolicyText("ebsp");
@@ -64,7 +64,8 @@ TEST(PolicyTextTest, RejectionsAreInvalidArgumentNamingTheBadPart) {
        {Case{"gossip", "gossip"}, Case{"ebsp:R=x", "R=\"x\""}, Case{"ebsp:R=-1", "R=-1"},
         Case{"ebsp:R=0", "R=0"}, Case{"ssp:R=3", "\"R\""}, Case{"ebsp:objective=fast", "fast"},
         Case{"ebsp:R", "\"R\""}, Case{"ebsp:predictor=oracle", "oracle"},
-        Case{"ebsp:R=4,R=5", "twice"}, Case{"", "empty"}, Case{"default", "default"}}) {
+        Case{"ebsp:R=4,R=5", "twice"}, Case{"", "empty"}, Case{"default", "default"},
+        Case{"ebsp:R=8,binding=plan", "--default_policy"}}) {
     absl::StatusOr<v1::Policy> p = ParsePolicyText(c.text);
     ASSERT_FALSE(p.ok()) << c.text;
     EXPECT_EQ(p.status().code(), absl::StatusCode::kInvalidArgument) << c.text;
@@ -111,7 +112,7 @@ TEST(PolicyTextTest, UnsetFieldsReadAsTheProtoDefinesThem) {
   v1::Policy ebsp;
   ebsp.set_kind(v1::POLICY_KIND_ELASTIC_BSP);
   ebsp.set_lookahead(8);
-  EXPECT_EQ(PolicyToText(ebsp), "ebsp:R=8,objective=spread,predictor=ewma");
+  EXPECT_EQ(PolicyToText(ebsp), "ebsp:R=8,objective=idle_rate,predictor=ewma");
 
   v1::Policy local;
   local.set_kind(v1::POLICY_KIND_LOCAL_STEPS);

@@ -46,7 +46,7 @@ v1::Job ThreeWorkerJobWithOneArrived() {
 TEST(JobFormatTest, TextShowsPolicyRoundIdleAndBarrierArrivals) {
   const std::string text = FormatJobText(ThreeWorkerJobWithOneArrived(), TextOptions());
   EXPECT_THAT(text, HasSubstr("job resnet"));
-  EXPECT_THAT(text, HasSubstr("policy ebsp:R=8,objective=spread,predictor=ewma "));
+  EXPECT_THAT(text, HasSubstr("policy ebsp:R=8,objective=idle_rate,predictor=ewma "));
   EXPECT_THAT(text, HasSubstr("round 12 (12 completed)"));
   EXPECT_THAT(text, HasSubstr("idle 12.5%"));
   EXPECT_THAT(text, HasSubstr("1 arrived, 2 missing: host:1 (2), host:2 (3)"));
