@@ -38,6 +38,37 @@ constexpr double kNoiseSigma = 0.25;
 // slowdowns; overlapping slowdowns take the larger factor, not the product.
 constexpr double kMixNoiseSigma = 0.10;
 constexpr double kMixTransientMeanGapSeconds = 8.0;
+// Stress trace `heavy`: every kHeavySlowEvery-th worker (0, 32, ...) is a
+// permanently slower node; each worker has its own speed exp(0.05 N) and
+// every iteration noise exp(0.05 N); with probability kHeavyHiccupP an
+// iteration stalls for an extra Pareto(alpha 1.5, from 0.5) base iterations
+// (a data-loader hiccup, capped at 100); every kHeavyPauseEvery-th iteration
+// pauses kHeavyPauseFactor base iterations (evaluation, checkpoint).
+constexpr int kHeavySlowEvery = 32;
+constexpr double kHeavySlowFactor = 1.6;
+constexpr double kHeavySpeedSigma = 0.05;
+constexpr double kHeavyNoiseSigma = 0.05;
+constexpr double kHeavyHiccupP = 0.03;
+constexpr double kHeavyParetoAlpha = 1.5;
+constexpr double kHeavyParetoMin = 0.5;
+constexpr double kHeavyParetoCap = 100;
+constexpr int kHeavyPauseEvery = 250;
+constexpr double kHeavyPauseFactor = 15;
+// Stress trace `drift`: each worker's speed exp(0.15 N) drifts as
+// exp(0.3 sin(2 pi t / P + phase)), P uniform in [60 s, 240 s]; bursts arrive
+// as a Poisson process (mean gap 15 s), each slowing every worker with
+// probability 0.1 by 2.5x for U(1 s, 3 s) (a rack's network or storage);
+// iteration noise exp(0.05 N).
+constexpr double kDriftSpeedSigma = 0.15;
+constexpr double kDriftAmplitude = 0.3;
+constexpr double kDriftMinPeriodSeconds = 60;
+constexpr double kDriftMaxPeriodSeconds = 240;
+constexpr double kDriftBurstMeanGapSeconds = 15;
+constexpr double kDriftBurstShare = 0.1;
+constexpr double kDriftBurstFactor = 2.5;
+constexpr double kDriftBurstMinSeconds = 1;
+constexpr double kDriftBurstMaxSeconds = 3;
+constexpr double kDriftNoiseSigma = 0.05;
 
 // Shortest iteration a generated trace holds; keeps virtual time moving.
 constexpr absl::Duration kMinIteration = absl::Microseconds(1);
@@ -78,6 +109,17 @@ void AddPeriodicWindows(Rng& rng, double length, Windows& windows) {
     const double phase = rng.Uniform(0, kPeriodicPeriodSeconds);
     for (double t = phase - kPeriodicPeriodSeconds; t < length; t += kPeriodicPeriodSeconds) {
       windows[w].push_back({t, t + kPeriodicSlowSeconds, kPeriodicFactor});
+    }
+  }
+}
+
+void AddBurstWindows(Rng& rng, double length, Windows& windows) {
+  // Bounded as AddTransientWindows.
+  for (double t = rng.Exponential(kDriftBurstMeanGapSeconds); t < length;
+       t += rng.Exponential(kDriftBurstMeanGapSeconds)) {
+    const double span = rng.Uniform(kDriftBurstMinSeconds, kDriftBurstMaxSeconds);
+    for (std::vector<Window>& w : windows) {
+      if (rng.Uniform() < kDriftBurstShare) w.push_back({t, t + span, kDriftBurstFactor});
     }
   }
 }
@@ -127,6 +169,10 @@ absl::string_view TraceKindName(TraceKind kind) {
       return "noise";
     case TraceKind::kMix:
       return "mix";
+    case TraceKind::kHeavy:
+      return "heavy";
+    case TraceKind::kDrift:
+      return "drift";
   }
   return "unknown";
 }
@@ -135,8 +181,12 @@ absl::StatusOr<TraceKind> ParseTraceKind(absl::string_view name) {
   for (TraceKind kind : kAllTraceKinds) {
     if (TraceKindName(kind) == name) return kind;
   }
-  return absl::InvalidArgumentError(absl::StrCat(
-      "unknown trace '", name, "', expected static, transient, periodic, noise or mix"));
+  for (TraceKind kind : kStressTraceKinds) {
+    if (TraceKindName(kind) == name) return kind;
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown trace '", name,
+                   "', expected static, transient, periodic, noise, mix, heavy or drift"));
 }
 
 absl::StatusOr<Trace> MakeSuiteTrace(TraceKind kind, const SuiteOptions& options) {
@@ -174,6 +224,7 @@ absl::StatusOr<Trace> MakeSuiteTrace(TraceKind kind, const SuiteOptions& options
   if (kind == TraceKind::kPeriodic || kind == TraceKind::kMix) {
     AddPeriodicWindows(event_rng, length, windows);
   }
+  if (kind == TraceKind::kDrift) AddBurstWindows(event_rng, length, windows);
 
   Trace trace;
   trace.name = std::string(TraceKindName(kind));
@@ -183,12 +234,37 @@ absl::StatusOr<Trace> MakeSuiteTrace(TraceKind kind, const SuiteOptions& options
     // One noise stream per worker: worker w's trace does not depend on how
     // many workers come after it.
     Rng noise_rng(StreamSeed(options.seed, kind, 1 + static_cast<uint64_t>(w)));
-    const double speed = heterogeneous ? kStaticFactors[w % 3] : 1.0;
+    double speed = heterogeneous ? kStaticFactors[w % 3] : 1.0;
+    double drift_period = 0;
+    double drift_phase = 0;
+    if (kind == TraceKind::kHeavy) {
+      speed = std::exp(kHeavySpeedSigma * noise_rng.Normal()) *
+              (w % kHeavySlowEvery == 0 ? kHeavySlowFactor : 1.0);
+    } else if (kind == TraceKind::kDrift) {
+      speed = std::exp(kDriftSpeedSigma * noise_rng.Normal());
+      drift_period = noise_rng.Uniform(kDriftMinPeriodSeconds, kDriftMaxPeriodSeconds);
+      drift_phase = noise_rng.Uniform(0, 6.283185307179586);
+    }
     std::vector<absl::Duration>& out = trace.compute[w];
     // Bounded: every iteration adds at least kMinIteration to `elapsed`.
     for (double elapsed = 0; elapsed < length;) {
       double seconds = base * speed * SlowdownAt(windows[w], elapsed);
       if (sigma > 0) seconds *= std::exp(sigma * noise_rng.Normal());
+      if (kind == TraceKind::kHeavy) {
+        seconds *= std::exp(kHeavyNoiseSigma * noise_rng.Normal());
+        if (noise_rng.Uniform() < kHeavyHiccupP) {
+          const double pareto =
+              kHeavyParetoMin / std::pow(1.0 - noise_rng.Uniform(), 1.0 / kHeavyParetoAlpha);
+          seconds += base * std::min(pareto, kHeavyParetoCap);
+        }
+        if (out.size() % kHeavyPauseEvery == kHeavyPauseEvery - 1) {
+          seconds += base * kHeavyPauseFactor;
+        }
+      } else if (kind == TraceKind::kDrift) {
+        seconds *= std::exp(kDriftAmplitude *
+                                std::sin(6.283185307179586 * elapsed / drift_period + drift_phase) +
+                            kDriftNoiseSigma * noise_rng.Normal());
+      }
       const absl::Duration d =
           std::max(kMinIteration, absl::Nanoseconds(std::llround(seconds * 1e9)));
       if (++generated > kMaxTraceIterations) {

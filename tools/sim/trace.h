@@ -41,11 +41,23 @@ struct Trace {
   absl::Status Validate() const;
 };
 
-enum class TraceKind { kStatic, kTransient, kPeriodic, kNoise, kMix };
+enum class TraceKind {
+  kStatic,
+  kTransient,
+  kPeriodic,
+  kNoise,
+  kMix,
+  // Stress traces, not part of the suite ("all"): checks of robustness
+  // beyond the five the policies were tuned on (tools/sim/README.md).
+  kHeavy,  // Heavy-tailed hiccups, checkpoint pauses, a slower node.
+  kDrift,  // Gradual speed drifts and correlated bursts.
+};
 
+// The suite: what `--trace=all` runs and the tests compare.
 inline constexpr TraceKind kAllTraceKinds[] = {TraceKind::kStatic, TraceKind::kTransient,
                                                TraceKind::kPeriodic, TraceKind::kNoise,
                                                TraceKind::kMix};
+inline constexpr TraceKind kStressTraceKinds[] = {TraceKind::kHeavy, TraceKind::kDrift};
 
 absl::string_view TraceKindName(TraceKind kind);  // "static", "transient", ...
 absl::StatusOr<TraceKind> ParseTraceKind(absl::string_view name);
