@@ -36,6 +36,7 @@ class CoordinatorService::WaitReactor final : public grpc::ServerUnaryReactor, p
         barrier_response_->set_round(outcome.release.round);
         barrier_response_->set_target(static_cast<uint32_t>(outcome.release.target));
         barrier_response_->set_membership_epoch(outcome.membership_epoch);
+        barrier_response_->set_membership_fingerprint(outcome.membership_fingerprint);
         barrier_response_->set_live_workers(static_cast<uint32_t>(outcome.live_workers));
         barrier_response_->set_waited_seconds(waited);
       } else {
@@ -170,10 +171,12 @@ class CoordinatorService::StreamReactor final
 };
 
 CoordinatorService::CoordinatorService(const ServerOptions& options, const Clock* clock,
-                                       Metrics* metrics, auth::AdminAuthorizer authorizer)
+                                       Metrics* metrics, auth::AdminAuthorizer authorizer,
+                                       JobStore* store)
     : options_(options),
       clock_(clock),
       metrics_(metrics),
+      store_(store),
       registry_(metrics, options.max_jobs),
       authorizer_(std::move(authorizer)),
       rate_limiter_(options.peer_rate) {}
@@ -308,6 +311,7 @@ absl::Status CoordinatorService::HandleRegister(const v1::RegisterRequest& reque
                                                 v1::RegisterResponse* response) {
   if (absl::Status s = ValidateJobName(request.job()); !s.ok()) return s;
   if (absl::Status s = ValidateWorkerName(request.worker_name()); !s.ok()) return s;
+  if (absl::Status s = ValidateRequestId(request.request_id()); !s.ok()) return s;
   // Checked even when the job exists: a malformed request fails either way.
   absl::StatusOr<core::PolicyConfig> policy =
       PolicyFromProto(request.policy_if_created(), options_.default_policy);
@@ -319,10 +323,13 @@ absl::Status CoordinatorService::HandleRegister(const v1::RegisterRequest& reque
     job_options.policy = *policy;
     job_options.heartbeat_timeout = options_.heartbeat_timeout;
     job_options.max_workers = options_.max_workers_per_job;
-    // An auto-created job adopts the first registrant's token, so a
-    // restarted coordinator keeps refusing workers without it.
+    // An auto-created job adopts the first registrant's token (its hash is
+    // stored), so a restarted coordinator keeps refusing workers without it.
+    JobOrigin origin;
+    origin.token = auth::TokenHash::Of(request.auth_token());
+    origin.auto_created = true;
     absl::StatusOr<JobRegistry::Created> created =
-        registry_.Create(request.job(), std::move(job_options), request.auth_token(), clock_->Now(),
+        registry_.Create(request.job(), std::move(job_options), std::move(origin), clock_->Now(),
                          /*existing_ok=*/true);
     if (!created.ok()) return created.status();
     if (created->created) {
@@ -335,6 +342,14 @@ absl::Status CoordinatorService::HandleRegister(const v1::RegisterRequest& reque
                   {"auth_token", request.auth_token().empty() ? "none" : "set"}});
     }
     entry = std::move(created->entry);
+    if (created->created) {
+      if (absl::Status s = PersistNow(*entry); !s.ok()) {
+        Completions ignored;  // A job just created has no parked calls.
+        registry_.Delete(request.job(), &ignored).IgnoreError();
+        return absl::UnavailableError(
+            absl::StrCat("cannot store the new job \"", request.job(), "\": ", s.message()));
+      }
+    }
   } else {
     absl::StatusOr<std::shared_ptr<JobEntry>> found = registry_.Find(request.job());
     if (!found.ok()) {
@@ -359,18 +374,21 @@ absl::Status CoordinatorService::HandleRegister(const v1::RegisterRequest& reque
     id = registry_.NewWorkerId();
   }
   const absl::Time now = clock_->Now();
-  absl::StatusOr<core::RegisterResult> result = state.Register(id, request.worker_name(), now);
+  absl::StatusOr<core::RegisterResult> result =
+      state.Register(id, request.worker_name(), request.request_id(), now);
   if (!result.ok()) return result.status();
-  job.OnRegistered(*result);
-  ApplyEvent(job, result->effects, now);
-  log::Event(log::Level::kInfo, "worker_joined",
-             {{"job", job.name()},
-              {"worker", request.worker_name()},
-              {"worker_id", result->worker},
-              {"state", result->phase == core::WorkerPhase::kPending ? "pending" : "running"},
-              {"round", result->round},
-              {"live_workers", result->live_workers},
-              {"membership_epoch", result->membership_epoch}});
+  if (!result->retry) {  // A retry is answered as the first time, nothing else.
+    job.OnRegistered(*result);
+    ApplyEvent(job, result->effects, now);
+    log::Event(log::Level::kInfo, "worker_joined",
+               {{"job", job.name()},
+                {"worker", request.worker_name()},
+                {"worker_id", result->worker},
+                {"state", result->phase == core::WorkerPhase::kPending ? "pending" : "running"},
+                {"round", result->round},
+                {"live_workers", result->live_workers},
+                {"membership_epoch", result->membership_epoch}});
+  }
 
   response->set_worker_id(result->worker);
   response->set_round(result->round);
@@ -380,6 +398,7 @@ absl::Status CoordinatorService::HandleRegister(const v1::RegisterRequest& reque
   response->set_heartbeat_timeout_seconds(ToSeconds(entry->heartbeat_timeout()));
   response->set_barrier_deadline_seconds(ToSeconds(options_.barrier_deadline));
   response->set_membership_epoch(result->membership_epoch);
+  response->set_membership_fingerprint(result->membership_fingerprint);
   response->set_live_workers(static_cast<uint32_t>(result->live_workers));
   return absl::OkStatus();
 }
@@ -422,12 +441,15 @@ absl::Status CoordinatorService::HandleReport(const v1::ReportIterationRequest& 
   absl::StatusOr<core::ReportResult> result = job.state().ReportIteration(
       request.worker_id(), request.round(), static_cast<int>(request.iteration()), *compute, now);
   if (!result.ok()) return result.status();
-  job.OnReported(request.worker_id(), result->target, *compute);
-  ApplyEvent(job, result->effects, now);
+  if (!result->retry) {  // A retry is counted once: no metrics, no effects.
+    job.OnReported(request.worker_id(), result->target, *compute);
+    ApplyEvent(job, result->effects, now);
+  }
   response->set_directive(DirectiveToProto(result->action));
   response->set_target(static_cast<uint32_t>(result->target));
   response->set_round(result->round);
   response->set_membership_epoch(job.state().membership_epoch());
+  response->set_membership_fingerprint(job.state().membership_fingerprint());
   return absl::OkStatus();
 }
 
@@ -526,6 +548,7 @@ absl::Status CoordinatorService::HandleHeartbeat(const v1::HeartbeatRequest& req
   if (!result.ok()) return result.status();
   response->set_round(result->round);
   response->set_membership_epoch(result->membership_epoch);
+  response->set_membership_fingerprint(result->membership_fingerprint);
   response->set_lease_remaining_seconds(ToSeconds(result->lease_remaining));
   return absl::OkStatus();
 }
@@ -575,12 +598,21 @@ void CoordinatorService::Tick() {
   const bool refresh = (tick_count_++ % refresh_every) == 0;
   if (refresh) rate_limiter_.Sweep(clock_->Now());
   for (const std::shared_ptr<JobEntry>& entry : registry_.All()) {
-    JobEntry::Locked job = entry->Lock();
-    if (!job.status().ok()) continue;
-    const absl::Time now = clock_->Now();
-    ApplyEvent(job, job.state().Tick(now), now);
-    job.ExpireWaits(now, options_.barrier_deadline);
-    if (refresh) job.RefreshGauges(now);
+    {
+      JobEntry::Locked job = entry->Lock();
+      if (!job.status().ok()) continue;
+      const absl::Time now = clock_->Now();
+      ApplyEvent(job, job.state().Tick(now), now);
+      job.ExpireWaits(now, options_.barrier_deadline);
+      if (refresh) job.RefreshGauges(now);
+    }
+    PersistRosterIfDue(*entry, /*force=*/false);
+  }
+}
+
+void CoordinatorService::FlushRosters() {
+  for (const std::shared_ptr<JobEntry>& entry : registry_.All()) {
+    PersistRosterIfDue(*entry, /*force=*/true);
   }
 }
 

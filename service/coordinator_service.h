@@ -46,6 +46,7 @@
 #include "service/limits/peer_rate_limiter.h"
 #include "service/metrics.h"
 #include "service/server_options.h"
+#include "service/store/job_store.h"
 #include "service/waiting_call.h"
 
 namespace ebsp::server {
@@ -54,14 +55,28 @@ namespace v1 = ::elasticbsp::v1;
 
 class CoordinatorService final : public v1::Coordinator::CallbackService {
  public:
-  // `clock` and `metrics` are borrowed and must outlive the service.
-  // `authorizer` decides who may administer jobs (default: loopback only).
+  // `clock`, `metrics` and `store` are borrowed and must outlive the
+  // service. `authorizer` decides who may administer jobs (default: loopback
+  // only). Without a store (null) nothing survives a restart.
   CoordinatorService(const ServerOptions& options, const Clock* clock, Metrics* metrics,
-                     auth::AdminAuthorizer authorizer = {});
+                     auth::AdminAuthorizer authorizer = {}, JobStore* store = nullptr);
   ~CoordinatorService() override;
 
-  // One pass of lease checks and barrier deadlines over every job.
+  // When this process starts to lead (at start without HA, when elected
+  // with HA): the store's jobs are recreated (RestoreJobs). Without a store:
+  // OK, nothing. On an error (the store's, or RestoreJobs') no job is kept.
+  absl::Status LoadStoredJobs();
+  // Recreates the given jobs, each holding its first barrier for its stored
+  // roster for options.restart_grace. FAILED_PRECONDITION naming the job if
+  // a record does not make a valid job.
+  absl::Status RestoreJobs(const std::vector<JobRecord>& records);
+
+  // One pass of lease checks and barrier deadlines over every job, and the
+  // coalesced roster writes.
   void Tick();
+
+  // Writes every job's roster that changed since its last write (shutdown).
+  void FlushRosters();
 
   // From now on every call (and every report on an open stream) is answered
   // with UNAVAILABLE; parked calls and open streams end with UNAVAILABLE now,
@@ -80,10 +95,13 @@ class CoordinatorService final : public v1::Coordinator::CallbackService {
   // --- The handlers, in process ------------------------------------------
   // Each returns the status its RPC ends with; the reply is filled only on OK.
 
-  // Creates a job from its spec.
+  // Creates a job from its spec and stores it (with a store) before it
+  // answers. A retry (the request_id and token of the call that created the
+  // job) answers the job as it is now.
   // Possible errors: INVALID_ARGUMENT (policy, heartbeat timeout negative,
   // NaN or above 3600 s, max_workers above --max_workers_per_job, auth token
-  // above 1024 bytes); ALREADY_EXISTS; RESOURCE_EXHAUSTED at --max_jobs.
+  // above 1024 bytes, request_id); ALREADY_EXISTS; RESOURCE_EXHAUSTED at
+  // --max_jobs; UNAVAILABLE when the store cannot write it (nothing created).
   absl::Status HandleCreateJob(const v1::CreateJobRequest& request, v1::Job* response);
   // Possible errors: NOT_FOUND (no such job, or deleted meanwhile).
   absl::Status HandleGetJob(const v1::GetJobRequest& request, v1::Job* response);
@@ -97,8 +115,12 @@ class CoordinatorService final : public v1::Coordinator::CallbackService {
   // Possible errors: NOT_FOUND.
   absl::Status HandleDeleteJob(const v1::DeleteJobRequest& request);
 
-  // Joins the worker (creating the job if --auto_create_jobs).
-  // Possible errors: INVALID_ARGUMENT (policy_if_created); NOT_FOUND (no
+  // Joins the worker (creating and storing the job if --auto_create_jobs).
+  // A retry (request_id of a registration whose worker is live) gets that
+  // registration's reply and changes nothing.
+  // Possible errors: INVALID_ARGUMENT (policy_if_created, request_id, or a
+  // request_id that registered another name); UNAVAILABLE (the job it would
+  // create cannot be stored); NOT_FOUND (no
   // such job and --auto_create_jobs off, or deleted); PERMISSION_DENIED
   // (missing or wrong auth token); ALREADY_EXISTS (the name is live in the
   // job); RESOURCE_EXHAUSTED (the job's max_workers, or --max_jobs when the
@@ -109,7 +131,8 @@ class CoordinatorService final : public v1::Coordinator::CallbackService {
   // time negative, NaN or infinite); NOT_FOUND (job, or a worker that is
   // unknown, evicted or left: the message says which); FAILED_PRECONDITION
   // (not the worker's round or next iteration, beyond its target, PENDING,
-  // at the barrier or in WaitForClock).
+  // at the barrier or in WaitForClock). The worker's last report sent again
+  // is a retry: answered again, counted once.
   absl::Status HandleReport(const v1::ReportIterationRequest& request,
                             v1::ReportIterationResponse* response);
   // Barrier (`kind` kBarrier, `round`) or WaitForClock (kClock): `call` is
@@ -238,9 +261,17 @@ class CoordinatorService final : public v1::Coordinator::CallbackService {
   // Builds the job's v1 view; takes the job lock.
   absl::Status Describe(JobEntry& entry, v1::Job* job);
 
+  // Writes the job's record now (no store: OK). Takes the job lock, then
+  // writes without it.
+  absl::Status PersistNow(JobEntry& entry);
+  // Writes the job's roster if it is due (`force`: if it changed at all);
+  // failures are logged and retried at the next due time.
+  void PersistRosterIfDue(JobEntry& entry, bool force);
+
   const ServerOptions options_;
   const Clock* const clock_;
   Metrics* const metrics_;
+  JobStore* const store_;  // May be null.
   JobRegistry registry_;
   const auth::AdminAuthorizer authorizer_;
   limits::PeerRateLimiter rate_limiter_;

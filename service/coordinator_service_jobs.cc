@@ -1,5 +1,5 @@
 // Job administration RPCs: CreateJob, GetJob, ListJobs, UpdatePolicy,
-// DeleteJob.
+// DeleteJob; and what of the jobs the store keeps across restarts.
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -74,15 +74,39 @@ absl::Status CoordinatorService::HandleCreateJob(const v1::CreateJobRequest& req
     return absl::InvalidArgumentError(absl::StrCat("spec.auth_token has ", spec.auth_token().size(),
                                                    " bytes, at most ", kMaxAuthTokenLength));
   }
+  if (absl::Status s = ValidateRequestId(request.request_id()); !s.ok()) return s;
   core::JobOptions job_options;
   job_options.policy = *policy;
   job_options.heartbeat_timeout =
       *heartbeat == absl::ZeroDuration() ? options_.heartbeat_timeout : *heartbeat;
   job_options.max_workers =
       spec.max_workers() == 0 ? options_.max_workers_per_job : static_cast<int>(spec.max_workers());
+  JobOrigin origin;
+  origin.token = auth::TokenHash::Of(spec.auth_token());
+  origin.create_request_id = request.request_id();
   absl::StatusOr<JobRegistry::Created> created = registry_.Create(
-      spec.job(), std::move(job_options), spec.auth_token(), clock_->Now(), /*existing_ok=*/false);
-  if (!created.ok()) return created.status();
+      spec.job(), std::move(job_options), std::move(origin), clock_->Now(), /*existing_ok=*/false);
+  if (!created.ok()) {
+    // A retry of the CreateJob that made the job (same request_id, same
+    // token) is answered with the job as it is now.
+    if (created.status().code() != absl::StatusCode::kAlreadyExists ||
+        request.request_id().empty()) {
+      return created.status();
+    }
+    absl::StatusOr<std::shared_ptr<JobEntry>> existing = registry_.Find(spec.job());
+    if (!existing.ok() || (*existing)->origin().create_request_id != request.request_id() ||
+        !(*existing)->TokenMatches(spec.auth_token())) {
+      return created.status();
+    }
+    return Describe(**existing, response);
+  }
+  if (absl::Status s = PersistNow(*created->entry); !s.ok()) {
+    // Not stored, not created: the call fails and changes nothing.
+    Completions ignored;  // A job just created has no parked calls.
+    registry_.Delete(spec.job(), &ignored).IgnoreError();
+    return absl::UnavailableError(
+        absl::StrCat("cannot store job \"", spec.job(), "\": ", s.message()));
+  }
   log::Event(log::Level::kInfo, "job_created",
              {{"job", spec.job()},
               {"by", "CreateJob"},
@@ -144,6 +168,13 @@ absl::Status CoordinatorService::HandleUpdatePolicy(const v1::UpdatePolicyReques
     if (absl::Status s = job.state().UpdatePolicy(*policy, clock_->Now()); !s.ok()) return s;
     job.NotePolicyRequested(*policy);
   }
+  if (absl::Status s = PersistNow(**entry); !s.ok()) {
+    // Applied, but a restart would bring back the old policy; the roster
+    // writes retry it.
+    log::Event(log::Level::kError, "job_store_write_failed",
+               {{"job", request.job()}, {"what", "policy"}, {"error", s.message()}});
+    (*entry)->Lock().MarkRosterDirty();
+  }
   return Describe(**entry, response);
 }
 
@@ -158,13 +189,104 @@ grpc::ServerUnaryReactor* CoordinatorService::DeleteJob(grpc::CallbackServerCont
 
 absl::Status CoordinatorService::HandleDeleteJob(const v1::DeleteJobRequest& request) {
   if (absl::Status s = ValidateJobName(request.job()); !s.ok()) return s;
+  absl::StatusOr<std::shared_ptr<JobEntry>> entry = registry_.Find(request.job());
+  if (!entry.ok()) return entry.status();
   Completions completions;  // Parked calls end with NOT_FOUND, after unlocking.
-  absl::Status deleted = registry_.Delete(request.job(), &completions);
-  if (deleted.ok()) {
-    log::Event(log::Level::kInfo, "job_deleted",
-               {{"job", request.job()}, {"parked_calls_ended", completions.size()}});
+  if (absl::Status s = registry_.Delete(request.job(), &completions); !s.ok()) return s;
+  log::Event(log::Level::kInfo, "job_deleted",
+             {{"job", request.job()}, {"parked_calls_ended", completions.size()}});
+  if (store_ != nullptr) {
+    if (absl::Status s = (*entry)->Unpersist(*store_); !s.ok()) {
+      log::Event(log::Level::kError, "job_store_delete_failed",
+                 {{"job", request.job()}, {"error", s.message()}});
+    }
   }
-  return deleted;
+  return absl::OkStatus();
+}
+
+// ---------------------------------------------------------------------------
+// The job store
+
+absl::Status CoordinatorService::PersistNow(JobEntry& entry) {
+  if (store_ == nullptr) return absl::OkStatus();
+  NumberedRecord record;
+  {
+    JobEntry::Locked job = entry.Lock();
+    if (!job.status().ok()) return absl::OkStatus();  // Deleted meanwhile.
+    record = job.Record(clock_->Now());
+  }
+  return entry.Persist(*store_, record);
+}
+
+void CoordinatorService::PersistRosterIfDue(JobEntry& entry, bool force) {
+  if (store_ == nullptr) return;
+  std::optional<NumberedRecord> record;
+  {
+    JobEntry::Locked job = entry.Lock();
+    if (!job.status().ok()) return;
+    record = job.TakeRosterIfDue(clock_->Now(),
+                                 force ? absl::ZeroDuration() : options_.roster_write_interval);
+  }
+  if (!record.has_value()) return;
+  if (absl::Status s = entry.Persist(*store_, *record); !s.ok()) {
+    log::Event(log::Level::kError, "job_store_write_failed",
+               {{"job", entry.name()}, {"what", "roster"}, {"error", s.message()}});
+    entry.Lock().MarkRosterDirty();
+  }
+}
+
+absl::Status CoordinatorService::LoadStoredJobs() {
+  if (store_ == nullptr) return absl::OkStatus();
+  absl::StatusOr<std::vector<JobRecord>> records = store_->LoadAll();
+  absl::Status restored = records.ok() ? RestoreJobs(*records) : records.status();
+  // Half of the jobs would be worse than none: the caller refuses to serve.
+  if (!restored.ok()) DropAllJobs();
+  return restored;
+}
+
+absl::Status CoordinatorService::RestoreJobs(const std::vector<JobRecord>& records) {
+  for (const JobRecord& record : records) {
+    const std::string where = absl::StrCat("stored job \"", record.job(), "\": ");
+    absl::StatusOr<core::PolicyConfig> policy =
+        PolicyFromProto(record.policy(), options_.default_policy);
+    if (!policy.ok()) {
+      return absl::FailedPreconditionError(absl::StrCat(where, policy.status().message()));
+    }
+    absl::StatusOr<absl::Duration> heartbeat =
+        ValidateSeconds("heartbeat_timeout_seconds", record.heartbeat_timeout_seconds());
+    if (!heartbeat.ok() || *heartbeat <= absl::ZeroDuration() ||
+        *heartbeat > kMaxHeartbeatTimeout) {
+      return absl::FailedPreconditionError(absl::StrCat(where, "heartbeat_timeout_seconds ",
+                                                        record.heartbeat_timeout_seconds(),
+                                                        " is not in (0, 3600]"));
+    }
+    absl::StatusOr<auth::TokenHash> token = auth::TokenHash::FromHex(record.auth_token_sha256());
+    if (!token.ok()) {
+      return absl::FailedPreconditionError(absl::StrCat(where, token.status().message()));
+    }
+    core::JobOptions job_options;
+    job_options.policy = *policy;
+    job_options.heartbeat_timeout = *heartbeat;
+    job_options.max_workers = record.max_workers() == 0 ? options_.max_workers_per_job
+                                                        : static_cast<int>(record.max_workers());
+    JobOrigin origin;
+    origin.token = *token;
+    origin.auto_created = record.auto_created();
+    origin.create_request_id = record.create_request_id();
+    const absl::Time now = clock_->Now();
+    absl::StatusOr<JobRegistry::Created> created = registry_.Create(
+        record.job(), std::move(job_options), std::move(origin), now, /*existing_ok=*/false);
+    if (!created.ok()) {
+      return absl::FailedPreconditionError(absl::StrCat(where, created.status().message()));
+    }
+    const std::vector<std::string> roster(record.roster().begin(), record.roster().end());
+    created->entry->Lock().state().ExpectMembers(roster, now + options_.restart_grace);
+    log::Event(log::Level::kInfo, "job_restored",
+               {{"job", record.job()},
+                {"awaited_workers", static_cast<int>(roster.size())},
+                {"hold", options_.restart_grace}});
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace ebsp::server

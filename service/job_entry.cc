@@ -8,6 +8,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "lib/log/log.h"
+#include "service/proto_convert.h"
 
 namespace ebsp::server {
 namespace {
@@ -21,10 +22,10 @@ std::string NotFoundAfterEviction(const core::Eviction& eviction, absl::Duration
 
 }  // namespace
 
-JobEntry::JobEntry(std::string name, core::JobOptions options, std::string auth_token,
-                   absl::Time now, std::unique_ptr<JobMetrics> metrics)
+JobEntry::JobEntry(std::string name, core::JobOptions options, JobOrigin origin, absl::Time now,
+                   std::unique_ptr<JobMetrics> metrics)
     : name_(std::move(name)),
-      auth_token_(auth::TokenHash::Of(auth_token)),
+      origin_(std::move(origin)),
       heartbeat_timeout_(options.heartbeat_timeout),
       state_(name_, std::move(options), now),
       metrics_(std::move(metrics)) {
@@ -36,6 +37,20 @@ JobEntry::JobEntry(std::string name, core::JobOptions options, std::string auth_
 
 JobEntry::~JobEntry() = default;
 
+absl::Status JobEntry::Persist(JobStore& store, const NumberedRecord& record) {
+  absl::MutexLock lock(&persist_mu_);
+  if (unpersisted_ || record.seq <= persisted_seq_) return absl::OkStatus();
+  absl::Status written = store.Put(record.record);
+  if (written.ok()) persisted_seq_ = record.seq;
+  return written;
+}
+
+absl::Status JobEntry::Unpersist(JobStore& store) {
+  absl::MutexLock lock(&persist_mu_);
+  unpersisted_ = true;
+  return store.Delete(name_);
+}
+
 void JobEntry::ApplyEffects(const core::Effects& effects, absl::Duration event_time,
                             Completions* out) {
   if (effects.releases.empty() && effects.evictions.empty() && effects.rounds_completed.empty() &&
@@ -43,6 +58,7 @@ void JobEntry::ApplyEffects(const core::Effects& effects, absl::Duration event_t
     return;
   }
   const uint64_t epoch = state_.membership_epoch();
+  if (effects.membership_changed) roster_dirty_ = true;
 
   for (const core::Eviction& eviction : effects.evictions) {
     log::Event(log::Level::kWarning, "worker_evicted",
@@ -70,12 +86,13 @@ void JobEntry::ApplyEffects(const core::Effects& effects, absl::Duration event_t
   }
 
   if (!effects.releases.empty()) {
-    const int live = state_.live_workers();
     for (const core::Release& release : effects.releases) {
       WaitOutcome outcome;
       outcome.release = release;
-      outcome.membership_epoch = epoch;
-      outcome.live_workers = live;
+      // The core stamps each release with the membership it released.
+      outcome.membership_epoch = release.membership_epoch;
+      outcome.membership_fingerprint = release.membership_fingerprint;
+      outcome.live_workers = release.live_workers;
       if (release.kind == core::WaitKind::kBarrier) SetTarget(release.worker, release.target);
       auto it = waiting_.find(release.worker);
       // No parked call: the client gave up after its arrival counted. Its
@@ -391,6 +408,41 @@ void JobEntry::CheckPolicyApplied(std::optional<uint64_t> from_round) {
 void JobEntry::Locked::NotePolicyRequested(const core::PolicyConfig& requested) {
   entry_.mu_.AssertHeld();
   entry_.NotePolicyRequested(requested);
+}
+
+NumberedRecord JobEntry::Locked::Record(absl::Time now) {
+  entry_.mu_.AssertHeld();
+  const core::JobSnapshot snap = entry_.state_.Snapshot(now);
+  NumberedRecord out;
+  out.seq = ++entry_.record_seq_;
+  JobRecord& r = out.record;
+  r.set_job(entry_.name_);
+  // A change waiting for the round boundary: a restart is one.
+  *r.mutable_policy() = PolicyToProto(snap.pending_policy.value_or(snap.options.policy));
+  r.set_heartbeat_timeout_seconds(ToSeconds(snap.options.heartbeat_timeout));
+  r.set_max_workers(static_cast<uint32_t>(snap.options.max_workers));
+  r.set_auth_token_sha256(entry_.origin_.token.hex());
+  r.set_auto_created(entry_.origin_.auto_created);
+  r.set_create_request_id(entry_.origin_.create_request_id);
+  std::vector<std::string> roster = snap.awaited_names;
+  for (const core::WorkerSnapshot& w : snap.workers) roster.push_back(w.name);
+  std::sort(roster.begin(), roster.end());
+  for (std::string& name : roster) r.add_roster(std::move(name));
+  return out;
+}
+
+std::optional<NumberedRecord> JobEntry::Locked::TakeRosterIfDue(absl::Time now,
+                                                                absl::Duration interval) {
+  entry_.mu_.AssertHeld();
+  if (!entry_.roster_dirty_ || now - entry_.roster_taken_ < interval) return std::nullopt;
+  entry_.roster_dirty_ = false;
+  entry_.roster_taken_ = now;
+  return Record(now);
+}
+
+void JobEntry::Locked::MarkRosterDirty() {
+  entry_.mu_.AssertHeld();
+  entry_.roster_dirty_ = true;
 }
 
 }  // namespace ebsp::server

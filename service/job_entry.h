@@ -34,27 +34,51 @@
 #include "lib/core/job/job_state.h"
 #include "service/auth/token_hash.h"
 #include "service/metrics.h"
+#include "service/store/job_store.h"
 #include "service/waiting_call.h"
 
 namespace ebsp::server {
+
+// How a job came to be; kept for CreateJob retries and the job store.
+struct JobOrigin {
+  auth::TokenHash token;  // Empty: no token required.
+  bool auto_created = false;
+  std::string create_request_id;  // CreateJob's request_id; may be empty.
+};
+
+// A job record to write, numbered under the job lock so that an older
+// record never overwrites a newer one (JobEntry::Persist).
+struct NumberedRecord {
+  JobRecord record;
+  uint64_t seq = 0;
+};
 
 class JobEntry {
  public:
   class Locked;
 
-  JobEntry(std::string name, core::JobOptions options, std::string auth_token, absl::Time now,
+  JobEntry(std::string name, core::JobOptions options, JobOrigin origin, absl::Time now,
            std::unique_ptr<JobMetrics> metrics);
   ~JobEntry();
   JobEntry(const JobEntry&) = delete;
   JobEntry& operator=(const JobEntry&) = delete;
 
   const std::string& name() const { return name_; }
-  // Constant-time comparison; an empty job token accepts any presented one.
-  bool TokenMatches(absl::string_view presented) const { return auth_token_.Matches(presented); }
-  bool has_token() const { return !auth_token_.empty(); }
+  // Constant-time comparison of hashes; a job without a token accepts any
+  // presented one.
+  bool TokenMatches(absl::string_view presented) const { return origin_.token.Matches(presented); }
+  bool has_token() const { return !origin_.token.empty(); }
   // The SHA-256 of the job's token (empty: none); the token itself is not kept.
-  const auth::TokenHash& token_hash() const { return auth_token_; }
+  const auth::TokenHash& token_hash() const { return origin_.token; }
+  const JobOrigin& origin() const { return origin_; }
   absl::Duration heartbeat_timeout() const { return heartbeat_timeout_; }
+
+  // Writes `record` to `store` unless a record with a higher seq was written
+  // already or the job was removed from the store. Serialized per job by
+  // its own mutex, never under the job lock (file I/O).
+  absl::Status Persist(JobStore& store, const NumberedRecord& record);
+  // Removes the job's record; later Persist calls of this entry do nothing.
+  absl::Status Unpersist(JobStore& store);
 
   // Locks the job until the returned guard goes out of scope. The entry must
   // outlive the guard (handlers hold the registry's shared_ptr).
@@ -86,9 +110,16 @@ class JobEntry {
   void UpdateWaitingGauge() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const std::string name_;
-  const auth::TokenHash auth_token_;
+  const JobOrigin origin_;
   const absl::Duration heartbeat_timeout_;
   absl::Mutex mu_;
+  // The live names changed since the roster was last handed out for writing.
+  bool roster_dirty_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Time roster_taken_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  uint64_t record_seq_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Mutex persist_mu_ ABSL_ACQUIRED_AFTER(mu_);
+  uint64_t persisted_seq_ ABSL_GUARDED_BY(persist_mu_) = 0;
+  bool unpersisted_ ABSL_GUARDED_BY(persist_mu_) = false;
   core::JobState state_ ABSL_GUARDED_BY(mu_);
   // Set once by DeleteJob; a handler that found the entry before the delete
   // answers NOT_FOUND.
@@ -164,6 +195,15 @@ class JobEntry::Locked {
   // After a successful core UpdatePolicy: logs the request, and logs
   // policy_applied when the policy is in force (now or at a round boundary).
   void NotePolicyRequested(const core::PolicyConfig& requested);
+
+  // The job's record as the store keeps it (spec, token hash, roster = live
+  // names plus names a restart hold still awaits). O(workers).
+  NumberedRecord Record(absl::Time now);
+  // The record if the live names changed and the last roster was taken at
+  // least `interval` ago (coalescing: rosters are never written per event).
+  std::optional<NumberedRecord> TakeRosterIfDue(absl::Time now, absl::Duration interval);
+  // After a failed write: try again at the next due time.
+  void MarkRosterDirty();
 
  private:
   friend class JobEntry;

@@ -13,9 +13,8 @@ JobRegistry::JobRegistry(Metrics* metrics, int max_jobs) : metrics_(metrics), ma
 }
 
 absl::StatusOr<JobRegistry::Created> JobRegistry::Create(const std::string& name,
-                                                         core::JobOptions options,
-                                                         std::string auth_token, absl::Time now,
-                                                         bool existing_ok) {
+                                                         core::JobOptions options, JobOrigin origin,
+                                                         absl::Time now, bool existing_ok) {
   absl::MutexLock lock(&mu_);
   if (auto it = jobs_.find(name); it != jobs_.end()) {
     if (existing_ok) return Created{it->second, false};
@@ -26,7 +25,7 @@ absl::StatusOr<JobRegistry::Created> JobRegistry::Create(const std::string& name
         absl::StrCat("cannot create job \"", name, "\": the coordinator already has ", jobs_.size(),
                      " jobs (--max_jobs=", max_jobs_, ")"));
   }
-  auto entry = std::make_shared<JobEntry>(name, std::move(options), std::move(auth_token), now,
+  auto entry = std::make_shared<JobEntry>(name, std::move(options), std::move(origin), now,
                                           metrics_->AddJob(name));
   jobs_.emplace(name, entry);
   metrics_->SetJobCount(static_cast<int>(jobs_.size()));

@@ -40,7 +40,7 @@ class JobRegistry {
   // returns the existing one with created=false); RESOURCE_EXHAUSTED at
   // max_jobs.
   absl::StatusOr<Created> Create(const std::string& name, core::JobOptions options,
-                                 std::string auth_token, absl::Time now, bool existing_ok);
+                                 JobOrigin origin, absl::Time now, bool existing_ok);
 
   // NOT_FOUND naming the job if it does not exist.
   absl::StatusOr<std::shared_ptr<JobEntry>> Find(absl::string_view name) const;

@@ -78,6 +78,12 @@ ABSL_FLAG(std::string, ha_advertise_address, "",
 ABSL_FLAG(std::string, ha_etcd_ca_file, "", "PEM CA bundle for TLS to etcd");
 ABSL_FLAG(std::string, ha_etcd_cert_file, "", "PEM client certificate for etcd (mutual TLS)");
 ABSL_FLAG(std::string, ha_etcd_key_file, "", "PEM private key of --ha_etcd_cert_file");
+ABSL_FLAG(std::string, state_dir, "",
+          "Directory where jobs (spec, token hash, worker roster) are kept across restarts; "
+          "empty keeps nothing. See docs/restart.md");
+ABSL_FLAG(absl::Duration, restart_grace, absl::Seconds(30),
+          "After a restart, how long a restored job's first barrier waits for the workers "
+          "that were live before it");
 
 namespace ebsp::server {
 namespace {
@@ -171,6 +177,12 @@ absl::StatusOr<ServerOptions> OptionsFromFlags() {
       return absl::InvalidArgumentError("--ha_etcd_cert_file and --ha_etcd_key_file go together");
     }
   }
+  options.state_dir = absl::GetFlag(FLAGS_state_dir);
+  options.restart_grace = absl::GetFlag(FLAGS_restart_grace);
+  if (options.restart_grace < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--restart_grace=", absl::FormatDuration(options.restart_grace), " must be >= 0"));
+  }
   return options;
 }
 
@@ -221,7 +233,8 @@ int Main() {
               {"peer_rate_limit", options->peer_rate.requests_per_second},
               {"metrics", absl::StrCat("http://", options->metrics_address, "/metrics")},
               {"metrics_port", (*server)->metrics_port()},
-              {"default_policy", options->default_policy.ToString()}});
+              {"default_policy", options->default_policy.ToString()},
+              {"state_dir", options->state_dir.empty() ? "none" : options->state_dir}});
   const std::string ready_file = absl::GetFlag(FLAGS_ready_file);
   if (!ready_file.empty()) {
     if (absl::Status s =

@@ -44,6 +44,7 @@ void JobToProto(const core::JobSnapshot& snapshot, absl::Time now, v1::Job* job)
   spec->set_max_workers(static_cast<uint32_t>(snapshot.options.max_workers));
   job->set_round(snapshot.round);
   job->set_membership_epoch(snapshot.membership_epoch);
+  job->set_membership_fingerprint(snapshot.membership_fingerprint);
   job->mutable_workers()->Reserve(static_cast<int>(snapshot.workers.size()));
   for (const core::WorkerSnapshot& w : snapshot.workers) {
     v1::WorkerStatus* status = job->add_workers();

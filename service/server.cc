@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "lib/log/log.h"
+#include "service/store/file_job_store.h"
 #include "service/tls/server_credentials.h"
 
 namespace ebsp::server {
@@ -101,8 +102,18 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
     clock = server->owned_clock_.get();
   }
   server->metrics_ = std::make_unique<Metrics>(options.max_worker_series);
-  server->service_ = std::make_unique<CoordinatorService>(options, clock, server->metrics_.get(),
-                                                          *std::move(authorizer));
+  if (!options.state_dir.empty()) {
+    absl::StatusOr<std::unique_ptr<FileJobStore>> store = FileJobStore::Open(options.state_dir);
+    if (!store.ok()) return store.status();
+    server->store_ = *std::move(store);
+  }
+  server->service_ = std::make_unique<CoordinatorService>(
+      options, clock, server->metrics_.get(), *std::move(authorizer), server->store_.get());
+  // A single coordinator leads from the start; with HA a replica loads the
+  // stored jobs when it is elected (OnElected), not before.
+  if (!options.ha.enabled()) {
+    if (absl::Status s = server->service_->LoadStoredJobs(); !s.ok()) return s;
+  }
 
   absl::StatusOr<std::unique_ptr<prometheus::Exposer>> exposer =
       StartExposer(options.metrics_address);
@@ -201,15 +212,20 @@ absl::Status CoordinatorServer::StartElection(const Clock* clock) {
 }
 
 absl::Status CoordinatorServer::OnElected() {
-  // Jobs this replica may still hold from an earlier term are stale.
+  // Jobs this replica may still hold from an earlier term are stale; the
+  // store has them as the last leader left them.
   service_->DropAllJobs();
+  // A store that cannot be read refuses the leadership (the elector resigns)
+  // rather than lead without the jobs.
+  if (absl::Status s = service_->LoadStoredJobs(); !s.ok()) return s;
   SetCoordinatorServing(true);
   return absl::OkStatus();
 }
 
 void CoordinatorServer::OnDeposed() {
   SetCoordinatorServing(false);
-  // Parked calls learn at once that they must go to the new leader.
+  // Parked calls learn at once that they must go to the new leader. The
+  // stored records stay: they are the next leader's jobs.
   service_->DropAllJobs();
 }
 
@@ -221,8 +237,12 @@ void CoordinatorServer::Shutdown() {
     if (shut_down_) return;
     shut_down_ = true;
   }
-  // Resign first: a standby takes over while this one drains.
-  if (elector_ != nullptr) elector_->Stop();
+  // Resign first: a standby takes over while this one drains. It loads the
+  // store when elected, so the rosters are written before.
+  if (elector_ != nullptr) {
+    if (elector_->IsLeader()) service_->FlushRosters();
+    elector_->Stop();
+  }
   if (server_ != nullptr) {
     if (grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService()) {
       health->SetServingStatus(false);
@@ -236,6 +256,8 @@ void CoordinatorServer::Shutdown() {
     server_->Wait();
   }
   if (ticker_ != nullptr) ticker_->Stop();
+  // No call runs any more: the rosters written now are the last live sets.
+  if (service_ != nullptr) service_->FlushRosters();
   StopExposer();
 }
 

@@ -27,6 +27,7 @@
 #include "service/ha/leader_elector.h"
 #include "service/metrics.h"
 #include "service/server_options.h"
+#include "service/store/job_store.h"
 #include "service/ticker.h"
 
 namespace ebsp::server {
@@ -34,7 +35,9 @@ namespace ebsp::server {
 class CoordinatorServer {
  public:
   // `clock` defaults to a MonotonicClock; a given one must outlive the
-  // server. UNAVAILABLE if an address cannot be bound.
+  // server. UNAVAILABLE if an address cannot be bound; with a state_dir,
+  // the store's error (naming the file and why) if the stored jobs cannot
+  // be loaded.
   static absl::StatusOr<std::unique_ptr<CoordinatorServer>> Start(const ServerOptions& options,
                                                                   const Clock* clock = nullptr);
   ~CoordinatorServer();  // Shuts down.
@@ -64,6 +67,7 @@ class CoordinatorServer {
 
   std::unique_ptr<MonotonicClock> owned_clock_;
   std::unique_ptr<Metrics> metrics_;
+  std::unique_ptr<JobStore> store_;  // Null without --state_dir.
   std::unique_ptr<CoordinatorService> service_;
   std::unique_ptr<prometheus::Exposer> exposer_;
   std::unique_ptr<grpc::Server> server_;

@@ -47,6 +47,14 @@ struct ServerOptions {
   absl::Duration shutdown_grace = absl::Milliseconds(250);
   // High availability on etcd; off (a single process) by default.
   ha::HaOptions ha;
+  // Where jobs are kept across restarts (service/store/file_job_store.h);
+  // empty: nothing is kept (jobs and workers are lost at a restart).
+  std::string state_dir;
+  // After a restart, how long a restored job's first barrier waits for the
+  // workers that were live before it (the restart hold; docs/restart.md).
+  absl::Duration restart_grace = absl::Seconds(30);
+  // A job's roster (its live names) is written at most this often.
+  absl::Duration roster_write_interval = absl::Seconds(1);
 };
 
 }  // namespace ebsp::server

@@ -19,6 +19,7 @@ inline constexpr absl::Duration kMaxHeartbeatTimeout = absl::Hours(1);
 
 // Job and worker names follow the core's rules (one definition for both).
 using core::ValidateJobName;
+using core::ValidateRequestId;
 using core::ValidateWorkerName;
 // Worker ids are never 0 (0 is the proto default of an unset field).
 absl::Status ValidateWorkerId(uint64_t id);

@@ -33,6 +33,7 @@ struct WaitOutcome {
   absl::Status status;
   core::Release release;
   uint64_t membership_epoch = 0;
+  uint64_t membership_fingerprint = 0;
   int live_workers = 0;
 };
 

@@ -58,16 +58,35 @@ TEST_F(RestartHoldTest, FirstBarrierWaitsUntilEveryEarlierNameIsBack) {
   clock_.Advance(absl::Seconds(3));
   absl::StatusOr<RegisterResult> c = job->Register(3, "c", clock_.Now());
   ASSERT_TRUE(c.ok()) << c.status();
-  // Its registration ends the hold: the barrier releases into round 1 with
-  // all three, and "c" is a member of round 1 at once.
-  EXPECT_THAT(c->effects.releases, SizeIs(2));
-  EXPECT_EQ(c->round, 1u);
+  // An awaited name joins the held round as a member although it is in
+  // progress, so that every member passes barrier 0 once (one all-reduce).
+  EXPECT_THAT(c->effects.releases, IsEmpty());
+  EXPECT_EQ(c->round, 0u);
   EXPECT_EQ(c->phase, WorkerPhase::kRunning);
   EXPECT_EQ(c->target, 1);
   EXPECT_EQ(c->membership_fingerprint, roster_fingerprint_);
-  EXPECT_EQ(job->membership_fingerprint(), roster_fingerprint_);
   EXPECT_THAT(job->Snapshot(clock_.Now()).awaited_names, IsEmpty());
   EXPECT_EQ(job->Snapshot(clock_.Now()).hold_until, std::nullopt);
+
+  clock_.Advance(absl::Seconds(1));
+  const Effects last = RunToBarrier(*job, 3);
+  ASSERT_THAT(last.releases, SizeIs(3));
+  for (const Release& r : last.releases) {
+    EXPECT_EQ(r.round, 1u);
+    EXPECT_EQ(r.membership_fingerprint, roster_fingerprint_);
+    EXPECT_EQ(r.live_workers, 3);
+  }
+}
+
+TEST_F(RestartHoldTest, ANameNotAwaitedStillWaitsForTheNextRound) {
+  auto job = MakeJob("bsp");
+  job->ExpectMembers({"a", "b"}, clock_.Now() + absl::Seconds(30));
+  MustRegister(*job, 1, "a");
+  clock_.Advance(absl::Seconds(1));
+  EXPECT_THAT(RunToBarrier(*job, 1).releases, IsEmpty());
+  absl::StatusOr<RegisterResult> newcomer = job->Register(9, "new", clock_.Now());
+  ASSERT_TRUE(newcomer.ok());
+  EXPECT_EQ(newcomer->phase, WorkerPhase::kPending);
 }
 
 TEST_F(RestartHoldTest, HoldEndsAtItsDeadlineWithWhoeverIsBack) {

@@ -171,6 +171,16 @@ TEST_F(RetryTest, BarrierRetryAfterTheReleaseGetsTheReleaseAgain) {
   EXPECT_EQ(again->releases[0].target, 1);
   EXPECT_THAT(again->rounds_completed, IsEmpty());
   EXPECT_TRUE(SnapshotsEqual(job->Snapshot(clock_.Now()), before));
+  // Another worker joins round 1 before anyone reported in it: a's replayed
+  // release still carries the membership every worker released with.
+  ASSERT_TRUE(job->Register(3, "w3", clock_.Now()).ok());
+  absl::StatusOr<Effects> later = job->ArriveAtBarrier(1, 0, clock_.Now());
+  ASSERT_TRUE(later.ok());
+  ASSERT_EQ(later->releases.size(), 1u);
+  EXPECT_EQ(later->releases[0].membership_epoch, released->releases[0].membership_epoch);
+  EXPECT_EQ(later->releases[0].membership_fingerprint,
+            released->releases[0].membership_fingerprint);
+  EXPECT_EQ(later->releases[0].live_workers, 2);
   // After its next report, Barrier(0) is an error again.
   MustReport(*job, 1, 1, 1);
   EXPECT_EQ(job->ArriveAtBarrier(1, 0, clock_.Now()).status().code(),

@@ -46,9 +46,12 @@ def flagfile(configmap_flags_text):
 
 @pytest.fixture(scope="module")
 def running(flagfile):
-    # The ConfigMap's flags, with the addresses moved to 127.0.0.1:0.
-    with deploy_testlib.coordinator([f"--flagfile={flagfile}"]) as coordinator:
-        yield coordinator
+    # The ConfigMap's flags, with the addresses moved to 127.0.0.1:0 and the
+    # state directory (a volume in the pod) to a temporary one.
+    with tempfile.TemporaryDirectory(prefix="ebsp-state-") as state:
+        with deploy_testlib.coordinator([f"--flagfile={flagfile}",
+                                         f"--state_dir={state}"]) as coordinator:
+            yield coordinator
 
 
 def test_coordinator_applies_the_configmap_flag_file(running, configmap_flags):
@@ -126,8 +129,9 @@ def test_dockerfile_default_flags_are_coordinator_flags():
     assert ports == {int(p) for line in expose for p in line}
 
 
-def test_sigterm_stops_the_coordinator_within_the_grace_period(flagfile):
-    with deploy_testlib.coordinator([f"--flagfile={flagfile}"]) as coordinator:
+def test_sigterm_stops_the_coordinator_within_the_grace_period(flagfile, tmp_path):
+    with deploy_testlib.coordinator([f"--flagfile={flagfile}",
+                                     f"--state_dir={tmp_path}"]) as coordinator:
         coordinator.process.send_signal(signal.SIGTERM)
         # The Deployment gives 30 s; a healthy shutdown takes far less.
         assert coordinator.process.wait(timeout=10) == 0, coordinator.log()

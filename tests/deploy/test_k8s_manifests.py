@@ -57,7 +57,22 @@ def coordinator_container(objects):
 def test_base_renders_the_promised_kinds(base):
     kinds = sorted(o["kind"] for o in base)
     assert kinds == sorted(["ConfigMap", "Deployment", "NetworkPolicy",
-                            "PodDisruptionBudget", "Service", "ServiceAccount"])
+                            "PersistentVolumeClaim", "PodDisruptionBudget", "Service",
+                            "ServiceAccount"])
+
+
+def test_state_dir_is_on_the_claimed_volume(base):
+    # Jobs survive a pod restart only if --state_dir is a mounted volume
+    # backed by the PersistentVolumeClaim (docs/restart.md).
+    flags = flags_of(base)
+    state_dir = flags["state_dir"]
+    claim = one(base, "PersistentVolumeClaim")["metadata"]["name"]
+    pod = one(base, "Deployment")["spec"]["template"]["spec"]
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    mounts = {m["mountPath"]: m["name"] for m in pod["containers"][0]["volumeMounts"]}
+    assert state_dir in mounts, f"--state_dir={state_dir} is not a mount point"
+    volume = volumes[mounts[state_dir]]
+    assert volume["persistentVolumeClaim"]["claimName"] == claim
 
 
 def test_container_ports_match_the_flag_addresses(base):

@@ -65,8 +65,10 @@ class JobState::Impl {
 
     RegisterResult result;
     const bool rounds = policy_.HasRounds();
-    const bool joins_next_round = rounds && rounds_.InProgress();
-    const bool policy_changes = rounds && !joins_next_round && policy_.pending().has_value();
+    // An awaited name (restart hold) joins the held round even mid-round.
+    const bool in_progress = rounds && rounds_.InProgress();
+    const bool joins_next_round = in_progress && !hold_.Awaits(std::string(name));
+    const bool policy_changes = rounds && !in_progress && policy_.pending().has_value();
     if (policy_changes) {
       // No round in progress: the boundary the change waits for is now.
       ApplyPolicy(*policy_.pending(), now);
@@ -93,9 +95,12 @@ class JobState::Impl {
     if (rounds && !joins_next_round) {
       // Under a policy that just changed, the members there already hold
       // the old policy's targets: the whole round is planned again.
-      if (std::optional<int> target =
-              policy_changes ? std::nullopt : policy_.policy().JoinTarget(ViewOf(added));
-          target.has_value()) {
+      std::optional<int> target =
+          policy_changes ? std::nullopt : policy_.policy().JoinTarget(ViewOf(added));
+      // Mid-round (an awaited name) the others keep their plan; without a
+      // join target from the policy it runs one iteration, as under BSP.
+      if (in_progress && !target.has_value()) target = 1;
+      if (target.has_value()) {
         added.target = *target;
       } else {
         // Nobody has done anything in this round yet, so the whole round
@@ -157,8 +162,11 @@ class JobState::Impl {
       // The barrier it names already released (its reply was lost, or it was
       // pending and late): answer again with what that release gave it.
       w.last_seen = now;
-      effects.releases.push_back(
-          Release{id, WaitKind::kBarrier, current, w.target, absl::ZeroDuration()});
+      Release again = last_release_;
+      again.worker = id;
+      again.target = w.target;
+      again.waited = absl::ZeroDuration();
+      effects.releases.push_back(again);
       return effects;
     }
     if (round != current) {
@@ -198,6 +206,7 @@ class JobState::Impl {
     if (w.clock_released) {
       // Released before and has not reported since: its reply was lost.
       Release again{id, WaitKind::kClock, rounds_.round(), 0, absl::ZeroDuration()};
+      StampMembership(again);
       again.own_clock = w.clock();
       again.slowest_clock = clocks_.Slowest().value_or(w.clock());
       effects.releases.push_back(again);
@@ -576,6 +585,12 @@ class JobState::Impl {
     }
   }
 
+  void StampMembership(Release& release) const {
+    release.membership_epoch = members_.epoch();
+    release.membership_fingerprint = members_.fingerprint();
+    release.live_workers = members_.size();
+  }
+
   // SSP, DSSP: releases every waiting worker now within its allowed lead of
   // the slowest.
   void ReleaseClockWaiters(absl::Time now, Effects& effects) {
@@ -592,6 +607,7 @@ class JobState::Impl {
       // release as the start of a round (its first gap, not an interval).
       w.predictor->StartRound(now);
       Release release{id, WaitKind::kClock, rounds_.round(), 0, waited};
+      StampMembership(release);
       release.own_clock = w.clock();
       release.slowest_clock = *slowest;
       effects.releases.push_back(release);
@@ -637,9 +653,14 @@ class JobState::Impl {
       w.predictor->StartRound(now);
     }
     StartRoundTargets(now, effects);
+    last_release_ = Release{0, WaitKind::kBarrier, rounds_.round(), 0, absl::ZeroDuration()};
+    StampMembership(last_release_);
     for (const Waiter& waiter : waiters) {
-      effects.releases.push_back(Release{waiter.id, WaitKind::kBarrier, rounds_.round(),
-                                         members_.workers().at(waiter.id).target, waiter.waited});
+      Release release = last_release_;
+      release.worker = waiter.id;
+      release.target = members_.workers().at(waiter.id).target;
+      release.waited = waiter.waited;
+      effects.releases.push_back(release);
     }
     effects.rounds_completed.push_back(std::move(summary));
   }
@@ -652,6 +673,9 @@ class JobState::Impl {
   RestartHold hold_;
   SspClocks clocks_;
   IdleAccounting idle_;
+  // The last barrier release (round, membership), answered again to a
+  // worker that calls Barrier(round - 1) before its first report.
+  Release last_release_;
 };
 
 JobState::JobState(std::string name, JobOptions options, absl::Time now)

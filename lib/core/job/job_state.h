@@ -34,7 +34,10 @@
 // that were live before it (ExpectMembers). Until all of them have registered
 // again, or the hold's deadline passes, the barrier of the current round does
 // not release, so the first release after the restart has the membership of
-// the last one before it (same fingerprint: no process group rebuild).
+// the last one before it (same fingerprint: no process group rebuild). An
+// awaited name registering during the hold joins the held round as a RUNNING
+// member (even if the round is in progress), so every member of that round
+// passes its barrier exactly once (one all-reduce each).
 #ifndef EBSP_LIB_CORE_JOB_JOB_STATE_H_
 #define EBSP_LIB_CORE_JOB_JOB_STATE_H_
 
@@ -81,6 +84,12 @@ struct Release {
   // not iteration totals).
   uint64_t own_clock = 0;
   uint64_t slowest_clock = 0;
+  // The membership at the release: every worker released from one barrier
+  // gets the same values, also one whose reply was lost and who calls again
+  // after others joined or left.
+  uint64_t membership_epoch = 0;
+  uint64_t membership_fingerprint = 0;
+  int live_workers = 0;
 };
 
 struct Eviction {

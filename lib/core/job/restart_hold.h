@@ -43,6 +43,8 @@ class RestartHold {
     Clear();
     return true;
   }
+  // `name` is one the hold waits for (it joins the held round as a member).
+  bool Awaits(const std::string& name) const { return awaited_.count(name) > 0; }
   // The barrier may not release at `now`.
   bool Holds(absl::Time now) const { return until_.has_value() && now < *until_; }
 
