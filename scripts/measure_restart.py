@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Measures what a coordinator restart costs a running job (docs/restart.md).
 
 Starts a real ebsp-coordinator with --state_dir, N real Python worker
@@ -12,7 +12,7 @@ directory after --down seconds, and reports, from the restart on:
 and whether the first release after the restart had the membership
 fingerprint of the last one before the kill.
 
-  python3 scripts/measure_restart.py --coordinator build/service/ebsp-coordinator \\
+  /usr/bin/python3 scripts/measure_restart.py --coordinator build/service/ebsp-coordinator \\
       --workers 4 --down 1 --repeats 3
 
 Prints one CSV line per run. Needs the generated Python protos (build/protos/
