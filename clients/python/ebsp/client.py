@@ -147,6 +147,7 @@ class Client:
         self._epoch_at_last_sync = 0
         self._fingerprint_at_last_sync = 0
         self._rejoined_since_sync = False
+        self._released_once = False    # Passed a barrier release (ever).
         self._barrier_deadline = 0.0
         self._heartbeat_timeout = 0.0
         self._policy = pb.Policy()
@@ -465,6 +466,10 @@ class Client:
 
     def _changed_since_sync(self, fingerprint: int, epoch: int) -> bool:
         if fingerprint and self._fingerprint_at_last_sync:
+            if self._pending and not self._released_once:
+                # Joined a round in progress: the others are told the set
+                # changed, and this worker joins the group they rebuild.
+                return True
             return fingerprint != self._fingerprint_at_last_sync
         # A coordinator without fingerprints: any join, leave or re-registration.
         return self._rejoined_since_sync or self._pending or epoch != self._epoch_at_last_sync
@@ -486,6 +491,7 @@ class Client:
         self._membership_epoch = response.membership_epoch
         self._membership_fingerprint = response.membership_fingerprint
         self._mark_synchronized()
+        self._released_once = True
         self._live_workers = response.live_workers
         self._last_mark = now
         return SyncResult(round=response.round, target=response.target,

@@ -151,7 +151,9 @@ TEST_F(ClientRecoveryTest, WorkersRegisterAgainByThemselvesAfterAGracefulRestart
 }
 
 TEST_F(ClientRecoveryTest, WorkerWhoseLeaseExpiredRegistersAgainAndIsToldMembershipChanged) {
-  StartCoordinator({"--heartbeat_timeout=1s", "--tick_interval=50ms"});
+  // A lease of 3 s (heartbeats every 1 s): with 1 s a loaded machine
+  // sometimes delayed the beating worker's heartbeats past its lease too.
+  StartCoordinator({"--heartbeat_timeout=3s", "--tick_interval=50ms"});
   ClientOptions silent_options = Options("lease", "silent");
   silent_options.heartbeats = false;
   std::unique_ptr<Client> silent = MustConnect(silent_options);

@@ -37,6 +37,10 @@ def test_clients_register_again_after_a_coordinator_restart(coordinator, job_nam
     with ebsp.Client(coordinator.target, job_name, "a", policy="bsp") as a, \
             ebsp.Client(coordinator.target, job_name, "b", policy="bsp") as b, \
             ThreadPoolExecutor(2) as pool:
+        # One round together first: the last release each saw had {a, b}
+        # (before any release, a knows only the names at its registration).
+        first = [pool.submit(sync_rounds, c, 1) for c in (a, b)]
+        assert [f.result(timeout=30)[0].round for f in first] == [1, 1]
         assert a.step_done(0.005)
         waiting = pool.submit(a.sync)
         wait_until(lambda: arrived(admin, job_name) == 1, 10, "a at the barrier")

@@ -31,8 +31,12 @@ def test_context_manager_leaves_the_job(coordinator, job_name):
 def test_leaving_worker_no_longer_holds_the_barrier(coordinator, job_name):
     with ebsp.AdminClient(coordinator.target) as admin, \
             ebsp.Client(coordinator.target, job_name, "a", policy="bsp") as a, \
-            ThreadPoolExecutor(1) as pool:
+            ThreadPoolExecutor(2) as pool:
         b = ebsp.Client(coordinator.target, job_name, "b", policy="bsp")
+        # One round together: a's last release had {a, b} (before any
+        # release, a knows only the names at its registration).
+        both = [pool.submit(lambda c=c: c.step_done(0.01) and c.sync()) for c in (a, b)]
+        assert all(f.result(timeout=10).round == 1 for f in both)
         assert a.step_done(0.01)
         waiting = pool.submit(a.sync)
         wait_until(lambda: len(admin.get_job(job_name).barrier.arrived_worker_ids) == 1,
