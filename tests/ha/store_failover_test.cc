@@ -9,7 +9,6 @@
 #include <memory>
 #include <string>
 
-#include "absl/time/clock.h"
 #include "service/server.h"
 #include "service/store/file_job_store.h"
 #include "tests/ha/etcd_process.h"
@@ -19,18 +18,6 @@ namespace ebsp::server::testing {
 namespace {
 
 using ::ebsp::testing::EtcdProcess;
-
-// Polls `done()` until it holds or `timeout` passes (the election has no
-// completion to wait on); returns whether it held.
-template <typename Done>
-bool WaitFor(Done done, absl::Duration timeout) {
-  const absl::Time deadline = absl::Now() + timeout;
-  while (absl::Now() < deadline) {
-    if (done()) return true;
-    absl::SleepFor(absl::Milliseconds(20));
-  }
-  return done();
-}
 
 class StoreFailoverTest : public ::testing::Test {
  protected:
@@ -63,7 +50,7 @@ class StoreFailoverTest : public ::testing::Test {
 TEST_F(StoreFailoverTest, TheNewLeaderServesTheJobsTheOldOneStoredAndDepositionDeletesNone) {
   std::unique_ptr<CoordinatorServer> first = Replica();
   ASSERT_NE(first, nullptr);
-  ASSERT_TRUE(WaitFor([&] { return first->IsLeader(); }, absl::Seconds(20)));
+  ASSERT_TRUE(WaitUntil([&] { return first->IsLeader(); }, absl::Seconds(20)));
   std::unique_ptr<CoordinatorServer> second = Replica();
   ASSERT_NE(second, nullptr);
   EXPECT_FALSE(second->IsLeader());
@@ -85,7 +72,7 @@ TEST_F(StoreFailoverTest, TheNewLeaderServesTheJobsTheOldOneStoredAndDepositionD
 
   // The leader resigns (its shutdown): the standby takes over at once.
   first->Shutdown();
-  ASSERT_TRUE(WaitFor([&] { return second->IsLeader(); }, absl::Seconds(20)));
+  ASSERT_TRUE(WaitUntil([&] { return second->IsLeader(); }, absl::Seconds(20)));
 
   // Deposition dropped the jobs from the old leader, not from the store.
   absl::StatusOr<std::unique_ptr<FileJobStore>> store = FileJobStore::Open(dir_ + "/state");
