@@ -41,9 +41,9 @@ import time
 from typing import Dict, List, Sequence, Tuple
 
 TRACES = ["static", "transient", "periodic", "noise", "mix"]
-# The objectives ElasticBSP is swept over besides its default ("": whatever
-# `ebsp:R=..` means in this build).
-OBJECTIVES = ["", "spread", "total_wait", "idle_rate"]
+# ElasticBSP is swept with its default (`ebsp:R=..`, whatever that means in
+# the build) and with each of these parameter suffixes.
+DEFAULT_VARIANTS = "objective=spread;objective=total_wait;objective=idle_rate"
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -56,8 +56,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--duration", default="300s")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--lookaheads", default="2,4,8,15,30,60", help="ElasticBSP R values")
-    p.add_argument("--objectives", default=",".join(o for o in OBJECTIVES if o),
-                   help="ElasticBSP objectives swept besides the default")
+    p.add_argument("--ebsp_variants", default=DEFAULT_VARIANTS,
+                   help="';'-separated ElasticBSP parameter suffixes swept besides the "
+                        "default, e.g. 'objective=spread;objective=idle_rate,binding=plan'")
     p.add_argument("--ssp", default="0,1,2,3,4,5,6,8", help="SSP s values")
     p.add_argument("--dssp", default="1:4,3:6,3:12,3:24",
                    help="DSSP s:r_max pairs")
@@ -85,9 +86,12 @@ def ints(text: str) -> List[int]:
     return [int(x) for x in text.split(",") if x.strip()]
 
 
-def ebsp_text(R: int, objective: str, oracle: bool = False) -> str:
-    name = "ebsp-oracle" if oracle else "ebsp"
-    return f"{name}:R={R}" + (f",objective={objective}" if objective else "")
+def ebsp_text(R: int, variant: str) -> str:
+    return f"ebsp:R={R}" + (f",{variant}" if variant else "")
+
+
+def variants(args) -> List[str]:
+    return [""] + [v.strip() for v in args.ebsp_variants.split(";") if v.strip()]
 
 
 def sweep_policies(args) -> List[str]:
@@ -98,9 +102,8 @@ def sweep_policies(args) -> List[str]:
             s, r = pair.split(":")
             policies.append(f"dssp:s={int(s)},r={int(r)}")
     policies += [f"local:H={h}" for h in ints(args.local)]
-    objectives = [""] + [o for o in args.objectives.split(",") if o]
-    for objective in objectives:
-        policies += [ebsp_text(R, objective) for R in ints(args.lookaheads)]
+    for variant in variants(args):
+        policies += [ebsp_text(R, variant) for R in ints(args.lookaheads)]
     policies += [p for p in args.extra_policies.split(";") if p.strip()]
     return policies
 
@@ -124,8 +127,10 @@ def family(policy: str) -> Tuple[str, str]:
     kind, _, params = policy.partition(":")
     fields = dict(kv.split("=", 1) for kv in params.split(",") if "=" in kv)
     if kind in ("ebsp", "ebsp-oracle"):
-        objective = fields.get("objective", "")
-        series = kind + (f" {objective}" if objective else " (default)")
+        named = [fields[k] for k in ("objective", "predictor") if k in fields]
+        if fields.get("binding", "") == "plan":
+            named.append("binding=plan")
+        series = kind + (" " + " ".join(named) if named else " (default)")
         return series, f"R={fields.get('R', '?')}"
     if kind == "ssp":
         return "ssp", f"s={fields['s']}"
@@ -173,9 +178,17 @@ def write_trace_csv(path: str, rows: List[dict], front: set) -> None:
 STYLE = {  # series -> (color, marker)
     "bsp": ("black", "s"), "asp": ("grey", "D"), "ssp": ("tab:orange", "^"),
     "dssp": ("tab:brown", "v"), "local": ("tab:olive", "P"),
-    "ebsp (default)": ("blue", "o"), "ebsp spread": ("tab:cyan", "o"),
-    "ebsp total_wait": ("tab:purple", "o"), "ebsp idle_rate": ("tab:green", "o"),
+    "ebsp (default)": ("blue", "o"),
 }
+OBJECTIVE_COLORS = {"spread": "tab:cyan", "total_wait": "tab:purple", "idle_rate": "tab:green"}
+
+
+def style(series: str) -> Tuple[str, str]:
+    """(color, marker): ElasticBSP colored by objective, a star when binding=plan."""
+    if series in STYLE:
+        return STYLE[series]
+    color = next((c for o, c in OBJECTIVE_COLORS.items() if o in series), "tab:red")
+    return color, "*" if "binding=plan" in series else "o"
 
 
 def plot_trace(plt, path: str, trace: str, rows: List[dict], front: set, subtitle: str) -> None:
@@ -183,7 +196,7 @@ def plot_trace(plt, path: str, trace: str, rows: List[dict], front: set, subtitl
     seen = set()
     for r in rows:
         series, label = family(r["policy"])
-        color, marker = STYLE.get(series, ("tab:red", "x"))
+        color, marker = style(series)
         x = max(r["max_staleness"], 1)
         default = series == "ebsp (default)"
         # The default is drawn hollow and larger: it coincides with one objective.
@@ -251,7 +264,7 @@ def plot_prediction(plt, path: str, trace: str,
     for ax, policy in zip(flat, policies):
         pairs = [(p, a) for p, a, _ in by_policy[policy]]
         series, _ = family(policy)
-        color = STYLE.get(series.replace("ebsp-oracle", "ebsp"), ("tab:red", "x"))[0]
+        color = style(series.replace("ebsp-oracle", "ebsp"))[0]
         ax.scatter([p for p, _ in pairs], [a for _, a in pairs], s=6, alpha=0.5, color=color)
         hi = max([max(p, a) for p, a in pairs] + [1e-3])
         ax.plot([0, hi], [0, hi], color="black", lw=0.8, ls="--")
@@ -333,8 +346,7 @@ def main(argv=None) -> int:
 
     os.makedirs(args.out_dir, exist_ok=True)
     policies = sweep_policies(args)
-    objectives = [""] + [o for o in args.objectives.split(",") if o]
-    prediction_policies = [ebsp_text(args.prediction_R, o) for o in objectives]
+    prediction_policies = [ebsp_text(args.prediction_R, v) for v in variants(args)]
     subtitle = (f"{args.workers} workers, {args.duration} virtual, seed {args.seed}; "
                 f"{args.label}")
     began = time.monotonic()
@@ -349,9 +361,14 @@ def main(argv=None) -> int:
             write_trace_csv(os.path.join(args.out_dir, f"{trace}.csv"), rows, front)
             plot_trace(plt, os.path.join(args.out_dir, f"{trace}.png"), trace, rows, front,
                        subtitle)
+            # Real forecasts for every variant; the oracle for the default only.
             rounds_path = os.path.join(tmp, f"{trace}-rounds.csv")
-            run_sim(args, trace, prediction_policies, oracle=True, rounds_csv=rounds_path)
+            oracle_path = os.path.join(tmp, f"{trace}-oracle-rounds.csv")
+            run_sim(args, trace, prediction_policies, oracle=False, rounds_csv=rounds_path)
+            run_sim(args, trace, prediction_policies[:1], oracle=True, rounds_csv=oracle_path)
             by_policy = read_rounds(rounds_path)
+            by_policy.update({p: r for p, r in read_rounds(oracle_path).items()
+                              if p.startswith("ebsp-oracle")})
             for policy, pairs in by_policy.items():
                 summaries.append(prediction_summary(trace, policy, pairs))
             plot_prediction(plt, os.path.join(args.out_dir, f"prediction_{trace}.png"), trace,
