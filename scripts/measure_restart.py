@@ -8,8 +8,8 @@ directory after --down seconds, and reports, from the restart on:
   ready      the new process serves (ready file written; jobs loaded)
   registered every worker registered again (GetJob lists N workers)
   released   the first barrier after the restart released (rounds_completed)
-  all_synced every worker returned from a sync() after the restart
-and whether the first release after the restart had the membership
+  all_synced every worker returned from a synchronized sync() after the restart
+and how many workers that sync told membership_changed, and whether the first release after the restart had the membership
 fingerprint of the last one before the kill.
 
   /usr/bin/python3 scripts/measure_restart.py --coordinator build/service/ebsp-coordinator \\
@@ -43,7 +43,8 @@ def worker_main(args):
             if coord.step_done():
                 result = coord.sync()
                 out.write(json.dumps({"t": time.time(), "round": result.round,
-                                      "changed": result.membership_changed}) + "\n")
+                                      "changed": result.membership_changed,
+                                      "synchronized": result.synchronized}) + "\n")
 
 
 def wait_for(pred, timeout, step=0.02):
@@ -114,7 +115,9 @@ def run_once(args, tmp):
         firsts = []
         for log in logs:
             lines = [json.loads(l) for l in log.read_text().splitlines() if l.strip()]
-            after = [l for l in lines if l["t"] > restarted_wall]
+            # The first real release (a sync that found the worker forgotten
+            # returns synchronized=False without a barrier).
+            after = [l for l in lines if l["t"] > restarted_wall and l.get("synchronized", True)]
             if not after:
                 return None
             firsts.append(after[0])
