@@ -69,7 +69,8 @@ ABSL_FLAG(std::string, ha_etcd_endpoints, "",
           "High availability (docs/ha.md): etcd client URLs, comma-separated "
           "(host:port, http:// or https://). Empty: a single coordinator, no etcd");
 ABSL_FLAG(std::string, ha_etcd_prefix, "/ebsp",
-          "etcd key prefix shared by the replicas of one coordinator");
+          "etcd key prefix shared by the replicas of one coordinator: <prefix>/leader is the "
+          "leadership, <prefix>/jobs/ the jobs (the job store with HA)");
 ABSL_FLAG(absl::Duration, ha_lease_ttl, absl::Seconds(5),
           "Leader lease TTL (whole seconds, >= 1); a failover takes about this plus 2 s");
 ABSL_FLAG(std::string, ha_advertise_address, "",
@@ -80,7 +81,8 @@ ABSL_FLAG(std::string, ha_etcd_cert_file, "", "PEM client certificate for etcd (
 ABSL_FLAG(std::string, ha_etcd_key_file, "", "PEM private key of --ha_etcd_cert_file");
 ABSL_FLAG(std::string, state_dir, "",
           "Directory where jobs (spec, token hash, worker roster) are kept across restarts; "
-          "empty keeps nothing. See docs/restart.md");
+          "empty keeps nothing. Not with --ha_etcd_endpoints (jobs are kept in etcd then). "
+          "See docs/restart.md");
 ABSL_FLAG(absl::Duration, restart_grace, absl::Seconds(30),
           "After a restart, how long a restored job's first barrier waits for the workers "
           "that were live before it");

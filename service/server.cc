@@ -44,6 +44,24 @@ std::string LoopbackHostFor(const std::string& address) {
   return host;
 }
 
+// The etcd key whose holder leads; job records live beside it (EtcdJobStore).
+std::string LeaderKey(const ha::HaOptions& ha) { return ha.etcd_prefix + "/leader"; }
+
+absl::StatusOr<std::unique_ptr<ha::EtcdClient>> ConnectEtcd(const ha::HaOptions& ha) {
+  absl::StatusOr<std::vector<std::string>> endpoints = ha::ParseEndpoints(ha.etcd_endpoints);
+  if (!endpoints.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--ha_etcd_endpoints: ", endpoints.status().message()));
+  }
+  ha::EtcdOptions etcd_options;
+  etcd_options.endpoints = *endpoints;
+  etcd_options.call_timeout = ha.etcd_call_timeout;
+  etcd_options.ca_file = ha.etcd_ca_file;
+  etcd_options.cert_file = ha.etcd_cert_file;
+  etcd_options.key_file = ha.etcd_key_file;
+  return ha::EtcdClient::Create(etcd_options);
+}
+
 // Opens and closes one TCP connection to host:port, ignoring failures.
 void Poke(const std::string& host, int port) {
   addrinfo hints{};
@@ -102,7 +120,22 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
     clock = server->owned_clock_.get();
   }
   server->metrics_ = std::make_unique<Metrics>(options.max_worker_series);
-  if (!options.state_dir.empty()) {
+  if (options.ha.enabled()) {
+    // Replicas share their jobs through etcd; a file on one replica's
+    // volume would be a second, diverging copy.
+    if (!options.state_dir.empty()) {
+      return absl::InvalidArgumentError(
+          "--state_dir and --ha_etcd_endpoints: with HA the jobs are kept in etcd "
+          "(under --ha_etcd_prefix); give one of them");
+    }
+    absl::StatusOr<std::unique_ptr<ha::EtcdClient>> etcd = ConnectEtcd(options.ha);
+    if (!etcd.ok()) return etcd.status();
+    server->etcd_ = *std::move(etcd);
+    auto store = std::make_unique<ha::EtcdJobStore>(server->etcd_.get(), options.ha.etcd_prefix,
+                                                    LeaderKey(options.ha));
+    server->etcd_store_ = store.get();
+    server->store_ = std::move(store);
+  } else if (!options.state_dir.empty()) {
     absl::StatusOr<std::unique_ptr<FileJobStore>> store = FileJobStore::Open(options.state_dir);
     if (!store.ok()) return store.status();
     server->store_ = *std::move(store);
@@ -176,21 +209,7 @@ void CoordinatorServer::SetCoordinatorServing(bool serving) {
 
 absl::Status CoordinatorServer::StartElection(const Clock* clock) {
   const ha::HaOptions& ha = options_.ha;
-  absl::StatusOr<std::vector<std::string>> endpoints = ha::ParseEndpoints(ha.etcd_endpoints);
-  if (!endpoints.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--ha_etcd_endpoints: ", endpoints.status().message()));
-  }
-  ha::EtcdOptions etcd_options;
-  etcd_options.endpoints = *endpoints;
-  etcd_options.call_timeout = ha.etcd_call_timeout;
-  etcd_options.ca_file = ha.etcd_ca_file;
-  etcd_options.cert_file = ha.etcd_cert_file;
-  etcd_options.key_file = ha.etcd_key_file;
-  absl::StatusOr<std::unique_ptr<ha::EtcdClient>> etcd = ha::EtcdClient::Create(etcd_options);
-  if (!etcd.ok()) return etcd.status();
-  etcd_ = *std::move(etcd);
-  election_backend_ = ha::NewEtcdElectionBackend(etcd_.get(), ha.etcd_prefix + "/leader");
+  election_backend_ = ha::NewEtcdElectionBackend(etcd_.get(), LeaderKey(ha));
 
   ha::ElectionOptions election;
   election.candidate_address =
@@ -201,6 +220,7 @@ absl::Status CoordinatorServer::StartElection(const Clock* clock) {
   election.on_elected = [this] { return OnElected(); };
   election.on_deposed = [this] { OnDeposed(); };
   elector_ = std::make_unique<ha::LeaderElector>(election, election_backend_.get(), clock);
+  etcd_store_->FenceWith(elector_.get());
   service_->SetLeadership(elector_.get());
   log::Event(log::Level::kInfo, "ha_standby",
              {{"replica", election.candidate_address},
@@ -257,7 +277,8 @@ void CoordinatorServer::Shutdown() {
   }
   if (ticker_ != nullptr) ticker_->Stop();
   // No call runs any more: the rosters written now are the last live sets.
-  if (service_ != nullptr) service_->FlushRosters();
+  // (With HA they were written before resigning; the store now refuses.)
+  if (service_ != nullptr && elector_ == nullptr) service_->FlushRosters();
   StopExposer();
 }
 

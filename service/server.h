@@ -23,6 +23,7 @@
 #include "service/coordinator_service.h"
 #include "service/ha/election_backend.h"
 #include "service/ha/etcd_client.h"
+#include "service/ha/etcd_job_store.h"
 #include "service/ha/ha_metrics.h"
 #include "service/ha/leader_elector.h"
 #include "service/metrics.h"
@@ -67,7 +68,8 @@ class CoordinatorServer {
 
   std::unique_ptr<MonotonicClock> owned_clock_;
   std::unique_ptr<Metrics> metrics_;
-  std::unique_ptr<JobStore> store_;  // Null without --state_dir.
+  // Null without --state_dir or HA; with HA an ha::EtcdJobStore.
+  std::unique_ptr<JobStore> store_;
   std::unique_ptr<CoordinatorService> service_;
   std::unique_ptr<prometheus::Exposer> exposer_;
   std::unique_ptr<grpc::Server> server_;
@@ -77,6 +79,7 @@ class CoordinatorServer {
   std::unique_ptr<ha::EtcdClient> etcd_;
   std::unique_ptr<ha::ElectionBackend> election_backend_;
   std::unique_ptr<ha::LeaderElector> elector_;
+  ha::EtcdJobStore* etcd_store_ = nullptr;  // store_ itself with HA, else null.
   ServerOptions options_;
   int grpc_port_ = 0;
   int metrics_port_ = 0;

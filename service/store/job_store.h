@@ -3,8 +3,8 @@
 // live workers (its roster, for the restart hold; docs/restart.md).
 //
 // The interface is deliberately narrow so that other backends (a file per
-// job: file_job_store.h; etcd for HA) fit behind it: load everything, put
-// one job, delete one job. What the service relies on:
+// job: file_job_store.h; etcd for HA: service/ha/etcd_job_store.h) fit behind it: load everything,
+// put one job, delete one job. What the service relies on:
 // - LoadAll runs when this process starts to lead: at start without HA, in
 //   the elector's on_elected with HA (every election, after the jobs of an
 //   earlier term were dropped). No call is admitted while it runs.

@@ -82,6 +82,18 @@ def test_coordinator_rejects_an_unknown_flag_in_the_flag_file(flagfile, tmp_path
     assert "no_such_flag_in_ebsp" in result.stderr
 
 
+def test_ha_refuses_a_state_dir_beside_etcd(flagfile):
+    # With HA the jobs live in etcd: a --state_dir as well would be a second
+    # copy on one replica's volume. The refusal comes before any etcd call.
+    binary = deploy_testlib.required_env_path("EBSP_COORDINATOR_BIN")
+    result = subprocess.run(
+        [str(binary), f"--flagfile={flagfile}", "--listen_address=127.0.0.1:0",
+         "--metrics_address=127.0.0.1:0", "--ha_etcd_endpoints=127.0.0.1:9"],
+        capture_output=True, text=True, timeout=20)
+    assert result.returncode != 0
+    assert "--state_dir and --ha_etcd_endpoints" in result.stderr
+
+
 def test_grpc_health_service_reports_serving(running):
     with grpc.insecure_channel(running.target) as channel:
         check = channel.unary_unary("/grpc.health.v1.Health/Check",

@@ -75,6 +75,37 @@ def test_state_dir_is_on_the_claimed_volume(base):
     assert volume["persistentVolumeClaim"]["claimName"] == claim
 
 
+@pytest.fixture(scope="module")
+def ha():
+    return deploy_testlib.kustomize(K8S / "overlays" / "ha")
+
+
+def test_ha_overlay_keeps_jobs_in_etcd_not_on_a_volume(ha):
+    # Two pods on two nodes cannot share a ReadWriteOnce claim, and the
+    # coordinator refuses --state_dir beside --ha_etcd_endpoints: the overlay
+    # drops the claim and the mount, and its last --state_dir= is empty.
+    assert not [o for o in ha if o["kind"] == "PersistentVolumeClaim"]
+    deployment, container = coordinator_container(ha)
+    pod = deployment["spec"]["template"]["spec"]
+    assert "state" not in {v["name"] for v in pod["volumes"]}
+    assert "/var/lib/ebsp" not in {m["mountPath"] for m in container["volumeMounts"]}
+    state_args = [a for a in container["args"] if a.startswith("--state_dir")]
+    assert state_args == ["--state_dir="]
+    flagfiles = [i for i, a in enumerate(container["args"]) if a.startswith("--flagfile=")]
+    assert container["args"].index("--state_dir=") > max(flagfiles)
+
+
+def test_ha_overlay_rolls_two_spread_replicas_without_downtime(ha):
+    deployment, _ = coordinator_container(ha)
+    spec = deployment["spec"]
+    assert spec["replicas"] == 2
+    assert spec["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
+    anti = spec["template"]["spec"]["affinity"]["podAntiAffinity"]
+    terms = anti["requiredDuringSchedulingIgnoredDuringExecution"]
+    assert terms[0]["topologyKey"] == "kubernetes.io/hostname"
+    assert one(ha, "PodDisruptionBudget")
+
+
 def test_container_ports_match_the_flag_addresses(base):
     flags = flags_of(base)
     _, container = coordinator_container(base)
