@@ -111,8 +111,10 @@ class CoordinatorService final : public v1::Coordinator::CallbackService {
   // Possible errors: INVALID_ARGUMENT (policy); NOT_FOUND; FAILED_PRECONDITION
   // (between a policy with rounds and one without while the job has workers).
   absl::Status HandleUpdatePolicy(const v1::UpdatePolicyRequest& request, v1::Job* response);
-  // Parked calls of the job end with NOT_FOUND.
-  // Possible errors: NOT_FOUND.
+  // Removes the job's record from the store (with one) first, then the job;
+  // parked calls of the job end with NOT_FOUND.
+  // Possible errors: NOT_FOUND; UNAVAILABLE when the store cannot remove the
+  // record (nothing deleted: it would come back at the next restart).
   absl::Status HandleDeleteJob(const v1::DeleteJobRequest& request);
 
   // Joins the worker (creating and storing the job if --auto_create_jobs).

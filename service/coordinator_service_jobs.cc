@@ -191,16 +191,18 @@ absl::Status CoordinatorService::HandleDeleteJob(const v1::DeleteJobRequest& req
   if (absl::Status s = ValidateJobName(request.job()); !s.ok()) return s;
   absl::StatusOr<std::shared_ptr<JobEntry>> entry = registry_.Find(request.job());
   if (!entry.ok()) return entry.status();
+  // The record goes first: a job deleted in memory but still stored would
+  // come back at the next restart. Not unstored, not deleted.
+  if (store_ != nullptr) {
+    if (absl::Status s = (*entry)->Unpersist(*store_); !s.ok()) {
+      return absl::UnavailableError(absl::StrCat("cannot delete the stored job \"", request.job(),
+                                                 "\": ", s.message(), "; the job is kept"));
+    }
+  }
   Completions completions;  // Parked calls end with NOT_FOUND, after unlocking.
   if (absl::Status s = registry_.Delete(request.job(), &completions); !s.ok()) return s;
   log::Event(log::Level::kInfo, "job_deleted",
              {{"job", request.job()}, {"parked_calls_ended", completions.size()}});
-  if (store_ != nullptr) {
-    if (absl::Status s = (*entry)->Unpersist(*store_); !s.ok()) {
-      log::Event(log::Level::kError, "job_store_delete_failed",
-                 {{"job", request.job()}, {"error", s.message()}});
-    }
-  }
   return absl::OkStatus();
 }
 

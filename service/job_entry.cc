@@ -47,8 +47,11 @@ absl::Status JobEntry::Persist(JobStore& store, const NumberedRecord& record) {
 
 absl::Status JobEntry::Unpersist(JobStore& store) {
   absl::MutexLock lock(&persist_mu_);
-  unpersisted_ = true;
-  return store.Delete(name_);
+  absl::Status deleted = store.Delete(name_);
+  // A record that could not be removed stays the job's: later writes of it
+  // (rosters, policy) still go to the store.
+  unpersisted_ = deleted.ok();
+  return deleted;
 }
 
 void JobEntry::ApplyEffects(const core::Effects& effects, absl::Duration event_time,

@@ -77,7 +77,8 @@ class JobEntry {
   // already or the job was removed from the store. Serialized per job by
   // its own mutex, never under the job lock (file I/O).
   absl::Status Persist(JobStore& store, const NumberedRecord& record);
-  // Removes the job's record; later Persist calls of this entry do nothing.
+  // Removes the job's record; once that succeeded, later Persist calls of
+  // this entry do nothing (a record that stays is still kept up to date).
   absl::Status Unpersist(JobStore& store);
 
   // Locks the job until the returned guard goes out of scope. The entry must

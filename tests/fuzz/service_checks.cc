@@ -60,9 +60,10 @@ std::string CheckStatus(Request request, Answer answer, const absl::Status& stat
   bool documented = false;
   switch (request) {
     case Request::kCreateJob:
+      // UNAVAILABLE: the job store cannot write the new job.
       documented =
           OneOf(code, {Code::kInvalidArgument, Code::kAlreadyExists, Code::kResourceExhausted,
-                       Code::kUnauthenticated, Code::kPermissionDenied});
+                       Code::kUnauthenticated, Code::kPermissionDenied, Code::kUnavailable});
       break;
     case Request::kGetJob:
     case Request::kHeartbeat:
@@ -76,13 +77,16 @@ std::string CheckStatus(Request request, Answer answer, const absl::Status& stat
                                 Code::kUnauthenticated, Code::kPermissionDenied});
       break;
     case Request::kDeleteJob:
+      // UNAVAILABLE: the job store cannot delete its record (nothing deleted).
       documented = OneOf(code, {Code::kInvalidArgument, Code::kNotFound, Code::kUnauthenticated,
-                                Code::kPermissionDenied});
+                                Code::kPermissionDenied, Code::kUnavailable});
       break;
     case Request::kRegister:
       documented =
           OneOf(code, {Code::kInvalidArgument, Code::kNotFound, Code::kPermissionDenied,
-                       Code::kUnauthenticated, Code::kAlreadyExists, Code::kResourceExhausted});
+                       Code::kUnauthenticated, Code::kAlreadyExists, Code::kResourceExhausted,
+                       // The job store cannot write the job it would create.
+                       Code::kUnavailable});
       break;
     case Request::kReport:
       documented =
@@ -149,6 +153,10 @@ std::string CheckJob(const v1::Job& job) {
       return broken(w.name(), " has ", w.iterations_in_round(), " iterations in the round of ",
                     w.iterations_total());
     }
+  }
+  if (job.membership_fingerprint() != FingerprintOf(job)) {
+    return broken("membership fingerprint ", job.membership_fingerprint(), ", its names make ",
+                  FingerprintOf(job));
   }
   const v1::BarrierStatus& barrier = job.barrier();
   if (barrier.round() != job.round()) return broken("barrier of round ", barrier.round());

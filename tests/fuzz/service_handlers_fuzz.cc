@@ -49,6 +49,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -69,6 +70,7 @@
 #include "service/waiting_call.h"
 #include "tests/fuzz/fuzz_input.h"
 #include "tests/fuzz/service_checks.h"
+#include "tests/server/memory_job_store.h"
 
 namespace ebsp::fuzz {
 namespace {
@@ -104,6 +106,9 @@ constexpr Request kRequests[] = {
     Request::kWaitForClock, Request::kHeartbeat, Request::kLeave,
 };
 constexpr int kTickOp = 15;
+// Op 15 with these high nibbles restarts the coordinator instead of a tick.
+constexpr int kRestartKill = 14;      // Nothing flushed (kill -9).
+constexpr int kRestartGraceful = 15;  // Rosters flushed (SIGTERM).
 
 [[noreturn]] void Fail(int step, const std::string& what) {
   std::fprintf(stderr, "service_handlers: broken at request %d: %s\n", step, what.c_str());
@@ -214,21 +219,84 @@ class Harness {
     options.max_jobs = kMaxJobs;
     options.max_workers_per_job = kMaxWorkersPerJob;
     options.max_worker_series = 8;
+    // A restored job's hold ends within an input.
+    options.restart_grace = absl::Seconds(10);
     options_ = options;
+    metrics_ = &shared.metrics;
     // Self-service job creation follows auto-create, as server.cc sets it.
     authorizer_ = &shared.authorizers[admin_token ? 1 : 0][options.auto_create_jobs ? 1 : 0];
-    service_ =
-        std::make_unique<CoordinatorService>(options, &clock_, &shared.metrics, *authorizer_);
+    Start();
   }
 
-  ~Harness() {
+  ~Harness() { Stop(/*graceful=*/true); }
+
+  // A coordinator over the store: it restores the stored jobs first.
+  void Start() {
+    shutting_down_ = false;
+    service_ =
+        std::make_unique<CoordinatorService>(options_, &clock_, metrics_, *authorizer_, &store_);
+    if (absl::Status s = service_->LoadStoredJobs(); !s.ok()) {
+      Fail(step_, absl::StrCat("the jobs this coordinator stored do not load: ", s.ToString()));
+    }
+  }
+
+  // Ends the coordinator: parked waits end with UNAVAILABLE, each call
+  // finished exactly once. `graceful` writes the rosters first, as the
+  // SIGTERM path does.
+  void Stop(bool graceful) {
     shutting_down_ = true;
+    store_.set_failing(false);
     service_->BeginShutdown();
+    if (graceful) service_->FlushRosters();
     for (const std::unique_ptr<FuzzCall>& call : calls_) {
       if (call->completions() != 1) {
-        Fail(-1, absl::StrCat("a wait of worker ", call->worker(), " was never finished"));
+        Fail(step_, absl::StrCat("a wait of worker ", call->worker(), " was never finished"));
       }
-      if (call->during_shutdown()) CheckOutcome(*call, Answer::kShutdown);
+      if (call->during_shutdown() && !checked_.contains(call.get())) {
+        checked_.insert(call.get());
+        CheckOutcome(*call, Answer::kShutdown);
+      }
+    }
+    service_.reset();
+  }
+
+  // A restart keeps every job (spec, token) and loses the workers: the
+  // same job names come back, each with its spec, and the policy a change
+  // was waiting for is the policy (a restart is a round boundary). Without
+  // the rosters flushed (a kill) a policy change may come back as before.
+  void Restart(bool graceful) {
+    const v1::ListJobsResponse before = Observe();
+    Stop(graceful);
+    // Workers and the answers kept for retries do not survive it.
+    known_.clear();
+    register_replies_.clear();
+    Start();
+    const v1::ListJobsResponse after = Observe();
+    // Each restored job holds its first barrier for its roster's names, who
+    // are not workers yet: the view misses nobody until the hold ends.
+    held_.clear();
+    for (const v1::Job& job : after.jobs())
+      held_[job.spec().job()] = clock_.Now() + options_.restart_grace;
+    Check(CheckJobs(after, kMaxJobs));
+    std::string broken;
+    if (before.jobs_size() != after.jobs_size()) {
+      broken = absl::StrCat(before.jobs_size(), " jobs before, ", after.jobs_size(), " after");
+    }
+    for (int i = 0; broken.empty() && i < before.jobs_size(); ++i) {
+      const v1::Job& was = before.jobs(i);
+      const v1::Job& is = after.jobs(i);
+      v1::JobSpec expected = was.spec();
+      if (was.has_pending_policy()) *expected.mutable_policy() = was.pending_policy();
+      v1::JobSpec got = is.spec();
+      if (!graceful) got.clear_policy(), expected.clear_policy();
+      if (!google::protobuf::util::MessageDifferencer::Equals(expected, got) ||
+          is.workers_size() != 0) {
+        broken = absl::StrCat("job ", was.spec().job(), " was ", was.ShortDebugString(),
+                              "; after the restart ", is.ShortDebugString());
+      }
+    }
+    if (!broken.empty()) {
+      Fail(step_, absl::StrCat(graceful ? "graceful" : "kill", " restart: ", broken));
     }
   }
 
@@ -236,9 +304,14 @@ class Harness {
   void Run(FuzzInput& in) {
     for (step_ = 0; step_ < kMaxRequests && !in.done(); ++step_) {
       const uint8_t op = in.Byte();
+      if ((op & 15) == kTickOp && (op >> 4) >= kRestartKill) {
+        Restart(/*graceful=*/(op >> 4) == kRestartGraceful);
+        continue;
+      }
       if ((op & 15) == kTickOp) {
         clock_.Advance(absl::Seconds(op >> 4));
         service_->Tick();
+        absl::erase_if(held_, [&](const auto& job) { return job.second <= clock_.Now(); });
         CheckFinishedCalls();
         Check(CheckJobs(Observe(), kMaxJobs));
         continue;
@@ -248,7 +321,9 @@ class Harness {
       const std::string bytes = in.Bytes(255);
       const uint8_t flags = in.Byte();
       const uint8_t value = in.Byte();
+      store_.set_failing((flags & kStoreFails) != 0);
       Send(request, bytes, flags, value, in);
+      store_.set_failing(false);
     }
   }
 
@@ -264,7 +339,8 @@ class Harness {
   static constexpr uint8_t kSetProgress = 4;  // Round, next iteration; policy.
   static constexpr uint8_t kSetToken = 8;
   static constexpr uint8_t kSetRequestId = 16;
-  static constexpr uint8_t kSetSpec = 32;  // CreateJob: small heartbeat timeout, max_workers.
+  static constexpr uint8_t kSetSpec = 32;     // CreateJob: small heartbeat timeout, max_workers.
+  static constexpr uint8_t kStoreFails = 64;  // The job store refuses writes meanwhile.
 
   void Check(const std::string& broken) const {
     if (!broken.empty()) Fail(step_, broken);
@@ -304,6 +380,19 @@ class Harness {
       if (w.worker_id() == id) return &w;
     }
     return nullptr;
+  }
+
+  // Equal views, except that `worker` may have been seen since (a retried
+  // Register renews the lease, like a heartbeat).
+  static bool SameButLease(v1::Job a, v1::Job b, uint64_t worker) {
+    for (v1::Job* job : {&a, &b}) {
+      for (v1::WorkerStatus& w : *job->mutable_workers()) {
+        if (w.worker_id() != worker) continue;
+        w.clear_seconds_since_last_seen();
+        w.clear_lease_remaining_seconds();
+      }
+    }
+    return google::protobuf::util::MessageDifferencer::Equals(a, b);
   }
 
   const KnownWorker* Known(uint8_t value) const {
@@ -460,9 +549,18 @@ class Harness {
         !s.ok()) {
       return s;
     }
+    const bool existed = JobExists(spec->job());
     v1::Job reply;
     absl::Status status = service_->HandleCreateJob(request, &reply);
     if (!status.ok()) return status;
+    if (existed) {
+      // A retry (same request_id and token): the job as it is now.
+      if (request.request_id().empty() ||
+          !google::protobuf::util::MessageDifferencer::Equals(reply, View(spec->job()))) {
+        Fail(step_, absl::StrCat("CreateJob of an existing job answered ", reply.DebugString()));
+      }
+      return status;
+    }
     tokens_[spec->job()] = spec->auth_token();
     Check(CheckJob(reply));
     if (reply.spec().job() != spec->job() || reply.workers_size() != 0) {
@@ -536,24 +634,49 @@ class Harness {
         return s;
       }
     }
+    const v1::Job job_before = View(request.job());
     v1::RegisterResponse reply;
     absl::Status status = service_->HandleRegister(request, &reply);
     if (!status.ok()) return status;
     if (creates) tokens_[request.job()] = request.auth_token();
     const v1::Job job = View(request.job());
-    const v1::WorkerStatus* self = nullptr;
-    for (const v1::WorkerStatus& w : job.workers()) {
-      if (w.worker_id() == reply.worker_id()) self = &w;
-    }
+    const v1::WorkerStatus* self = FindWorker(&job, reply.worker_id());
     if (self == nullptr || self->name() != request.worker_name()) {
       Fail(step_, absl::StrCat("Register answered worker ", reply.worker_id(),
                                " that the job does not show as ", request.worker_name()));
     }
+    const auto key = std::make_pair(request.job(), request.request_id());
+    if (FindWorker(&job_before, reply.worker_id()) != nullptr) {
+      // A retry (by request_id): the first reply, and nothing changed but
+      // the worker's lease.
+      // The policy is the one in force now (noticed, left: docs/fuzzing.md).
+      auto first = register_replies_.find(key);
+      v1::RegisterResponse original;
+      if (first != register_replies_.end()) {
+        original = first->second;
+        *original.mutable_policy() = reply.policy();
+      }
+      if (request.request_id().empty() || first == register_replies_.end() ||
+          !google::protobuf::util::MessageDifferencer::Equals(original, reply) ||
+          !SameButLease(job_before, job, reply.worker_id())) {
+        Fail(step_, absl::StrCat("Register answered worker ", reply.worker_id(),
+                                 ", which was live already, with ", reply.ShortDebugString(),
+                                 first != register_replies_.end()
+                                     ? absl::StrCat("; the first reply was ",
+                                                    first->second.ShortDebugString())
+                                     : std::string("; no earlier reply"),
+                                 "; job before ", job_before.ShortDebugString(), "; after ",
+                                 job.ShortDebugString()));
+      }
+      return status;
+    }
+    if (!request.request_id().empty()) register_replies_[key] = reply;
     if (reply.live_workers() != static_cast<uint32_t>(job.workers_size()) ||
-        reply.membership_epoch() != job.membership_epoch() || reply.round() < job.round()) {
-      Fail(step_,
-           absl::StrCat("Register reply ", reply.ShortDebugString(), " vs job round ", job.round(),
-                        " epoch ", job.membership_epoch(), " workers ", job.workers_size()));
+        reply.membership_epoch() != job.membership_epoch() ||
+        reply.membership_fingerprint() != job.membership_fingerprint() ||
+        reply.round() < job.round()) {
+      Fail(step_, absl::StrCat("Register reply ", reply.ShortDebugString(), " vs job ",
+                               job.ShortDebugString()));
     }
     if (reply.state() != v1::WORKER_STATE_PENDING && reply.state() != v1::WORKER_STATE_RUNNING) {
       Fail(step_, absl::StrCat("Register answered state ", reply.state()));
@@ -646,7 +769,8 @@ class Harness {
     if (!status.ok()) return status;
     const v1::Job job = View(request.job());
     if (!(reply.lease_remaining_seconds() > 0) || reply.round() != job.round() ||
-        reply.membership_epoch() != job.membership_epoch()) {
+        reply.membership_epoch() != job.membership_epoch() ||
+        reply.membership_fingerprint() != job.membership_fingerprint()) {
       Fail(step_, absl::StrCat("heartbeat answered ", reply.ShortDebugString(), " in round ",
                                job.round(), " epoch ", job.membership_epoch()));
     }
@@ -681,7 +805,8 @@ class Harness {
     const bool next = was->iterations_in_round() + 1 == r.iteration();
     if ((!retry && !next) || is->iterations_in_round() != r.iteration() ||
         is->iterations_total() != was->iterations_total() + (retry ? 0 : 1) ||
-        last_report_reply_.membership_epoch() != job->membership_epoch()) {
+        last_report_reply_.membership_epoch() != job->membership_epoch() ||
+        last_report_reply_.membership_fingerprint() != job->membership_fingerprint()) {
       Fail(step_, absl::StrCat("report ", r.ShortDebugString(), " answered ",
                                last_report_reply_.ShortDebugString(), "; worker before: ",
                                was->ShortDebugString(), "; after: ", is->ShortDebugString()));
@@ -705,7 +830,7 @@ class Harness {
         if (w->state() != v1::WORKER_STATE_WAITING_CLOCK) broken = "its worker is not waiting";
       } else if (call->round() != job->round()) {
         broken = absl::StrCat("the job is in round ", job->round());
-      } else if (job->barrier().missing_worker_ids().empty()) {
+      } else if (job->barrier().missing_worker_ids().empty() && !held_.contains(call->job())) {
         broken = "nobody is missing at the barrier";
       } else if (w->state() != v1::WORKER_STATE_AT_BARRIER &&
                  w->state() != v1::WORKER_STATE_PENDING) {
@@ -754,7 +879,9 @@ class Harness {
   }
 
   server::ServerOptions options_;
+  server::Metrics* metrics_ = nullptr;
   const server::auth::AdminAuthorizer* authorizer_ = nullptr;
+  server::testing::MemoryJobStore store_;
   FakeClock clock_;
   bool shutting_down_ = false;
   // Declared after what the service borrows, so it is destroyed first.
@@ -765,6 +892,11 @@ class Harness {
   // The last OK report and its reply (CheckCounted).
   v1::ReportIterationRequest last_report_;
   v1::ReportIterationResponse last_report_reply_;
+  // Jobs restored by the last restart whose hold may not have ended yet:
+  // the end of their restart grace, until a Tick after it.
+  absl::flat_hash_map<std::string, absl::Time> held_;
+  // The first reply to each (job, request_id) Register.
+  std::map<std::pair<std::string, std::string>, v1::RegisterResponse> register_replies_;
   // The token each existing job was created with.
   std::map<std::string, std::string> tokens_;
   int step_ = 0;

@@ -17,10 +17,12 @@ import sys
 CREATE, GET, LIST, UPDATE, DELETE, REGISTER, REPORT, BARRIER, CLOCK, HEARTBEAT, LEAVE = (
     0, 1, 2, 3, 4, 5, 7, 10, 12, 13, 14)
 TICK = 15
+RESTART_KILL, RESTART_GRACEFUL = 14, 15  # high nibbles of op 15
 POLICIES = ["bsp", "asp", "ssp:s=0", "ssp:s=2", "local:H=3", "ebsp:R=4",
             "ebsp:R=3,objective=total_wait,predictor=latest",
             "ebsp:R=2,objective=idle_rate,predictor=median", "dssp:s=1,r=3"]
-SET_JOB, SET_WORKER, SET_PROGRESS, SET_TOKEN, SET_REQUEST_ID, SET_SPEC = 1, 2, 4, 8, 16, 32
+SET_JOB, SET_WORKER, SET_PROGRESS, SET_TOKEN, SET_REQUEST_ID, SET_SPEC, STORE_FAILS = (
+    1, 2, 4, 8, 16, 32, 64)
 # Caller byte: bit 0 loopback; (c >> 1) % 6: 0 none, 1 admin token, 2 the
 # job's token, 3 another token, 4 malformed, 5 raw bytes.
 LOOPBACK, ADMIN, OWN_TOKEN, OTHER_TOKEN, MALFORMED = 1, 1 << 1, 2 << 1, 3 << 1, 4 << 1
@@ -39,7 +41,12 @@ def op(request, flags=0, value=0, caller=None, message=b"", quarter_seconds=0):
 
 
 def tick(seconds):
+    assert seconds < RESTART_KILL
     return bytes([(seconds << 4) | TICK])
+
+
+def restart(graceful=True):
+    return bytes([((RESTART_GRACEFUL if graceful else RESTART_KILL) << 4) | TICK])
 
 
 def create(job=0, policy=0, token=0, caller=LOOPBACK, spec=False):
@@ -176,7 +183,7 @@ def seeds():
     s["delete-with-parked-barrier"] = out
     # A parked barrier past the deadline (20 s), then its worker evicted.
     out = config(0) + create(policy=0) + register(0) + register(1) + report(0) + barrier(0)
-    out += tick(8) + worker_call(HEARTBEAT, 0) + tick(8) + tick(8) + tick(15)
+    out += tick(8) + worker_call(HEARTBEAT, 0) + tick(8) + tick(8) + tick(13)
     s["deadline-then-eviction"] = out
     # The same wait twice (the first is superseded); Leave while parked.
     out = config(3) + create(policy=3) + register(0) + register(1)
@@ -197,6 +204,24 @@ def seeds():
     out += register(0, request_id=True) + register(0, request_id=True)
     out += report(0) + report(0)
     s["limits-and-retries"] = out
+    # Restarts: the jobs come back holding their first barrier for their
+    # roster; the same names register again (request ids too), one late.
+    out = config(5) + create(policy=5, token=1) + register(0, token=1, request_id=True)
+    out += register(1, token=1) + report(0) + report(1) + tick(2) + restart(graceful=True)
+    out += register(0, token=1, request_id=True) + report(0) + barrier(0) + register(1, token=1)
+    out += report(1) + barrier(1) + tick(11) + restart(graceful=False) + op(LIST)
+    s["restart-hold"] = out
+    # The store refuses writes: CreateJob, an auto-create Register, a policy
+    # change, a delete; then restarts.
+    out = config(0, auto_create=True) + op(CREATE, SET_JOB | SET_PROGRESS | STORE_FAILS, 0,
+                                           LOOPBACK)
+    out += op(REGISTER, SET_JOB | SET_WORKER | STORE_FAILS, 1, LOOPBACK) + create(job=2)
+    out += register(0, job=2) + op(UPDATE, SET_JOB | SET_PROGRESS | STORE_FAILS, 2 | (5 << 2),
+                                   LOOPBACK)
+    out += restart(graceful=False) + create(job=3) + op(DELETE, SET_JOB | STORE_FAILS, 3,
+                                                        LOOPBACK)
+    out += restart(graceful=True) + op(LIST)
+    s["store-fails"] = out
     # Single raw messages of every request.
     s["raw-create"] = single(CREATE, field_bytes(1, field_bytes(1, "job-1") + field_bytes(
         2, policy_message(4, lookahead=8)) + field_double(3, 5.0) + field_varint(4, 4)))
