@@ -69,6 +69,11 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target,
   // gRPC otherwise stops pinging after 2 pings without data: a Barrier that
   // waits for minutes sends none.
   args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+  // Each channel its own connections: gRPC otherwise shares subchannels
+  // between channels to the same address, and a "fresh" channel would reuse
+  // the very connection the client abandoned (to a frozen coordinator, or a
+  // Service's route to one; connection.h).
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
   if (!server_name.empty()) args.SetSslTargetNameOverride(server_name);
   return grpc::CreateCustomChannel(target, std::move(credentials), args);
 }

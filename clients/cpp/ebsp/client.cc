@@ -367,21 +367,25 @@ absl::Status Client::Leave() {
 }
 
 void Client::HeartbeatLoop() {
+  // Probes in a row that went unanswered (each abandoned its channel).
+  int unanswered_probes = 0;
   mu_.Lock();
   while (!stopping_) {
-    mu_.AwaitWithTimeout(absl::Condition(&stopping_), heartbeat_interval_);
+    // Right after abandoning a channel, the fresh one is probed at once: a
+    // Service may have routed it to the same frozen replica.
+    if (unanswered_probes == 0) {
+      mu_.AwaitWithTimeout(absl::Condition(&stopping_), heartbeat_interval_);
+    }
     if (stopping_) break;
-    if (!registered_) continue;
+    if (!registered_) {
+      unanswered_probes = 0;
+      continue;
+    }
     v1::HeartbeatRequest request;
     request.set_job(options_.job);
     request.set_worker_id(worker_id_);
     grpc::ClientContext context;
-    // The heartbeat is also the liveness probe (connection.h): a live
-    // coordinator answers it at once, so one unanswered past this deadline
-    // means the coordinator froze or the link is cut.
-    const absl::Time deadline =
-        absl::Now() +
-        std::min(std::max(heartbeat_interval_, kMinProbeDeadline), options_.call_deadline);
+    const absl::Time deadline = absl::Now() + ProbeDeadline(unanswered_probes);
     context.set_deadline(absl::ToChronoTime(deadline));
     heartbeat_call_ = &context;
     mu_.Unlock();
@@ -396,11 +400,25 @@ void Client::HeartbeatLoop() {
       // Barrier waits there for minutes; gRPC's keepalive would need 15 s)
       // is cancelled and retried on a fresh channel.
       connection_.Abandon(route.channel);
+      ++unanswered_probes;
+    } else {
+      unanswered_probes = 0;
     }
     mu_.Lock();
     heartbeat_call_ = nullptr;
   }
   mu_.Unlock();
+}
+
+absl::Duration Client::ProbeDeadline(int unanswered_probes) const {
+  // The heartbeat is also the liveness probe (connection.h): a live
+  // coordinator answers it at once, so one unanswered past this deadline
+  // means the coordinator froze or the link is cut. From the third probe in
+  // a row it doubles each time (up to the call deadline): a link or a
+  // coordinator slower than the deadline must not lose every call to it.
+  absl::Duration probe = std::max(heartbeat_interval_, kMinProbeDeadline);
+  for (int i = 1; i < unanswered_probes && probe < options_.call_deadline; ++i) probe *= 2;
+  return std::min(probe, options_.call_deadline);
 }
 
 void Client::StopHeartbeats() {

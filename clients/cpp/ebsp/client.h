@@ -39,9 +39,11 @@
 // (`ebsp-leader`) sends the call there at once; when that leader fails, the
 // client goes back to `target` (rpc_runner.h, connection.h). The heartbeat
 // doubles as a liveness probe: one unanswered for max(2 s, its interval)
-// cancels the call in flight and retries it on a fresh channel, so a frozen
-// coordinator holds a worker for seconds, not until gRPC's keepalive (10 s
-// pings, 5 s timeout: the bound with heartbeats off).
+// cancels the call in flight and retries it on a fresh channel, which is
+// probed at once (from the third unanswered probe in a row the deadline
+// doubles, up to call_deadline, so a slow link cannot lose every call). A
+// frozen coordinator holds a worker for seconds, not until gRPC's keepalive
+// (10 s pings, 5 s timeout: the bound with heartbeats off).
 //
 // Thread-safety: one thread (the training loop) calls IterationDone, Sync
 // and Leave and destroys the client; the accessors are for that thread too.
@@ -210,6 +212,8 @@ class Client {
   absl::StatusOr<elasticbsp::v1::WaitForClockResponse> WaitForClock();
 
   void HeartbeatLoop();
+  // The heartbeat's deadline after `unanswered_probes` unanswered ones.
+  absl::Duration ProbeDeadline(int unanswered_probes) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void StopHeartbeats();
 
   const ClientOptions options_;

@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "absl/strings/match.h"
+#include "absl/time/clock.h"
 #include "clients/cpp/ebsp/channel.h"
 
 namespace ebsp::client {
@@ -81,6 +82,9 @@ bool Connection::redirected() const {
 bool Connection::FollowLeader(const std::string& leader) {
   absl::MutexLock lock(&mu_);
   if (!owns_channel_ || leader == current_target_) return false;
+  if (leader == abandoned_target_ && absl::Now() - abandoned_at_ < kAbandonedQuarantine) {
+    return false;
+  }
   DialLocked(leader);
   return true;
 }
@@ -104,6 +108,8 @@ void Connection::Abandon(uint64_t channel) {
   for (const auto& [context, on_channel] : in_flight_) {
     if (on_channel == channel) context->TryCancel();
   }
+  abandoned_target_ = current_target_;
+  abandoned_at_ = absl::Now();
   DialLocked(target_);
 }
 

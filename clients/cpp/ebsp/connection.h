@@ -43,6 +43,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "clients/cpp/ebsp/channel.h"
 #include "elasticbsp/v1/coordinator.grpc.pb.h"
 
@@ -54,6 +55,11 @@ inline constexpr char kLeaderMetadataKey[] = "ebsp-leader";
 // The leader a finished call's trailing metadata names (`ebsp-leader`), if
 // any and if it looks like "host:port".
 std::optional<std::string> LeaderHint(const grpc::ClientContext& context);
+
+// How long a leader hint naming an address the probe found unresponsive is
+// not followed: past a lease TTL (default 5 s), by when a standby names the
+// new leader.
+inline constexpr absl::Duration kAbandonedQuarantine = absl::Seconds(10);
 
 class Connection {
  public:
@@ -80,8 +86,10 @@ class Connection {
   bool redirected() const;
 
   // A standby named `leader`: dials it unless the current channel already
-  // goes there or was supplied by the caller. True if the next attempt goes
-  // to a new address.
+  // goes there, was supplied by the caller, or `leader` is the address the
+  // probe abandoned less than kAbandonedQuarantine ago (a standby names the
+  // frozen leader until its lease ends). True if the next attempt goes to a
+  // new address.
   bool FollowLeader(const std::string& leader);
   // After an attempt nobody served. A redirected channel, or one on which a
   // connected server said UNAVAILABLE (a standby that knows no leader, a
@@ -121,6 +129,9 @@ class Connection {
   std::shared_ptr<elasticbsp::v1::Coordinator::Stub> stub_ ABSL_GUARDED_BY(mu_);
   std::string current_target_ ABSL_GUARDED_BY(mu_);
   uint64_t channel_number_ ABSL_GUARDED_BY(mu_) = 1;
+  // The address of the channel Abandon last gave up on, and when.
+  std::string abandoned_target_ ABSL_GUARDED_BY(mu_);
+  absl::Time abandoned_at_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   // Calls in flight, with the channel each runs on.
   absl::flat_hash_map<grpc::ClientContext*, uint64_t> in_flight_ ABSL_GUARDED_BY(mu_);
 };

@@ -31,6 +31,10 @@ _CHANNEL_OPTIONS = (
     # gRPC otherwise stops pinging after 2 pings without data: a Barrier that
     # waits for minutes sends none.
     ("grpc.http2.max_pings_without_data", 0),
+    # Each channel its own connections: gRPC otherwise shares subchannels
+    # between channels to the same address, and a "fresh" channel would reuse
+    # the very connection the client abandoned (ebsp._connection).
+    ("grpc.use_local_subchannel_pool", 1),
 )
 
 

@@ -29,6 +29,7 @@ last reference goes. Thread-safe.
 """
 
 import threading
+import time
 from typing import Optional, Tuple
 
 import grpc
@@ -71,9 +72,17 @@ def from_standby(err: grpc.RpcError) -> bool:
             and hasattr(err, "details") and NOT_LEADER_MESSAGE in (err.details() or ""))
 
 
+# How long a leader hint naming an address the probe found unresponsive is
+# not followed: past a lease TTL (default 5 s), by when a standby names the new
+# leader (until the frozen leader's lease ends, a standby still names it).
+ABANDONED_QUARANTINE_SECONDS = 10.0
+
+
 class Connection:
     def __init__(self, target: str, tls: Optional[TlsOptions] = None):
         self._target = target
+        self._abandoned: Optional[str] = None
+        self._abandoned_at = float("-inf")
         self._tls = tls
         self._lock = threading.Lock()
         self._current = target
@@ -102,10 +111,15 @@ class Connection:
             return self._current != self._target
 
     def follow_leader(self, leader: str) -> bool:
-        """Dials ``leader`` unless the current channel goes there already;
-        True if the next attempt goes to a new address."""
+        """Dials ``leader`` unless the current channel goes there already or
+        the probe abandoned that address less than
+        ABANDONED_QUARANTINE_SECONDS ago; True if the next attempt goes to a
+        new address."""
         with self._lock:
             if leader == self._current:
+                return False
+            if (leader == self._abandoned
+                    and time.monotonic() - self._abandoned_at < ABANDONED_QUARANTINE_SECONDS):
                 return False
             self._dial_locked(leader)
             return True
@@ -124,6 +138,7 @@ class Connection:
             if number != self._number:
                 return
             old = self._channel
+            self._abandoned, self._abandoned_at = self._current, time.monotonic()
             self._dial_locked(self._target)
         old.close()
 

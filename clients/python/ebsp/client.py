@@ -29,7 +29,9 @@ synchronized=False. A standby replica's UNAVAILABLE naming the leader (high avai
 the call there at once; when that leader fails, the client goes back to the
 configured target (ebsp._connection). The heartbeat doubles as a liveness
 probe: one unanswered for max(2 s, its interval) cancels the call in flight
-and retries it on a fresh channel, so a frozen coordinator holds a worker for
+and retries it on a fresh channel, which is probed at once (from the third
+unanswered probe in a row the timeout doubles, up to the call timeout, so a
+slow link cannot lose every call). A frozen coordinator holds a worker for
 seconds, not until gRPC's keepalive (10 s pings, 5 s timeout).
 SyncResult.membership_changed says whether the set of
 worker names changed (membership_fingerprint), the signal to rebuild the
@@ -505,20 +507,33 @@ class Client:
         # logged (during an outage every one fails; the training thread's
         # calls log the outage once): the training thread sees NOT_FOUND on its
         # next call and registers again.
-        while not self._closed.wait(self._heartbeat_interval):
+        unanswered_probes = 0  # In a row; each abandoned its channel.
+        while True:
+            # Right after abandoning a channel the fresh one is probed at once:
+            # a Service may have routed it to the same frozen replica.
+            if self._closed.wait(0 if unanswered_probes else self._heartbeat_interval):
+                return
             with self._lock:
                 request = pb.HeartbeatRequest(job=self._job, worker_id=self._worker_id)
-            # The heartbeat is also the liveness probe: a live coordinator
-            # answers it at once, so one unanswered past this deadline means
-            # it froze or the link is cut (see _PROBE_MIN_DEADLINE_SECONDS).
-            timeout = min(self._call_timeout,
-                          max(self._heartbeat_interval, _PROBE_MIN_DEADLINE_SECONDS))
             stub, channel = self._conn.route()
             try:
-                stub.Heartbeat(request, timeout=timeout)
+                stub.Heartbeat(request, timeout=self._probe_timeout(unanswered_probes))
+                unanswered_probes = 0
             except grpc.RpcError as err:
-                if err.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
-                    # The call the training thread has in flight there (a
-                    # Barrier waits for minutes; gRPC's keepalive would need
-                    # 15 s) ends with CANCELLED and is retried afresh.
-                    self._conn.abandon(channel)
+                if err.code() != grpc.StatusCode.DEADLINE_EXCEEDED:
+                    unanswered_probes = 0
+                    continue
+                # The call the training thread has in flight there (a Barrier
+                # waits for minutes; gRPC's keepalive would need 15 s) ends
+                # with CANCELLED and is retried on a fresh channel.
+                self._conn.abandon(channel)
+                unanswered_probes += 1
+
+    def _probe_timeout(self, unanswered_probes: int) -> float:
+        """The heartbeat is also the liveness probe: a live coordinator
+        answers it at once, so one unanswered past this timeout means it
+        froze or the link is cut. From the third probe in a row it doubles
+        each time (up to the call timeout): a link or a coordinator slower
+        than the timeout must not lose every call to it."""
+        timeout = max(self._heartbeat_interval, _PROBE_MIN_DEADLINE_SECONDS)
+        return min(self._call_timeout, timeout * 2 ** max(0, unanswered_probes - 1))
