@@ -10,10 +10,12 @@ Like kube-proxy, it decides per connection and leaves established
 connections alone; with no ready replica it refuses (closes at once), as a
 Service without ready endpoints does. kube-proxy itself cannot run here, so
 this is the one fake in the HA suite. Health is polled every
-``poll_seconds`` from a thread; the proxy runs on asyncio in another.
+``poll_seconds`` from a thread (every replica's two checks side by side,
+0.5 s timeout each); the proxy runs on asyncio in another.
 """
 
 import asyncio
+import concurrent.futures
 import threading
 import time
 from typing import List, Optional
@@ -56,8 +58,13 @@ class ReadyRouter:
         self._loop = asyncio.new_event_loop()
         self._server = None
         self._threads: List[threading.Thread] = []
+        self._checker = concurrent.futures.ThreadPoolExecutor(max_workers=8)
         # Times at which two or more backends said SERVING in one sweep.
         self.double_leader_sweeps = 0
+        # (start, end) in time.monotonic() of each such sweep.
+        self.double_leader_sweep_times = []
+        # Times the swept leader changed (to another replica or to none).
+        self.leader_changes = 0
         self.sweeps = 0
 
     @property
@@ -82,15 +89,26 @@ class ReadyRouter:
 
     def _poll(self) -> None:
         while not self._stop.is_set():
+            started = time.monotonic()
             with self._lock:
                 backends = list(self.backends)
-            leaders = [b for b in backends if serving(b, timeout=0.5)]
-            alive = [b for b in backends if serving(b, timeout=0.5, service="")]
+            # Checked side by side: a frozen replica costs one timeout per
+            # sweep, not one per check (it leaves the ready list within
+            # about 0.6 s, like a Service whose readiness probe fails fast).
+            checks = [(b, service) for b in backends for service in (COORDINATOR_SERVICE, "")]
+            results = list(self._checker.map(
+                lambda check: serving(check[0], timeout=0.5, service=check[1]), checks))
+            leaders = [b for (b, service), ok in zip(checks, results) if ok and service]
+            alive = [b for (b, service), ok in zip(checks, results) if ok and not service]
             with self._lock:
                 self.sweeps += 1
                 if len(leaders) > 1:
                     self.double_leader_sweeps += 1
-                self.leader = leaders[0] if len(leaders) == 1 else None
+                    self.double_leader_sweep_times.append((started, time.monotonic()))
+                leader = leaders[0] if len(leaders) == 1 else None
+                if leader != self.leader:
+                    self.leader_changes += 1
+                self.leader = leader
                 self._ready = leaders if self.mode == "leader" else alive
             self._stop.wait(self.poll_seconds)
 
@@ -155,6 +173,7 @@ class ReadyRouter:
         self._loop.call_soon_threadsafe(self._loop.stop)
         for t in self._threads:
             t.join(timeout=5)
+        self._checker.shutdown(wait=True)
 
     def __enter__(self):
         return self.start()
