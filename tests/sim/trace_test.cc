@@ -1,5 +1,6 @@
 #include "tools/sim/trace.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <vector>
@@ -149,6 +150,59 @@ TEST(SuiteTraceTest, ParsesKindNamesAndRejectsUnknownOnes) {
   absl::StatusOr<TraceKind> bad = ParseTraceKind("bursty");
   EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(bad.status().message(), HasSubstr("'bursty'"));
+}
+
+TEST(StressTraceTest, AreValidDeterministicAndOutsideTheSuite) {
+  for (TraceKind kind : kStressTraceKinds) {
+    absl::StatusOr<Trace> a = MakeSuiteTrace(kind, Options(40, 3));
+    absl::StatusOr<Trace> b = MakeSuiteTrace(kind, Options(40, 3));
+    ASSERT_TRUE(a.ok()) << a.status();
+    ASSERT_TRUE(b.ok()) << b.status();
+    EXPECT_TRUE(a->Validate().ok());
+    EXPECT_EQ(a->compute, b->compute) << TraceKindName(kind);
+    for (const std::vector<absl::Duration>& w : a->compute) {
+      EXPECT_GE(Sum(w), absl::Seconds(60)) << TraceKindName(kind);
+    }
+    absl::StatusOr<TraceKind> parsed = ParseTraceKind(TraceKindName(kind));
+    ASSERT_TRUE(parsed.ok());
+    EXPECT_EQ(*parsed, kind);
+    for (TraceKind suite : kAllTraceKinds) EXPECT_NE(suite, kind);
+  }
+}
+
+TEST(StressTraceTest, HeavyHasASlowerNodeHeavyTailedHiccupsAndPauses) {
+  absl::StatusOr<Trace> trace = MakeSuiteTrace(TraceKind::kHeavy, Options(40, 1));
+  ASSERT_TRUE(trace.ok()) << trace.status();
+  // Worker 0 is the 1.6x node: fewer iterations in the same compute time.
+  EXPECT_LT(trace->compute[0].size() * 1.3, trace->compute[1].size());
+  int hiccups = 0;  // Iterations far above the base (hiccups and pauses).
+  absl::Duration longest;
+  for (const std::vector<absl::Duration>& w : trace->compute) {
+    for (absl::Duration d : w) {
+      if (d > absl::Milliseconds(500)) ++hiccups;
+      longest = std::max(longest, d);
+    }
+    // Every 250th iteration pauses for 15 base iterations more.
+    ASSERT_GT(w.size(), 250u);
+    EXPECT_GT(w[249], absl::Milliseconds(1500));
+  }
+  EXPECT_GT(hiccups, 40);
+  EXPECT_GT(longest, absl::Seconds(2));  // A tail far beyond a log-normal's.
+}
+
+TEST(StressTraceTest, DriftChangesEachWorkersSpeedOverTime) {
+  absl::StatusOr<Trace> trace = MakeSuiteTrace(TraceKind::kDrift, Options(20, 1));
+  ASSERT_TRUE(trace.ok()) << trace.status();
+  int drifting = 0;
+  for (const std::vector<absl::Duration>& w : trace->compute) {
+    // Mean iteration time of the first and the last 50 iterations.
+    ASSERT_GT(w.size(), 100u);
+    const std::vector<absl::Duration> first(w.begin(), w.begin() + 50);
+    const std::vector<absl::Duration> last(w.end() - 50, w.end());
+    const double ratio = absl::FDivDuration(Sum(last), Sum(first));
+    if (ratio > 1.15 || ratio < 1 / 1.15) ++drifting;
+  }
+  EXPECT_GE(drifting, 5);
 }
 
 TEST(TraceTest, ValidateRejectsEmptyWorkersAndNonPositiveTimes) {
