@@ -33,6 +33,9 @@ bool LeaderElector::IsLeader() const {
 
 std::string LeaderElector::LeaderAddress() const {
   absl::MutexLock lock(&mu_);
+  // A replica whose fence passed may still have itself as the last leader
+  // seen: naming itself would send clients straight back.
+  if (leader_address_ == options_.candidate_address && !IsLeader()) return "";
   return leader_address_;
 }
 
@@ -61,6 +64,12 @@ void LeaderElector::Depose(const char* why) {
 absl::Duration LeaderElector::Step() {
   const absl::Duration renew_interval = options_.lease_ttl / 3;
   const absl::Time started = clock_->Now();
+  if (leading_.load() && started >= lease_valid_until_ - options_.fencing_margin) {
+    // Resumed after a stall past the fence (SIGSTOP, a frozen VM). IsLeader()
+    // has said no since the fence passed; the health status and the metric
+    // follow now, not after an etcd call that may take its whole timeout.
+    Depose("it stalled past its lease");
+  }
   if (lease_ == 0) {
     absl::StatusOr<LeaseId> lease = backend_->GrantLease(options_.lease_ttl);
     if (!lease.ok()) return options_.poll_interval;

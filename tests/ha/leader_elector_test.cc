@@ -133,6 +133,8 @@ TEST_F(LeaderElectorTest, FenceHoldsWhenTheLeaderNeverRunsAgain) {
   // yet the very next question answers "not the leader".
   frozen_clock.Advance(kTtl);
   EXPECT_FALSE(leader->IsLeader());
+  // Nor does it name itself as the leader to go to.
+  EXPECT_EQ(leader->LeaderAddress(), "");
 }
 
 TEST_F(LeaderElectorTest, LeadershipSurvivesAnEtcdRestartWithinTheTtl) {
