@@ -17,6 +17,7 @@
 #include "lib/core/policy/policy_config.h"
 #include "tests/core/job_invariants.h"
 #include "tests/fuzz/fuzz_input.h"
+#include "tests/fuzz/fuzz_policies.h"
 
 namespace ebsp::fuzz {
 namespace {
@@ -26,21 +27,6 @@ using core::JobSnapshot;
 using core::JobState;
 using core::WorkerId;
 
-// Every policy kind, with small bounds so that barriers and waits happen.
-constexpr const char* kPolicies[] = {
-    "bsp",
-    "asp",
-    "ssp:s=0",
-    "ssp:s=2",
-    "local:H=3",
-    "ebsp:R=4",
-    "ebsp:R=3,objective=total_wait",
-    "ebsp:R=5,binding=plan",
-    "ebsp:R=2,predictor=median",
-    "ebsp:R=3,objective=idle_rate",
-    "dssp:s=1,r=3",
-};
-constexpr int kPolicyCount = sizeof(kPolicies) / sizeof(kPolicies[0]);
 constexpr int kMaxEvents = 400;
 constexpr WorkerId kMaxId = 8;
 

@@ -69,6 +69,7 @@
 #include "service/validation.h"
 #include "service/waiting_call.h"
 #include "tests/fuzz/fuzz_input.h"
+#include "tests/fuzz/fuzz_policies.h"
 #include "tests/fuzz/service_checks.h"
 #include "tests/server/memory_job_store.h"
 
@@ -87,18 +88,6 @@ constexpr const char* kWorkerNames[] = {"h0:0", "h0:1", "h1:0", "h1:1", "h2:0", 
 // Job tokens: none, two real ones (index 1 and 2).
 constexpr const char* kJobTokens[] = {"", "job-token-a", "job-token-b"};
 constexpr char kAdminToken[] = "admin-token-0123456789";
-constexpr const char* kPolicies[] = {
-    "bsp",
-    "asp",
-    "ssp:s=0",
-    "ssp:s=2",
-    "local:H=3",
-    "ebsp:R=4",
-    "ebsp:R=3,objective=total_wait,predictor=latest",
-    "ebsp:R=2,objective=idle_rate,predictor=median",
-    "dssp:s=1,r=3",
-};
-constexpr int kPolicyCount = sizeof(kPolicies) / sizeof(kPolicies[0]);
 constexpr Request kRequests[] = {
     Request::kCreateJob,    Request::kGetJob,    Request::kListJobs, Request::kUpdatePolicy,
     Request::kDeleteJob,    Request::kRegister,  Request::kRegister, Request::kReport,
@@ -328,7 +317,10 @@ class Harness {
   }
 
   // One request whose message is all of `bytes`, as it came.
+  // Its caller is on loopback without a credential (allowed to administer
+  // jobs unless an admin token is configured).
   void RunOne(Request request, const std::string& bytes, FuzzInput& in) {
+    one_request_ = true;
     Send(request, bytes, /*flags=*/0, /*value=*/0, in);
   }
 
@@ -409,8 +401,12 @@ class Harness {
 
   // Who calls: loopback or not, and the bearer token it presents.
   server::auth::Caller ReadCaller(FuzzInput& in, const std::string& job) {
-    const uint8_t c = in.Byte();
     server::auth::Caller caller;
+    if (one_request_) {
+      caller.loopback = true;
+      return caller;
+    }
+    const uint8_t c = in.Byte();
     caller.loopback = (c & 1) != 0;
     switch ((c >> 1) % 6) {
       case 0:
@@ -900,6 +896,8 @@ class Harness {
   // The token each existing job was created with.
   std::map<std::string, std::string> tokens_;
   int step_ = 0;
+  // RunOne: the input's bytes are all the message's, none the caller's.
+  bool one_request_ = false;
   // EBSP_FUZZ_TRACE set: one line per request (to see what a seed reaches).
   const bool trace_ = std::getenv("EBSP_FUZZ_TRACE") != nullptr;
 };

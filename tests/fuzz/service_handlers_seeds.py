@@ -19,8 +19,9 @@ CREATE, GET, LIST, UPDATE, DELETE, REGISTER, REPORT, BARRIER, CLOCK, HEARTBEAT, 
 TICK = 15
 RESTART_KILL, RESTART_GRACEFUL = 14, 15  # high nibbles of op 15
 POLICIES = ["bsp", "asp", "ssp:s=0", "ssp:s=2", "local:H=3", "ebsp:R=4",
-            "ebsp:R=3,objective=total_wait,predictor=latest",
-            "ebsp:R=2,objective=idle_rate,predictor=median", "dssp:s=1,r=3"]
+            "ebsp:R=3,objective=total_wait", "ebsp:R=5,predictor=ewma",
+            "ebsp:R=2,predictor=median", "ebsp:R=3,objective=idle_rate",
+            "dssp:s=1,r=3"]  # tests/fuzz/fuzz_policies.h
 SET_JOB, SET_WORKER, SET_PROGRESS, SET_TOKEN, SET_REQUEST_ID, SET_SPEC, STORE_FAILS = (
     1, 2, 4, 8, 16, 32, 64)
 # Caller byte: bit 0 loopback; (c >> 1) % 6: 0 none, 1 admin token, 2 the
@@ -227,8 +228,12 @@ def seeds():
         2, policy_message(4, lookahead=8)) + field_double(3, 5.0) + field_varint(4, 4)))
     s["raw-create-nan"] = single(CREATE, field_bytes(1, field_bytes(1, "x") + field_double(
         3, float("nan"))))
-    s["raw-create-limits"] = single(CREATE, field_bytes(1, field_bytes(1, "j") + field_double(
-        3, 4000.0) + field_varint(4, 6) + field_bytes(5, "t" * 1100)))
+    s["raw-create-heartbeat"] = single(CREATE, field_bytes(1, field_bytes(1, "j") + field_double(
+        3, 4000.0)))
+    s["raw-create-max-workers"] = single(CREATE, field_bytes(1, field_bytes(1, "j") + field_varint(
+        4, 6)))
+    s["raw-create-token"] = single(CREATE, field_bytes(1, field_bytes(1, "j") + field_bytes(
+        5, "t" * 1100)))
     s["raw-get"] = single(GET, field_bytes(1, "job-1"))
     s["raw-list"] = single(LIST, b"")
     s["raw-update"] = single(UPDATE, field_bytes(1, "j") + field_bytes(
