@@ -6,6 +6,7 @@
 
 #include "gtest/gtest.h"
 #include "lib/core/policy/policy_config.h"
+#include "tests/core/test_support.h"
 
 namespace ebsp::core {
 namespace {
@@ -14,18 +15,8 @@ class ElasticBspPolicyTest : public ::testing::Test {
  protected:
   // A member whose predictor saw reports every `interval` in one past round.
   void AddMember(absl::Duration interval, int reports) {
-    auto predictor = MakePredictor(PredictorKind::kLatestInterval);
-    predictor->StartRound(start_ - absl::Hours(1));
-    for (int i = 1; i <= reports; ++i) {
-      predictor->ObserveIteration(start_ - absl::Hours(1) + i * interval, interval);
-    }
-    predictor->StartRound(start_);
-    RoundMember m;
-    m.id = members_.size() + 1;
-    m.round_start = start_;
-    m.predictor = predictor.get();
-    predictors_.push_back(std::move(predictor));
-    members_.push_back(m);
+    testing::AddSteadyMember(PredictorKind::kLatestInterval, interval, reports, start_, predictors_,
+                             members_);
   }
 
   ElasticBspPolicy MakePolicy(int lookahead) {

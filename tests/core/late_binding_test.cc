@@ -26,17 +26,8 @@ class LateBindingPolicyTest : public ::testing::Test {
   // A member whose predictor (a windowed median, which one late report does
   // not move) saw steady reports every `interval`.
   void AddMember(absl::Duration interval) {
-    auto predictor = MakePredictor(PredictorKind::kWindowedMedian);
-    const absl::Time past = start_ - absl::Hours(1);
-    predictor->StartRound(past);
-    for (int i = 1; i <= 4; ++i) predictor->ObserveIteration(past + i * interval, interval);
-    predictor->StartRound(start_);
-    RoundMember m;
-    m.id = members_.size() + 1;
-    m.round_start = start_;
-    m.predictor = predictor.get();
-    predictors_.push_back(std::move(predictor));
-    members_.push_back(m);
+    testing::AddSteadyMember(PredictorKind::kWindowedMedian, interval, 4, start_, predictors_,
+                             members_);
   }
 
   // The first plan's targets become the members' targets, as JobState does.

@@ -95,4 +95,20 @@ std::string PhaseName(WorkerPhase phase) {
   return ::testing::AssertionFailure() << "snapshots differ: " << text;
 }
 
+void AddSteadyMember(PredictorKind kind, absl::Duration interval, int reports, absl::Time start,
+                     std::vector<std::unique_ptr<IterationPredictor>>& predictors,
+                     std::vector<RoundMember>& members) {
+  std::unique_ptr<IterationPredictor> predictor = MakePredictor(kind);
+  const absl::Time past = start - absl::Hours(1);
+  predictor->StartRound(past);
+  for (int i = 1; i <= reports; ++i) predictor->ObserveIteration(past + i * interval, interval);
+  predictor->StartRound(start);
+  RoundMember m;
+  m.id = members.size() + 1;
+  m.round_start = start;
+  m.predictor = predictor.get();
+  predictors.push_back(std::move(predictor));
+  members.push_back(m);
+}
+
 }  // namespace ebsp::core::testing
