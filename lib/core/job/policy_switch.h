@@ -15,6 +15,7 @@
 #include "lib/core/policy/policy.h"
 #include "lib/core/policy/policy_config.h"
 #include "lib/core/predict/predictor.h"
+#include "lib/core/predict/spell_book.h"
 #include "lib/core/types.h"
 
 namespace ebsp::core {
@@ -50,7 +51,7 @@ class PolicySwitch {
 
   std::unique_ptr<IterationPredictor> NewPredictor(WorkerId id) const {
     if (predictor_factory_) return predictor_factory_(id);
-    return MakePredictor(config_.predictor);
+    return MakePredictor(config_.predictor, spell_book_);
   }
 
  private:
@@ -58,6 +59,9 @@ class PolicySwitch {
   std::unique_ptr<Policy> policy_;
   std::optional<PolicyConfig> pending_;
   PredictorFactory predictor_factory_;
+  // The job's recurring slowdowns, kept across policy changes: they are the
+  // workers', not the policy's.
+  std::shared_ptr<SpellBook> spell_book_ = std::make_shared<SpellBook>();
 };
 
 }  // namespace ebsp::core

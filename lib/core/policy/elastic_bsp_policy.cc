@@ -29,11 +29,7 @@ std::optional<std::vector<absl::Time>> ElasticBspPolicy::MemberEnds(
     const IterationPredictor& p = *member.predictor;
     // Late binding: in a straggler episode the episode's interval, not the
     // typical one (plan binding keeps its forecasts as they were).
-    if (!episodes || !p.InStragglerEpisode()) return p.Forecast(count);
-    std::vector<absl::Time> ends;
-    ends.reserve(static_cast<size_t>(std::max(count, 0)));
-    for (int j = 0; j < count; ++j) ends.push_back(p.NextEnd() + j * p.CurrentInterval());
-    return ends;
+    return episodes ? p.LateForecast(count) : p.Forecast(count);
   }
   if (!cold.has_value()) return std::nullopt;
   std::vector<absl::Time> ends;

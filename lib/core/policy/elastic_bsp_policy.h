@@ -121,7 +121,7 @@ class ElasticBspPolicy final : public Policy {
   static std::optional<ColdModel> SlowestWithHistory(absl::Span<const RoundMember> members);
 
   // `count` forecast ends of `member`: from its own history (with
-  // `episodes`, a straggler episode's own interval), else planned as `cold`
+  // `late`, LateForecast: straggler episodes and slow spells), else planned as `cold`
   // after `cold_anchor`; nullopt with neither.
   static std::optional<std::vector<absl::Time>> MemberEnds(const RoundMember& member,
                                                            absl::Time cold_anchor,

@@ -16,6 +16,9 @@ namespace ebsp::core {
 inline constexpr double kEwmaWeight = 0.3;
 
 class EwmaPredictor final : public IntervalPredictor {
+ public:
+  using IntervalPredictor::IntervalPredictor;
+
  protected:
   void AddInterval(absl::Duration interval) override { Update(interval_, interval); }
   void AddFirstGap(absl::Duration gap) override { Update(first_gap_, gap); }

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "lib/core/predict/robust_stats.h"
+
 namespace ebsp::core {
 
 void IntervalPredictor::StartRound(absl::Time start) {
@@ -9,7 +11,8 @@ void IntervalPredictor::StartRound(absl::Time start) {
   last_arrival_in_round_.reset();
 }
 
-void IntervalPredictor::ObserveIteration(absl::Time arrival, absl::Duration /*compute*/) {
+void IntervalPredictor::ObserveIteration(absl::Time arrival, absl::Duration compute) {
+  spells_.Observe(compute);
   // Arrival times come from the coordinator's monotonic clock; a report can
   // still carry the same instant as the previous one, never an earlier one,
   // but a clamp keeps a caller's mistake from producing negative forecasts.
@@ -18,6 +21,12 @@ void IntervalPredictor::ObserveIteration(absl::Time arrival, absl::Duration /*co
         std::max(absl::ZeroDuration(), arrival - *last_arrival_in_round_);
     AddInterval(interval);
     TrackSpread(interval);
+    if (!spells_.InSpell()) {
+      normal_[normal_next_] = interval;
+      normal_next_ = (normal_next_ + 1) % kSpreadWindow;
+      normal_count_ = std::min(normal_count_ + 1, kSpreadWindow);
+      normal_median_ = RobustStatsOf(normal_, normal_count_).median;
+    }
     ++intervals_seen_;
   } else if (round_start_ != absl::InfinitePast()) {
     const absl::Duration gap = std::max(absl::ZeroDuration(), arrival - round_start_);
@@ -50,22 +59,39 @@ void IntervalPredictor::TrackSpread(absl::Duration interval) {
   recent_next_ = (recent_next_ + 1) % kSpreadWindow;
   recent_count_ = std::min(recent_count_ + 1, kSpreadWindow);
   latest_ = interval;
-  // Median and median absolute deviation of at most kSpreadWindow samples.
-  std::array<absl::Duration, kSpreadWindow> sorted = recent_;
-  const auto end = sorted.begin() + static_cast<std::ptrdiff_t>(recent_count_);
-  const auto middle = sorted.begin() + static_cast<std::ptrdiff_t>((recent_count_ - 1) / 2);
-  std::nth_element(sorted.begin(), middle, end);
-  median_ = *middle;
-  for (auto it = sorted.begin(); it != end; ++it) *it = absl::AbsDuration(*it - median_);
-  std::nth_element(sorted.begin(), middle, end);
-  // 1.4826 x MAD estimates a standard deviation, unmoved by a few outliers.
-  spread_ = 1.4826 * *middle;
-  const absl::Duration margin = std::max(kEpisodeSigmas * spread_, kEpisodeFraction * median_);
-  above_run_ = recent_count_ > 2 && interval > median_ + margin ? above_run_ + 1 : 0;
+  const RobustStats stats = RobustStatsOf(recent_, recent_count_);
+  median_ = stats.median;
+  spread_ = stats.spread;
+  above_run_ = recent_count_ > 2 && FarAbove(interval, median_, spread_) ? above_run_ + 1 : 0;
+}
+
+absl::Duration IntervalPredictor::EpisodeInterval() const {
+  return InStragglerEpisode() ? latest_ : TypicalInterval();
+}
+
+bool IntervalPredictor::UsesSpells() const {
+  if (normal_count_ == 0 || !spells_.Confident()) return false;
+  // A straggler episode the schedule did not predict (a random straggler on
+  // a periodic worker): the episode's own interval knows better.
+  return !InStragglerEpisode() || spells_.NextFactor() > 1;
+}
+
+std::vector<absl::Time> IntervalPredictor::LateForecast(int count) const {
+  std::optional<std::vector<double>> factors;
+  if (UsesSpells()) factors = spells_.Factors(count);
+  if (!factors.has_value()) return IterationPredictor::LateForecast(count);
+  std::vector<absl::Time> ends;
+  ends.reserve(factors->size());
+  absl::Time t = ForecastBase();
+  for (double factor : *factors) {
+    t += factor * normal_median_;
+    ends.push_back(t);
+  }
+  return ends;
 }
 
 absl::Duration IntervalPredictor::CurrentInterval() const {
-  return InStragglerEpisode() ? latest_ : TypicalInterval();
+  return UsesSpells() ? spells_.NextFactor() * normal_median_ : EpisodeInterval();
 }
 
 absl::Time IntervalPredictor::ForecastBase() const {

@@ -17,28 +17,33 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "absl/time/time.h"
 #include "lib/core/predict/predictor.h"
+#include "lib/core/predict/slow_spells.h"
 
 namespace ebsp::core {
 
 // Uncertainty of the intervals (for late binding, docs/planning.md): the
 // spread is measured over this many recent intervals, whatever the subclass.
 inline constexpr size_t kSpreadWindow = 16;
-// A straggler episode: this many intervals in a row, each above the window's
-// median by more than kEpisodeSigmas spreads and kEpisodeFraction of the
-// median. Two, so one hiccup (a GC pause, a slow batch) is not taken for an
-// episode; during one the latest interval is the forecast, and the window's
-// median follows a lasting change after kSpreadWindow / 2 intervals.
+// A straggler episode: this many intervals in a row, each far above the
+// window's median (FarAbove, slow_spells.h). Two, so one hiccup (a GC pause,
+// a slow batch) is not taken for an episode; during one the latest interval
+// is the forecast, and the window's median follows a lasting change after
+// kSpreadWindow / 2 intervals.
 inline constexpr int kEpisodeRun = 2;
-inline constexpr double kEpisodeSigmas = 4.0;
-inline constexpr double kEpisodeFraction = 0.5;
 
 class IntervalPredictor : public IterationPredictor {
  public:
+  // `spell_book` (may be null) is the job's (slow_spells.h).
+  explicit IntervalPredictor(std::shared_ptr<SpellBook> spell_book = nullptr)
+      : spells_(std::move(spell_book)) {}
+
   void StartRound(absl::Time start) final;
   void ObserveIteration(absl::Time arrival, absl::Duration compute) final;
   // The paper's rule: forecasts need two reports. Until an interval inside a
@@ -48,6 +53,11 @@ class IntervalPredictor : public IterationPredictor {
   std::vector<absl::Time> Forecast(int count) const final;
   absl::Duration TypicalInterval() const final;
   absl::Duration RoundOverhead() const final;
+  // With a slow-spell schedule (slow_spells.h), the next iterations are
+  // forecast at the normal interval (the median of recent intervals outside
+  // spells) times each one's predicted factor; otherwise as
+  // IterationPredictor's.
+  std::vector<absl::Time> LateForecast(int count) const final;
   absl::Duration CurrentInterval() const final;
   absl::Duration IntervalSpread() const final { return spread_; }
   absl::Time NextEnd() const final;
@@ -66,6 +76,12 @@ class IntervalPredictor : public IterationPredictor {
  private:
   // Adds `interval` to recent_ and refreshes median_, spread_, above_run_.
   void TrackSpread(absl::Duration interval);
+  // The interval of the next iteration without a spell schedule: the
+  // latest during a straggler episode, else the typical one.
+  absl::Duration EpisodeInterval() const;
+  // Whether forecasts follow the spell schedule: there is one, and no
+  // straggler episode off it is running.
+  bool UsesSpells() const;
   // Where the next forecast starts: the latest report of the round, else the
   // round start plus the overhead.
   absl::Time ForecastBase() const;
@@ -83,6 +99,13 @@ class IntervalPredictor : public IterationPredictor {
   absl::Duration spread_;  // 1.4826 x the median absolute deviation of recent_.
   absl::Duration latest_;  // The latest interval.
   int above_run_ = 0;      // Latest intervals in a row far above median_.
+  SlowSpells spells_;      // From the reported compute times.
+  // Recent intervals of iterations outside spells, and their median: the
+  // interval a spell's factor multiplies (a long spell would move median_).
+  std::array<absl::Duration, kSpreadWindow> normal_{};
+  size_t normal_count_ = 0;
+  size_t normal_next_ = 0;
+  absl::Duration normal_median_;
 };
 
 }  // namespace ebsp::core

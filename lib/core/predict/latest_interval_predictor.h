@@ -10,6 +10,9 @@
 namespace ebsp::core {
 
 class LatestIntervalPredictor final : public IntervalPredictor {
+ public:
+  using IntervalPredictor::IntervalPredictor;
+
  protected:
   void AddInterval(absl::Duration interval) override { interval_ = interval; }
   void AddFirstGap(absl::Duration gap) override { first_gap_ = gap; }

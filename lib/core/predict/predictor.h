@@ -62,11 +62,18 @@ class IterationPredictor {
   virtual absl::Duration IntervalSpread() const { return absl::ZeroDuration(); }
   // The predicted arrival of the next report, with CurrentInterval().
   virtual absl::Time NextEnd() const { return Forecast(1).front(); }
+  // Predicted arrivals of the next `count` reports for late binding: during
+  // a straggler episode at CurrentInterval() apart, else Forecast(count).
+  virtual std::vector<absl::Time> LateForecast(int count) const;
   // The latest intervals are all far above the typical one.
   virtual bool InStragglerEpisode() const { return false; }
 };
 
-std::unique_ptr<IterationPredictor> MakePredictor(PredictorKind kind);
+class SpellBook;
+// `spell_book` (may be null): the job's record of recurring slowdowns
+// (spell_book.h), shared by the predictors of one job.
+std::unique_ptr<IterationPredictor> MakePredictor(PredictorKind kind,
+                                                  std::shared_ptr<SpellBook> spell_book = nullptr);
 
 // Lets a caller replace the predictor of every worker (the simulator's
 // clairvoyant forecasts). Receives the worker's id.

@@ -31,6 +31,9 @@ class MedianWindow {
 };
 
 class WindowedMedianPredictor final : public IntervalPredictor {
+ public:
+  using IntervalPredictor::IntervalPredictor;
+
  protected:
   void AddInterval(absl::Duration interval) override { intervals_.Add(interval); }
   void AddFirstGap(absl::Duration gap) override { first_gaps_.Add(gap); }

@@ -1,0 +1,212 @@
+#include "lib/core/predict/slow_spells.h"
+
+#include <cmath>
+#include <utility>
+
+#include "lib/core/predict/robust_stats.h"
+
+namespace ebsp::core {
+
+// ---- SpellSchedule ----------------------------------------------------------
+
+void SpellSchedule::Adopt(const Spell& last, double period) {
+  confident_ = true;
+  kept_ = 0;
+  anchor_ = last.start;
+  schedule_ = SpellShape{period, last.window, last.factor};
+}
+
+void SpellSchedule::OnStart(double position, double slack) {
+  pending_start_ = position;
+  in_spell_ = true;
+  last_scheduled_ = false;
+  if (!confident_) return;
+  const double gap = position - anchor_;
+  last_scheduled_ = std::abs(gap - schedule_.period) <= Tolerance(schedule_.period, slack);
+  if (last_scheduled_) {
+    ++kept_;
+    // Follow a slowly drifting period; the anchor is the observed start, so
+    // errors do not accumulate.
+    schedule_.period = 0.5 * schedule_.period + 0.5 * gap;
+    anchor_ = position;
+  }
+}
+
+void SpellSchedule::OnEnd(double window, double factor, int iterations, double slack) {
+  in_spell_ = false;
+  if (confident_) {
+    // A spell off the schedule says nothing about the scheduled ones.
+    if (last_scheduled_) {
+      // A spell's length is seen only to within an iteration: average.
+      schedule_.window = 0.5 * (schedule_.window + window);
+      schedule_.factor = factor;
+    }
+    // Spells as long as the period: there is no normal speed to return to.
+    if (schedule_.window + Tolerance(schedule_.period, slack) >= schedule_.period) Forget();
+    return;
+  }
+  for (size_t i = 0; i + 1 < recent_.size(); ++i) recent_[i] = recent_[i + 1];
+  recent_.back() = Spell{pending_start_, window, factor, iterations};
+  recent_count_ = std::min(recent_count_ + 1, recent_.size());
+  asked_book_.reset();
+  // Spells of one iteration (hiccups, pauses) come often at random: three
+  // in a row make a schedule; longer ones, two.
+  const size_t need = recent_.back().iterations > 1 && recent_[recent_.size() - 2].iterations > 1
+                          ? kSpellsToLearn
+                          : kShortSpellsToLearn;
+  if (recent_count_ < need) return;
+  const size_t first_index = recent_.size() - need;
+  const Spell& first = recent_[first_index];
+  const Spell& second = recent_.back();
+  const double period = (second.start - first.start) / (need - 1);
+  const double tolerance = Tolerance(period, slack);
+  double longest = 0;
+  for (size_t i = first_index; i < recent_.size(); ++i) {
+    const Spell& s = recent_[i];
+    longest = std::max(longest, s.window);
+    if (!SpellsAlike(first.window, first.factor, s.window, s.factor, tolerance)) return;
+    if (i > first_index && std::abs(s.start - recent_[i - 1].start - period) > tolerance) return;
+  }
+  if (period > longest + 2 * tolerance) {
+    Adopt(second, period);
+    // Found from this worker's own spells: others may take it.
+    if (book_ != nullptr) book_->Record(timeline_, schedule_);
+  }
+}
+
+void SpellSchedule::Advance(double position, double slack) {
+  if (confident_) {
+    // The predicted spell did not come.
+    if (position > anchor_ + schedule_.period + Tolerance(schedule_.period, slack)) Forget();
+    return;
+  }
+  // The book is asked about the last spell once per change of the book, and
+  // not while a spell runs (its start would be taken for a miss).
+  if (book_ == nullptr || recent_count_ == 0 || in_spell_) return;
+  if (asked_book_ == book_->version()) return;
+  asked_book_ = book_->version();
+  const Spell& last = recent_.back();
+  const auto tolerance = [&](double period) { return Tolerance(period, slack); };
+  const std::optional<double> period =
+      book_->Consensus(timeline_, last.window, last.factor, tolerance);
+  // Adopted only while the next spell is still ahead, with room between.
+  if (!period.has_value() || position > last.start + *period + tolerance(*period) ||
+      *period <= last.window + 2 * tolerance(*period)) {
+    return;
+  }
+  Adopt(last, *period);
+}
+
+bool SpellSchedule::SlowAt(double position, double early, double late) const {
+  if (!confident_) return false;
+  const double since = position - anchor_;
+  if (since < 0) return false;
+  if (since < schedule_.window + late) return true;  // In the last scheduled spell.
+  // The next predicted spell this position could fall into.
+  const double k = std::floor((since + early) / schedule_.period);
+  if (k < 1) return false;
+  const double start = k * schedule_.period;
+  return since >= start - early && since < start + schedule_.window + late;
+}
+
+// ---- SlowSpells -------------------------------------------------------------
+
+// A spell is tested against at least this many normal compute times.
+constexpr size_t kMinNormalSamples = 4;
+
+SlowSpells::SlowSpells(std::shared_ptr<SpellBook> book)
+    : book_(std::move(book)),
+      iterations_(SpellTimeline::kIterations, 0, book_.get()),
+      compute_(SpellTimeline::kCompute, kSpellPeriodTolerance, book_.get()) {}
+
+bool SlowSpells::IsSlow(absl::Duration compute) const {
+  return normal_count_ >= kMinNormalSamples && normal_median_ > absl::ZeroDuration() &&
+         FarAbove(compute, normal_median_, normal_spread_);
+}
+
+void SlowSpells::AddNormal(absl::Duration compute) {
+  normal_[normal_next_] = compute;
+  normal_next_ = (normal_next_ + 1) % kSpellNormalWindow;
+  normal_count_ = std::min(normal_count_ + 1, kSpellNormalWindow);
+  const RobustStats stats = RobustStatsOf(normal_, normal_count_);
+  normal_median_ = stats.median;
+  normal_spread_ = stats.spread;
+}
+
+void SlowSpells::EndSpell(double slack) {
+  in_spell_ = false;
+  const double factor =
+      std::max(1.0, absl::FDivDuration(spell_compute_, spell_iterations_ * normal_median_));
+  // Positions in iterations are exact: slack half an iteration.
+  iterations_.OnEnd(spell_iterations_, factor, spell_iterations_, 0.5);
+  // Iterations that started in the spell were slow; the window ends between
+  // the start of its last slow iteration and the start of this normal one.
+  const absl::Duration window = (spell_last_start_ + compute_total_) / 2 - spell_first_compute_;
+  compute_.OnEnd(absl::ToDoubleSeconds(window), factor, spell_iterations_, slack);
+}
+
+void SlowSpells::Observe(absl::Duration compute) {
+  const double slack = kSpellSlackIterations * absl::ToDoubleSeconds(normal_median_);
+  if (IsSlow(compute)) {
+    if (!in_spell_) {
+      in_spell_ = true;
+      spell_first_compute_ = compute_total_;
+      spell_iterations_ = 0;
+      spell_compute_ = absl::ZeroDuration();
+      iterations_.OnStart(static_cast<double>(iterations_seen_), 0.5);
+      compute_.OnStart(absl::ToDoubleSeconds(compute_total_), slack);
+    }
+    spell_last_start_ = compute_total_;
+    ++spell_iterations_;
+    spell_compute_ += compute;
+    if (spell_iterations_ > kMaxSpellIterations) {
+      // A lasting change of speed: the normal window starts over from it,
+      // and a schedule it was on ends with a missed spell.
+      in_spell_ = false;
+      normal_count_ = 0;
+      normal_next_ = 0;
+      AddNormal(compute);
+    }
+  } else {
+    if (in_spell_) EndSpell(slack);
+    AddNormal(compute);
+  }
+  compute_total_ += compute;
+  ++iterations_seen_;
+  iterations_.Advance(static_cast<double>(iterations_seen_), 0.5);
+  compute_.Advance(absl::ToDoubleSeconds(compute_total_), slack);
+}
+
+double SlowSpells::FactorAt(bool by_iterations, double iteration, double compute) const {
+  if (by_iterations) return iterations_.SlowAt(iteration, 0, 0) ? iterations_.factor() : 1.0;
+  const double normal = absl::ToDoubleSeconds(normal_median_);
+  return compute_.SlowAt(compute, kSpellEarlyIterations * normal, kSpellLateIterations * normal)
+             ? compute_.factor()
+             : 1.0;
+}
+
+double SlowSpells::NextFactor() const {
+  if (!Confident()) return 1.0;
+  return FactorAt(ByIterations(), static_cast<double>(iterations_seen_),
+                  absl::ToDoubleSeconds(compute_total_));
+}
+
+std::optional<std::vector<double>> SlowSpells::Factors(int count) const {
+  if (!Confident() || count <= 0) return std::nullopt;
+  const bool by_iterations = ByIterations();
+  const double normal = absl::ToDoubleSeconds(normal_median_);
+  double iteration = static_cast<double>(iterations_seen_);
+  double compute = absl::ToDoubleSeconds(compute_total_);
+  std::vector<double> factors;
+  factors.reserve(static_cast<size_t>(count));
+  for (int j = 0; j < count; ++j) {
+    const double factor = FactorAt(by_iterations, iteration, compute);
+    factors.push_back(factor);
+    // The forecast's own timeline: the next iteration starts after this one.
+    iteration += 1;
+    compute += normal * factor;
+  }
+  return factors;
+}
+
+}  // namespace ebsp::core
