@@ -126,11 +126,12 @@ TEST(SlowSpellsTest, PausesEveryNIterationsAreForecastAtTheirIteration) {
   ASSERT_TRUE(spells.Confident());
   std::optional<std::vector<double>> forecast = spells.Factors(25);
   ASSERT_TRUE(forecast.has_value());
-  // The next pause is iteration 99, the 15th from here; one iteration before
-  // it may be forecast slow too (the compute timeline opens spells early).
+  // The next pause is iteration 99, the 15th from here; the two before it
+  // may be forecast slow too (the compute timeline opens a spell an
+  // iteration and a half early).
   EXPECT_NEAR((*forecast)[99 - 85], 10, 0.5);
   for (size_t j = 0; j < forecast->size(); ++j) {
-    if (j != 99 - 85 && j != 98 - 85) {
+    if (j < 97 - 85 || j > 99 - 85) {
       EXPECT_EQ((*forecast)[j], 1) << j;
     }
   }
@@ -205,7 +206,7 @@ TEST(SlowSpellsTest, ALastingSlowdownIsTheNewNormal) {
 TEST(SlowSpellsTest, TheJobsScheduleIsExpectedAfterOneSpell) {
   auto book = std::make_shared<SpellBook>();
   // Three workers find the schedule from their own two spells.
-  for (double phase : {0.55, 1.55, 3.05}) {
+  for (double phase : {2.15, 2.55, 3.05}) {
     SlowSpells other(book);
     PeriodicWorker worker(5, 1, 3, phase);
     FeedUntil(other, worker, phase + 6.5);
@@ -224,22 +225,32 @@ TEST(SlowSpellsTest, TheJobsScheduleIsExpectedAfterOneSpell) {
   EXPECT_FALSE(unlike.Confident());
 }
 
-TEST(SlowSpellsTest, TheBookNeedsAQuorumThatAgrees) {
-  auto book = std::make_shared<SpellBook>();
-  const auto tolerance = [](double period) { return 0.02 * period + 0.15; };
-  book->Record(SpellTimeline::kCompute, SpellShape{5, 1, 3});
-  book->Record(SpellTimeline::kCompute, SpellShape{5.1, 1, 3});
-  EXPECT_FALSE(book->Consensus(SpellTimeline::kCompute, 1, 3, tolerance).has_value());
-  book->Record(SpellTimeline::kCompute, SpellShape{4.95, 1.1, 3.1});
-  std::optional<double> period = book->Consensus(SpellTimeline::kCompute, 1, 3, tolerance);
-  ASSERT_TRUE(period.has_value());
-  EXPECT_NEAR(*period, 5.0167, 1e-3);
-  // Other timelines and unlike spells have none.
-  EXPECT_FALSE(book->Consensus(SpellTimeline::kIterations, 1, 3, tolerance).has_value());
-  EXPECT_FALSE(book->Consensus(SpellTimeline::kCompute, 3, 3, tolerance).has_value());
-  // Alike spells with periods that disagree: no single period.
-  book->Record(SpellTimeline::kCompute, SpellShape{8, 1, 3});
-  EXPECT_FALSE(book->Consensus(SpellTimeline::kCompute, 1, 3, tolerance).has_value());
+TEST(SlowSpellsTest, TheBookFollowsTheLargestAgreeingGroup) {
+  SpellBook book;
+  constexpr double kTolerance = 0.25;  // 2 % of 5 s plus 1.5 iterations.
+  const auto consensus = [&book](SpellTimeline timeline, double window, double factor) {
+    return book.Consensus(timeline, window, factor, kTolerance);
+  };
+  book.Record(SpellTimeline::kCompute, SpellShape{5, 1, 3}, kTolerance);
+  book.Record(SpellTimeline::kCompute, SpellShape{5.1, 1, 3}, kTolerance);
+  EXPECT_FALSE(consensus(SpellTimeline::kCompute, 1, 3).has_value()) << "below the quorum";
+  book.Record(SpellTimeline::kCompute, SpellShape{4.95, 1.1, 3.1}, kTolerance);
+  std::optional<SpellShape> job = consensus(SpellTimeline::kCompute, 1, 3);
+  ASSERT_TRUE(job.has_value());
+  EXPECT_NEAR(job->period, 5.0167, 1e-3);
+  // Other timelines and unlike spells (longer, or slower) have none.
+  EXPECT_FALSE(consensus(SpellTimeline::kIterations, 1, 3).has_value());
+  EXPECT_FALSE(consensus(SpellTimeline::kCompute, 3, 3).has_value());
+  EXPECT_FALSE(consensus(SpellTimeline::kCompute, 1, 6).has_value());
+  // A wrong record (a first spell cut by the job's start) is outvoted...
+  book.Record(SpellTimeline::kCompute, SpellShape{9.3, 1, 3}, kTolerance);
+  job = consensus(SpellTimeline::kCompute, 1, 3);
+  ASSERT_TRUE(job.has_value());
+  EXPECT_NEAR(job->period, 5.0167, 1e-3);
+  // ...but without a majority there is no job schedule.
+  book.Record(SpellTimeline::kCompute, SpellShape{9.4, 1, 3}, kTolerance);
+  book.Record(SpellTimeline::kCompute, SpellShape{9.35, 1, 3}, kTolerance);
+  EXPECT_FALSE(consensus(SpellTimeline::kCompute, 1, 3).has_value());
 }
 
 TEST(SlowSpellsTest, LateBindingForecastsTheScheduledSpell) {

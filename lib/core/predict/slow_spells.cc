@@ -70,7 +70,7 @@ void SpellSchedule::OnEnd(double window, double factor, int iterations, double s
   if (period > longest + 2 * tolerance) {
     Adopt(second, period);
     // Found from this worker's own spells: others may take it.
-    if (book_ != nullptr) book_->Record(timeline_, schedule_);
+    if (book_ != nullptr) book_->Record(timeline_, schedule_, tolerance);
   }
 }
 
@@ -86,15 +86,18 @@ void SpellSchedule::Advance(double position, double slack) {
   if (asked_book_ == book_->version()) return;
   asked_book_ = book_->version();
   const Spell& last = recent_.back();
-  const auto tolerance = [&](double period) { return Tolerance(period, slack); };
-  const std::optional<double> period =
-      book_->Consensus(timeline_, last.window, last.factor, tolerance);
+  // The worker's own tolerance without a period yet; the book's records
+  // bring theirs.
+  const std::optional<SpellShape> job =
+      book_->Consensus(timeline_, last.window, last.factor, slack);
+  if (!job.has_value()) return;
+  const double tolerance = Tolerance(job->period, slack);
   // Adopted only while the next spell is still ahead, with room between.
-  if (!period.has_value() || position > last.start + *period + tolerance(*period) ||
-      *period <= last.window + 2 * tolerance(*period)) {
+  if (position > last.start + job->period + tolerance ||
+      job->period <= last.window + 2 * tolerance) {
     return;
   }
-  Adopt(last, *period);
+  Adopt(last, job->period);
 }
 
 bool SpellSchedule::SlowAt(double position, double early, double late) const {
@@ -111,7 +114,10 @@ bool SpellSchedule::SlowAt(double position, double early, double late) const {
 
 // ---- SlowSpells -------------------------------------------------------------
 
-// A spell is tested against at least this many normal compute times.
+// A spell is tested against a full window of normal compute times: a
+// worker that starts (or restarts its normal window) inside a slowdown would
+// otherwise take the slowdown's end for its first spell's start, and record
+// a wrong period.
 constexpr size_t kMinNormalSamples = 4;
 
 SlowSpells::SlowSpells(std::shared_ptr<SpellBook> book)

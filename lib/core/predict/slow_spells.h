@@ -73,7 +73,7 @@ inline constexpr double kSpellSlackIterations = 1.5;
 // iterations before its predicted start and closes this many after its
 // predicted end: an iteration wrongly forecast slow costs its member an
 // iteration at most, one wrongly forecast normal makes the barrier wait.
-inline constexpr double kSpellEarlyIterations = 1.0;
+inline constexpr double kSpellEarlyIterations = 1.5;
 inline constexpr double kSpellLateIterations = 0.5;
 
 // Spells on one timeline, and the schedule they keep, if any.
@@ -98,8 +98,9 @@ class SpellSchedule {
   bool confident() const { return confident_; }
   // Predicted spells that came since the schedule was found.
   int kept() const { return kept_; }
-  // The factor of iterations in scheduled spells.
+  // The factor of iterations in scheduled spells, and their length.
   double factor() const { return schedule_.factor; }
+  double window() const { return schedule_.window; }
   // Whether an iteration starting at `position` falls in a scheduled spell:
   // the last one, or a predicted one, opened `early` before its predicted
   // start and closed `late` after its predicted end.
@@ -159,12 +160,16 @@ class SlowSpells {
 
  private:
   bool IsSlow(absl::Duration compute) const;
-  // Which schedule forecasts: the one that kept more of its predictions;
-  // compute time on a tie (counts of noisy iterations fall evenly spaced by
-  // chance more often).
+  // Which schedule forecasts: the one that kept more of its predictions.
+  // On a tie, iteration counts for one-iteration spells (a pause every N
+  // iterations falls on its index, where the compute timeline can only
+  // open it early), compute time otherwise (counts of noisy iterations
+  // fall evenly spaced by chance more often than compute times).
   bool ByIterations() const {
-    return iterations_.confident() &&
-           (!compute_.confident() || iterations_.kept() > compute_.kept());
+    if (!iterations_.confident()) return false;
+    if (!compute_.confident()) return true;
+    if (iterations_.kept() != compute_.kept()) return iterations_.kept() > compute_.kept();
+    return iterations_.window() <= 1;
   }
   // The factor of an iteration starting at `iteration` / `compute` seconds.
   double FactorAt(bool by_iterations, double iteration, double compute) const;

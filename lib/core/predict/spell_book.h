@@ -10,10 +10,11 @@
 // workers that is most of the first minute of a job.
 //
 // Only schedules a worker found from its own spells are recorded (never one
-// it took from the book), so the book cannot confirm itself. Bounded:
-// kSpellBookSize schedules per timeline, the newest kept; a lookup is
-// O(kSpellBookSize). One per job, shared by that job's predictors (the owning
-// JobState serializes every call); not thread-safe.
+// it took from the book), so the book cannot confirm itself; a few wrong
+// records (a worker's first spell cut by the job's start, chance spacings)
+// are outvoted. Bounded: kSpellBookSize schedules per timeline, the newest
+// kept; a record costs O(kSpellBookSize^2), a lookup O(1). One per job, shared by that job's
+// predictors (the owning JobState serializes every call); not thread-safe.
 #ifndef EBSP_LIB_CORE_PREDICT_SPELL_BOOK_H_
 #define EBSP_LIB_CORE_PREDICT_SPELL_BOOK_H_
 
@@ -51,51 +52,39 @@ bool SpellsAlike(double window_a, double factor_a, double window_b, double facto
 
 class SpellBook {
  public:
-  void Record(SpellTimeline timeline, const SpellShape& schedule);
+  // A schedule a worker found from its own spells; `tolerance`: how far
+  // positions may differ on that worker's timeline and still agree.
+  void Record(SpellTimeline timeline, const SpellShape& schedule, double tolerance);
 
-  // The period that at least kSpellBookQuorum recorded schedules on
-  // `timeline` with spells like (`window`, `factor`) keep, all within
-  // `tolerance(period)` of their mean; nullopt if none.
-  template <typename Tolerance>
-  std::optional<double> Consensus(SpellTimeline timeline, double window, double factor,
-                                  Tolerance tolerance) const;
+  // The job's schedule on `timeline` if the worker's spell (`window`,
+  // `factor`, with the worker's `tolerance`) is like it: the largest group
+  // of recorded schedules that agree with one another (periods within their
+  // tolerance, spells alike), if it has at least kSpellBookQuorum members
+  // and more than half of the records. nullopt otherwise.
+  std::optional<SpellShape> Consensus(SpellTimeline timeline, double window, double factor,
+                                      double tolerance) const;
 
   // Changes with every Record: a worker asks again only after it changed.
   uint64_t version() const { return version_; }
 
  private:
+  struct Entry {
+    SpellShape shape;
+    double tolerance = 0;
+  };
   struct Shelf {
-    std::array<SpellShape, kSpellBookSize> schedules{};  // A ring.
+    std::array<Entry, kSpellBookSize> entries{};  // A ring.
     size_t count = 0;
     size_t next = 0;
+    // The largest agreeing group, recomputed at every Record
+    // (O(kSpellBookSize^2)), so that a lookup is O(1).
+    std::optional<Entry> mode;
   };
+  static std::optional<Entry> ModeOf(const Shelf& shelf);
+
   std::array<Shelf, 2> shelves_;  // By SpellTimeline.
   uint64_t version_ = 0;
 };
-
-template <typename Tolerance>
-std::optional<double> SpellBook::Consensus(SpellTimeline timeline, double window, double factor,
-                                           Tolerance tolerance) const {
-  const Shelf& shelf = shelves_[static_cast<size_t>(timeline)];
-  int alike = 0;
-  double sum = 0;
-  for (size_t i = 0; i < shelf.count; ++i) {
-    const SpellShape& s = shelf.schedules[i];
-    if (SpellsAlike(s.window, s.factor, window, factor, tolerance(s.period))) {
-      ++alike;
-      sum += s.period;
-    }
-  }
-  if (alike < kSpellBookQuorum) return std::nullopt;
-  const double mean = sum / alike;
-  for (size_t i = 0; i < shelf.count; ++i) {
-    const SpellShape& s = shelf.schedules[i];
-    const bool like = SpellsAlike(s.window, s.factor, window, factor, tolerance(s.period));
-    const double off = s.period > mean ? s.period - mean : mean - s.period;
-    if (like && off > tolerance(mean)) return std::nullopt;  // No single period.
-  }
-  return mean;
-}
 
 }  // namespace ebsp::core
 
