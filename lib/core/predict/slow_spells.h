@@ -130,7 +130,7 @@ class SpellSchedule {
   size_t recent_count_ = 0;
   double pending_start_ = 0;  // Of the spell running now.
   bool in_spell_ = false;
-  // The book's version when it was last asked about recent_[1].
+  // The book's version when it was last asked about recent_.back().
   std::optional<uint64_t> asked_book_;
   bool confident_ = false;
   bool last_scheduled_ = false;  // The spell seen last is on the schedule.

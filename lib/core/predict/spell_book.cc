@@ -42,8 +42,9 @@ std::optional<SpellBook::Entry> SpellBook::ModeOf(const Shelf& shelf) {
   double sum = 0;
   for (size_t j = 0; j < shelf.count; ++j) {
     const double tolerance = std::max(center.tolerance, shelf.entries[j].tolerance);
-    if (Agree(center.shape, shelf.entries[j].shape, tolerance))
+    if (Agree(center.shape, shelf.entries[j].shape, tolerance)) {
       sum += shelf.entries[j].shape.period;
+    }
   }
   Entry mode = center;
   mode.shape.period = sum / static_cast<double>(best_size);

@@ -13,8 +13,9 @@
 // it took from the book), so the book cannot confirm itself; a few wrong
 // records (a worker's first spell cut by the job's start, chance spacings)
 // are outvoted. Bounded: kSpellBookSize schedules per timeline, the newest
-// kept; a record costs O(kSpellBookSize^2), a lookup O(1). One per job, shared by that job's
-// predictors (the owning JobState serializes every call); not thread-safe.
+// kept; a record costs O(kSpellBookSize^2), a lookup O(1). One per job,
+// shared by that job's predictors (the owning JobState serializes every
+// call); not thread-safe.
 #ifndef EBSP_LIB_CORE_PREDICT_SPELL_BOOK_H_
 #define EBSP_LIB_CORE_PREDICT_SPELL_BOOK_H_
 
