@@ -2,8 +2,6 @@
 
 #include <algorithm>
 
-#include "lib/core/predict/robust_stats.h"
-
 namespace ebsp::core {
 
 void IntervalPredictor::StartRound(absl::Time start) {
@@ -21,12 +19,7 @@ void IntervalPredictor::ObserveIteration(absl::Time arrival, absl::Duration comp
         std::max(absl::ZeroDuration(), arrival - *last_arrival_in_round_);
     AddInterval(interval);
     TrackSpread(interval);
-    if (!spells_.InSpell()) {
-      normal_[normal_next_] = interval;
-      normal_next_ = (normal_next_ + 1) % kSpreadWindow;
-      normal_count_ = std::min(normal_count_ + 1, kSpreadWindow);
-      normal_median_ = RobustStatsOf(normal_, normal_count_).median;
-    }
+    if (!spells_.InSpell()) normal_.Add(interval);
     ++intervals_seen_;
   } else if (round_start_ != absl::InfinitePast()) {
     const absl::Duration gap = std::max(absl::ZeroDuration(), arrival - round_start_);
@@ -55,14 +48,11 @@ absl::Duration IntervalPredictor::RoundOverhead() const {
 }
 
 void IntervalPredictor::TrackSpread(absl::Duration interval) {
-  recent_[recent_next_] = interval;
-  recent_next_ = (recent_next_ + 1) % kSpreadWindow;
-  recent_count_ = std::min(recent_count_ + 1, kSpreadWindow);
+  recent_.Add(interval);
   latest_ = interval;
-  const RobustStats stats = RobustStatsOf(recent_, recent_count_);
-  median_ = stats.median;
-  spread_ = stats.spread;
-  above_run_ = recent_count_ > 2 && FarAbove(interval, median_, spread_) ? above_run_ + 1 : 0;
+  above_run_ = recent_.count() > 2 && FarAbove(interval, recent_.median(), recent_.spread())
+                   ? above_run_ + 1
+                   : 0;
 }
 
 absl::Duration IntervalPredictor::EpisodeInterval() const {
@@ -70,7 +60,7 @@ absl::Duration IntervalPredictor::EpisodeInterval() const {
 }
 
 bool IntervalPredictor::UsesSpells() const {
-  if (normal_count_ == 0 || !spells_.Confident()) return false;
+  if (normal_.count() == 0 || !spells_.Confident()) return false;
   // A straggler episode the schedule did not predict (a random straggler on
   // a periodic worker): the episode's own interval knows better.
   return !InStragglerEpisode() || spells_.NextFactor() > 1;
@@ -84,14 +74,14 @@ std::vector<absl::Time> IntervalPredictor::LateForecast(int count) const {
   ends.reserve(factors->size());
   absl::Time t = ForecastBase();
   for (double factor : *factors) {
-    t += factor * normal_median_;
+    t += factor * normal_.median();
     ends.push_back(t);
   }
   return ends;
 }
 
 absl::Duration IntervalPredictor::CurrentInterval() const {
-  return UsesSpells() ? spells_.NextFactor() * normal_median_ : EpisodeInterval();
+  return UsesSpells() ? spells_.NextFactor() * normal_.median() : EpisodeInterval();
 }
 
 absl::Time IntervalPredictor::ForecastBase() const {

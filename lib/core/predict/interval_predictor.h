@@ -24,6 +24,7 @@
 
 #include "absl/time/time.h"
 #include "lib/core/predict/predictor.h"
+#include "lib/core/predict/robust_stats.h"
 #include "lib/core/predict/slow_spells.h"
 
 namespace ebsp::core {
@@ -59,7 +60,7 @@ class IntervalPredictor : public IterationPredictor {
   // IterationPredictor's.
   std::vector<absl::Time> LateForecast(int count) const final;
   absl::Duration CurrentInterval() const final;
-  absl::Duration IntervalSpread() const final { return spread_; }
+  absl::Duration IntervalSpread() const final { return recent_.spread(); }
   absl::Time NextEnd() const final;
   bool InStragglerEpisode() const final { return above_run_ >= kEpisodeRun; }
 
@@ -74,7 +75,7 @@ class IntervalPredictor : public IterationPredictor {
   virtual absl::Duration OverheadEstimate() const = 0;
 
  private:
-  // Adds `interval` to recent_ and refreshes median_, spread_, above_run_.
+  // Adds `interval` to recent_ and refreshes latest_ and above_run_.
   void TrackSpread(absl::Duration interval);
   // The interval of the next iteration without a spell schedule: the
   // latest during a straggler episode, else the typical one.
@@ -92,20 +93,13 @@ class IntervalPredictor : public IterationPredictor {
   int64_t intervals_seen_ = 0;
   int64_t first_gaps_seen_ = 0;
 
-  std::array<absl::Duration, kSpreadWindow> recent_{};  // A ring of intervals.
-  size_t recent_count_ = 0;
-  size_t recent_next_ = 0;
-  absl::Duration median_;  // Of recent_.
-  absl::Duration spread_;  // 1.4826 x the median absolute deviation of recent_.
-  absl::Duration latest_;  // The latest interval.
-  int above_run_ = 0;      // Latest intervals in a row far above median_.
-  SlowSpells spells_;      // From the reported compute times.
-  // Recent intervals of iterations outside spells, and their median: the
-  // interval a spell's factor multiplies (a long spell would move median_).
-  std::array<absl::Duration, kSpreadWindow> normal_{};
-  size_t normal_count_ = 0;
-  size_t normal_next_ = 0;
-  absl::Duration normal_median_;
+  RobustWindow<kSpreadWindow> recent_;  // Recent intervals.
+  absl::Duration latest_;               // The latest interval.
+  int above_run_ = 0;                   // Latest intervals in a row far above recent_'s median.
+  SlowSpells spells_;                   // From the reported compute times.
+  // Recent intervals of iterations outside spells: their median is the
+  // interval a spell's factor multiplies (a long spell would move recent_'s).
+  RobustWindow<kSpreadWindow> normal_;
 };
 
 }  // namespace ebsp::core

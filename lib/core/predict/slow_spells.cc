@@ -3,8 +3,6 @@
 #include <cmath>
 #include <utility>
 
-#include "lib/core/predict/robust_stats.h"
-
 namespace ebsp::core {
 
 // ---- SpellSchedule ----------------------------------------------------------
@@ -114,10 +112,10 @@ bool SpellSchedule::SlowAt(double position, double early, double late) const {
 
 // ---- SlowSpells -------------------------------------------------------------
 
-// A spell is tested against a full window of normal compute times: a
-// worker that starts (or restarts its normal window) inside a slowdown would
-// otherwise take the slowdown's end for its first spell's start, and record
-// a wrong period.
+// A spell is tested against at least this many normal compute times. (A
+// full window, 16, delays every worker's first spell and measured worse at
+// 10,000 workers; the wrong periods a worker that starts inside a slowdown
+// records are outvoted in the job's book.)
 constexpr size_t kMinNormalSamples = 4;
 
 SlowSpells::SlowSpells(std::shared_ptr<SpellBook> book)
@@ -126,23 +124,14 @@ SlowSpells::SlowSpells(std::shared_ptr<SpellBook> book)
       compute_(SpellTimeline::kCompute, kSpellPeriodTolerance, book_.get()) {}
 
 bool SlowSpells::IsSlow(absl::Duration compute) const {
-  return normal_count_ >= kMinNormalSamples && normal_median_ > absl::ZeroDuration() &&
-         FarAbove(compute, normal_median_, normal_spread_);
-}
-
-void SlowSpells::AddNormal(absl::Duration compute) {
-  normal_[normal_next_] = compute;
-  normal_next_ = (normal_next_ + 1) % kSpellNormalWindow;
-  normal_count_ = std::min(normal_count_ + 1, kSpellNormalWindow);
-  const RobustStats stats = RobustStatsOf(normal_, normal_count_);
-  normal_median_ = stats.median;
-  normal_spread_ = stats.spread;
+  return normal_.count() >= kMinNormalSamples && normal_.median() > absl::ZeroDuration() &&
+         FarAbove(compute, normal_.median(), normal_.spread());
 }
 
 void SlowSpells::EndSpell(double slack) {
   in_spell_ = false;
   const double factor =
-      std::max(1.0, absl::FDivDuration(spell_compute_, spell_iterations_ * normal_median_));
+      std::max(1.0, absl::FDivDuration(spell_compute_, spell_iterations_ * normal_.median()));
   // Positions in iterations are exact: slack half an iteration.
   iterations_.OnEnd(spell_iterations_, factor, spell_iterations_, 0.5);
   // Iterations that started in the spell were slow; the window ends between
@@ -152,7 +141,7 @@ void SlowSpells::EndSpell(double slack) {
 }
 
 void SlowSpells::Observe(absl::Duration compute) {
-  const double slack = kSpellSlackIterations * absl::ToDoubleSeconds(normal_median_);
+  const double slack = kSpellSlackIterations * absl::ToDoubleSeconds(normal_.median());
   if (IsSlow(compute)) {
     if (!in_spell_) {
       in_spell_ = true;
@@ -169,13 +158,12 @@ void SlowSpells::Observe(absl::Duration compute) {
       // A lasting change of speed: the normal window starts over from it,
       // and a schedule it was on ends with a missed spell.
       in_spell_ = false;
-      normal_count_ = 0;
-      normal_next_ = 0;
-      AddNormal(compute);
+      normal_.Clear();
+      normal_.Add(compute);
     }
   } else {
     if (in_spell_) EndSpell(slack);
-    AddNormal(compute);
+    normal_.Add(compute);
   }
   compute_total_ += compute;
   ++iterations_seen_;
@@ -185,7 +173,7 @@ void SlowSpells::Observe(absl::Duration compute) {
 
 double SlowSpells::FactorAt(bool by_iterations, double iteration, double compute) const {
   if (by_iterations) return iterations_.SlowAt(iteration, 0, 0) ? iterations_.factor() : 1.0;
-  const double normal = absl::ToDoubleSeconds(normal_median_);
+  const double normal = absl::ToDoubleSeconds(normal_.median());
   return compute_.SlowAt(compute, kSpellEarlyIterations * normal, kSpellLateIterations * normal)
              ? compute_.factor()
              : 1.0;
@@ -200,7 +188,7 @@ double SlowSpells::NextFactor() const {
 std::optional<std::vector<double>> SlowSpells::Factors(int count) const {
   if (!Confident() || count <= 0) return std::nullopt;
   const bool by_iterations = ByIterations();
-  const double normal = absl::ToDoubleSeconds(normal_median_);
+  const double normal = absl::ToDoubleSeconds(normal_.median());
   double iteration = static_cast<double>(iterations_seen_);
   double compute = absl::ToDoubleSeconds(compute_total_);
   std::vector<double> factors;

@@ -40,6 +40,7 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "lib/core/predict/robust_stats.h"
 #include "lib/core/predict/spell_book.h"
 
 namespace ebsp::core {
@@ -173,18 +174,13 @@ class SlowSpells {
   }
   // The factor of an iteration starting at `iteration` / `compute` seconds.
   double FactorAt(bool by_iterations, double iteration, double compute) const;
-  void AddNormal(absl::Duration compute);
   void EndSpell(double slack);
 
   std::shared_ptr<SpellBook> book_;  // Keeps the schedules' pointer valid.
   int64_t iterations_seen_ = 0;
   absl::Duration compute_total_;  // Cumulative reported compute time.
 
-  std::array<absl::Duration, kSpellNormalWindow> normal_{};  // A ring.
-  size_t normal_count_ = 0;
-  size_t normal_next_ = 0;
-  absl::Duration normal_median_;
-  absl::Duration normal_spread_;
+  RobustWindow<kSpellNormalWindow> normal_;  // Compute times outside spells.
 
   bool in_spell_ = false;
   absl::Duration spell_first_compute_;  // compute_total_ when it began.
