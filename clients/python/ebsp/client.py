@@ -398,6 +398,11 @@ class Client:
             self._rejoined_since_sync = True
 
     def _rejoin(self, cause: CoordinatorError) -> None:
+        if self._closed.is_set():
+            # leave() from another thread ended the registration this call
+            # waited on: that is the caller's own shutdown, not a fault.
+            raise UsageError(f"client of worker {self._worker_name!r} left while "
+                             f"{cause.method} waited") from cause
         # Right after an outage the outage's end line already says NOT_FOUND.
         level = logging.DEBUG if self._outage.ended_with_not_found else logging.WARNING
         _log.log(level, "ebsp_client_registers_again job=%s worker=%s cause=%r",

@@ -48,6 +48,29 @@ def test_leaving_worker_no_longer_holds_the_barrier(coordinator, job_name):
         assert result.membership_changed
 
 
+def test_leave_from_another_thread_ends_a_waiting_sync_without_registering_again(
+        coordinator, job_name):
+    """A shutdown path (a signal handler, a supervisor thread) leaves while
+    the training thread waits at the barrier: the wait ends with a UsageError
+    saying so, and the worker does not come back under a new registration."""
+    with ebsp.AdminClient(coordinator.target) as admin, \
+            ebsp.Client(coordinator.target, job_name, "b", policy="bsp"), \
+            ThreadPoolExecutor(1) as pool:
+        a = ebsp.Client(coordinator.target, job_name, "a", policy="bsp")
+        assert a.step_done(0.01)
+        waiting = pool.submit(a.sync)
+        wait_until(lambda: len(admin.get_job(job_name).barrier.arrived_worker_ids) == 1,
+                   10, "a at the barrier")
+        a.leave()
+        try:
+            waiting.result(timeout=10)
+            raise AssertionError("a sync whose client left must not succeed")
+        except ebsp.UsageError as err:
+            assert "left while Barrier waited" in str(err), err
+        assert a.registrations == 1
+        assert worker_names(admin, job_name) == {"b"}
+
+
 def test_leave_stops_the_heartbeat_thread_promptly(coordinator, job_name):
     coord = ebsp.Client(coordinator.target, job_name, "w0", heartbeat_interval=60)
     started = time.monotonic()

@@ -39,8 +39,10 @@ def process_state(pid: int) -> str:
 
 
 class Worker(threading.Thread):
-    """Runs BSP rounds with 5 ms iterations until told to stop; records when
-    each barrier released and any error (a worker must never die)."""
+    """Runs BSP rounds with 5 ms iterations until told to stop, then leaves
+    (so a partner already at the next barrier is released rather than left
+    waiting for it); records when each barrier released and any error (a
+    worker must never die)."""
 
     def __init__(self, client: ebsp.Client):
         super().__init__(daemon=True)
@@ -58,6 +60,7 @@ class Worker(threading.Thread):
                     result = self.client.sync()
                     self.results.append(result)
                     self.released_at.append(time.monotonic())
+            self.client.leave()
         except BaseException as err:  # noqa: BLE001 - recorded, asserted below
             self.error = err
 
@@ -89,7 +92,7 @@ def test_a_20_second_outage_pauses_the_workers_and_they_resume(coordinator, job_
         for w in workers:
             w.join(timeout=30)
         for c in clients:
-            c.leave()
+            c.leave()  # Only a worker that failed to stop has not left yet.
     for w, n, name in zip(workers, before, ("a", "b")):
         assert w.error is None, f"worker {name} died: {w.error!r}"
         pause = w.released_at[n] - w.released_at[n - 1]
