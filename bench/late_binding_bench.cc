@@ -8,9 +8,14 @@
 //       drifting report, rationed per round; O(nR log n)
 //   BM_StartRound/{n}/{R}         late binding's round start: ZipLine plus
 //       the barrier estimate, once per round
+//   BM_ObserveIteration/{h}       the reporter's own predictor learning from
+//       the report (intervals, straggler episodes, slow spells), with h per
+//       mille of iterations stalled at random and a pause every 250
+//       iterations; O(1), a little more when a spell ends
 //
 // Members run at their own speed (1x to 3x a 100 ms period, 10 % noise) with
 // a history of 8 reports, as in a job that has run for a while.
+#include <cmath>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -130,6 +135,35 @@ void BM_StartRound(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations());
 }
+
+void BM_ObserveIteration(benchmark::State& state) {
+  const double hiccup_p = static_cast<double>(state.range(0)) / 1000;
+  std::mt19937_64 rng(kSeed);
+  std::normal_distribution<double> noise(0, 0.05);
+  std::uniform_real_distribution<double> uniform(0, 1);
+  // Compute times of 100 ms, 5 % noise; stalls of an extra Pareto(1.5,
+  // from 0.5) iterations; a pause of 15 iterations every 250 (the
+  // simulator's `heavy` trace, one worker).
+  std::vector<absl::Duration> trace(5000);
+  for (size_t i = 0; i < trace.size(); ++i) {
+    double iterations = std::exp(noise(rng));
+    if (uniform(rng) < hiccup_p) iterations += 0.5 / std::pow(1 - uniform(rng), 1 / 1.5);
+    if (i % 250 == 249) iterations += 15;
+    trace[i] = absl::Milliseconds(100) * iterations;
+  }
+  std::unique_ptr<core::IterationPredictor> predictor =
+      core::MakePredictor(core::PredictorKind::kEwma);  // The default.
+  absl::Time now = absl::FromUnixSeconds(1'800'000'000);
+  predictor->StartRound(now);
+  size_t next = 0;
+  for (auto _ : state) {
+    now += trace[next];
+    predictor->ObserveIteration(now, trace[next]);
+    next = next + 1 == trace.size() ? 0 : next + 1;
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_ObserveIteration)->Arg(0)->Arg(30)->ArgName("hiccups")->Unit(benchmark::kNanosecond);
 
 void Sizes(benchmark::internal::Benchmark* b) {
   for (const int n : {1000, 10000}) b->Args({n, 15});

@@ -17,15 +17,20 @@
 // a schedule once kSpellsToLearn spells in a row are evenly spaced and alike
 // in length and slowdown factor (random hiccups, heavy-tailed, rarely are)
 // with normal speed between them, or once one spell is like those of
-// kSpellBookQuorum schedules other workers of the job found (SpellBook). The schedule expects
-// the next spell one period after the last, as long as the last, as slow.
-// A spell off the period (a random straggler on a periodic worker) is
-// ignored; a predicted spell that does not come costs the schedule until it
-// is found again. Without a schedule nothing changes: forecasts are those
-// of the predictor.
+// kSpellBookQuorum schedules other workers of the job found (SpellBook).
+// On the iteration count, kSpacedSpellsToLearn alike spells exactly evenly
+// spaced make one also with other spells between them (a checkpoint every
+// N iterations amid random data-loader hiccups); three such spells are
+// already a record in the book. The schedule expects the next spell one
+// period after the last, as long as the last, as slow. A spell off the
+// period (a random straggler on a periodic worker) is ignored; a predicted
+// spell that does not come costs the schedule until it is found again.
+// Without a schedule nothing changes: forecasts are those of the predictor.
 //
-// Bounded: two spells per timeline, a ring of kSpellNormalWindow normal
-// compute times; O(1) per iteration (O(kSpellBookSize) when the book
+// Bounded: kSpellHistory spells and kSpacedCandidates spacings on the
+// iteration count, three spells per timeline, a ring of kSpellNormalWindow
+// normal compute times; O(1) per iteration (O(kSpellHistory x
+// kSpacedCandidates) when a spell ends, O(kSpellBookSize) when the book
 // changed) and O(count) per forecast. Internal to ebsp_core; owned by
 // IntervalPredictor, not thread-safe.
 #ifndef EBSP_LIB_CORE_PREDICT_SLOW_SPELLS_H_
@@ -59,6 +64,18 @@ inline bool FarAbove(absl::Duration value, absl::Duration median, absl::Duration
 // of them is a single iteration (hiccups and pauses come often at random).
 inline constexpr size_t kSpellsToLearn = 2;
 inline constexpr size_t kShortSpellsToLearn = 3;
+// On the iteration count, alike spells at exactly even spacing make a
+// schedule also when other spells fall between them (a checkpoint every N
+// iterations amid random data-loader hiccups): four, one more witness than
+// in a row, since hiccups alike and evenly spaced by chance are then rare.
+inline constexpr int kSpacedSpellsToLearn = 4;
+// Finished spells kept to pair a new one with (a period of up to about 16
+// spells of any kind), and spacings followed at a time.
+inline constexpr size_t kSpellHistory = 16;
+inline constexpr size_t kSpacedCandidates = 16;
+// A new spell starts spacings with this many alike spells before it, the
+// newest.
+inline constexpr size_t kSpacedPairs = 2;
 
 // Normal compute times the spell test compares with.
 inline constexpr size_t kSpellNormalWindow = 16;
@@ -83,8 +100,16 @@ class SpellSchedule {
   // Positions within `relative_tolerance` x the period plus the slack given
   // to each call are the same (0: exact, for iteration counts). `book` (may
   // be null) is the job's; it must outlive this schedule.
-  SpellSchedule(SpellTimeline timeline, double relative_tolerance, SpellBook* book)
-      : timeline_(timeline), relative_tolerance_(relative_tolerance), book_(book) {}
+  // `exact`: positions are whole iterations, so that a chance spacing must
+  // match to the iteration: alike spells evenly spaced among other spells
+  // make a schedule too (kSpacedSpellsToLearn), and a hiccup that runs into
+  // a scheduled spell does not lose it.
+  SpellSchedule(SpellTimeline timeline, double relative_tolerance, SpellBook* book, bool exact)
+      : timeline_(timeline),
+        relative_tolerance_(relative_tolerance),
+        book_(book),
+        exact_(exact),
+        spacings_(exact ? std::make_unique<Spacings>() : nullptr) {}
 
   // A spell began at `position`: with a schedule, it is on it or ignored.
   void OnStart(double position, double slack);
@@ -117,24 +142,54 @@ class SpellSchedule {
   double Tolerance(double period, double slack) const {
     return relative_tolerance_ * period + slack;
   }
+  // A spacing some alike spells kept: `spells` of them, `last` the latest.
+  struct Spaced {
+    Spell last;
+    double period = 0;
+    int spells = 0;
+  };
   // Expects spells every `period` from `last` on.
   void Adopt(const Spell& last, double period);
-  void Forget() {
-    confident_ = false;
-    recent_count_ = 0;
-  }
+  // Adopts `period` from this worker's own spells and records it in the book.
+  void Found(const Spell& last, double period, double tolerance);
+  // Adopts a schedule if the spell that ended last and those right before
+  // it make one.
+  void FollowInARow(double slack);
+  // `spell` just ended off any schedule: it extends the spacings it is on
+  // (adopted once one has kSpacedSpellsToLearn spells, without a schedule)
+  // and starts new ones with the alike spells before it. With spacings_.
+  void FollowSpacings(const Spell& spell, double slack);
+  // The earliest position at which a followed spacing's next spell is late.
+  double SpacedExpiry(double slack) const;
+  // The schedule is lost.
+  void Forget();
 
   const SpellTimeline timeline_;
   const double relative_tolerance_;
   SpellBook* const book_;
+  const bool exact_;
   std::array<Spell, 3> recent_{};  // The last finished spells, oldest first.
   size_t recent_count_ = 0;
+  // The last finished spells (a ring), and the spacings followed; a
+  // spacing whose next spell did not come is dropped (expiry: the earliest
+  // such position, so that Advance is O(1)).
+  struct Spacings {
+    std::array<Spell, kSpellHistory> history{};
+    size_t history_count = 0;
+    size_t history_next = 0;
+    std::array<Spaced, kSpacedCandidates> followed{};
+    size_t followed_count = 0;
+    double expiry = 0;
+  };
+  // Non-null with exact_ only (1.3 KB a worker, not spent on compute time).
+  std::unique_ptr<Spacings> spacings_;
   double pending_start_ = 0;  // Of the spell running now.
   bool in_spell_ = false;
   // The book's version when it was last asked about recent_.back().
   std::optional<uint64_t> asked_book_;
   bool confident_ = false;
-  bool last_scheduled_ = false;  // The spell seen last is on the schedule.
+  bool last_scheduled_ = false;       // The spell seen last is on the schedule.
+  std::optional<Spell> unscheduled_;  // The last one off it, under a schedule.
   int kept_ = 0;
   double anchor_ = 0;  // The last scheduled spell's start.
   SpellShape schedule_;
