@@ -161,8 +161,9 @@ void SpellSchedule::FollowSpacings(const Spell& spell, double slack) {
     const auto followed = [&](const Spaced& s) {
       return s.last.start == spell.start && std::abs(s.period - period) <= tolerance;
     };
-    if (std::any_of(sp.followed.begin(), sp.followed.begin() + sp.followed_count, followed))
+    if (std::any_of(sp.followed.begin(), sp.followed.begin() + sp.followed_count, followed)) {
       continue;
+    }
     Spaced fresh{spell, period, 2};
     if (sp.followed_count < sp.followed.size()) {
       sp.followed[sp.followed_count++] = fresh;
