@@ -346,7 +346,7 @@ class Client:
                                    self._retry, stop=self._closed, rng=self._rng, method=method,
                                    timeout=timeout, outage=self._outage, connection=self._conn)
         except grpc.RpcError as err:
-            raise CoordinatorError.from_rpc_error(method, err) from None
+            raise self._error(method, err) from None
 
     def _try_call(self, method: str, request):
         """One attempt (ebsp.retry.try_once): (answered, response)."""
@@ -356,7 +356,18 @@ class Client:
                             self._outage, method=method, timeout=self._call_timeout,
                             connection=self._conn)
         except grpc.RpcError as err:
-            raise CoordinatorError.from_rpc_error(method, err) from None
+            raise self._error(method, err) from None
+
+    def _error(self, method: str, err: grpc.RpcError) -> Exception:
+        error = CoordinatorError.from_rpc_error(method, err)
+        if not self._closed.is_set():
+            return error
+        # leave() from another thread ended this call (its registration is
+        # gone, its channel closed, or its backoff cut short): the caller's
+        # own shutdown, not a fault, and not a reason to register again.
+        left = UsageError(f"client of worker {self._worker_name!r} left while {method} waited")
+        left.__cause__ = error
+        return left
 
     def _blocking_timeout(self) -> float:
         # The coordinator ends a wait itself after barrier_deadline_seconds
@@ -398,11 +409,6 @@ class Client:
             self._rejoined_since_sync = True
 
     def _rejoin(self, cause: CoordinatorError) -> None:
-        if self._closed.is_set():
-            # leave() from another thread ended the registration this call
-            # waited on: that is the caller's own shutdown, not a fault.
-            raise UsageError(f"client of worker {self._worker_name!r} left while "
-                             f"{cause.method} waited") from cause
         # Right after an outage the outage's end line already says NOT_FOUND.
         level = logging.DEBUG if self._outage.ended_with_not_found else logging.WARNING
         _log.log(level, "ebsp_client_registers_again job=%s worker=%s cause=%r",

@@ -126,6 +126,25 @@ def test_a_spent_outage_budget_fails_the_call_saying_how_long_and_why(coordinato
                                          "ebsp_client_outage_gave_up"]
 
 
+def test_leave_from_another_thread_ends_an_outage_wait_with_usage_error(coordinator, job_name):
+    """A shutdown handler leaves while the training thread waits out an
+    outage: the wait ends at once, saying so, instead of after the budget."""
+    retry = ebsp.RetryPolicy(**FAST_RETRY)
+    w = ebsp.Client(coordinator.target, job_name, "w", policy="bsp", retry=retry)
+    assert w.step_done(0.01)
+    coordinator.stop()
+    with futures.ThreadPoolExecutor(1) as pool:
+        waiting = pool.submit(w.sync)
+        time.sleep(1.0)  # The outage's first retries (the fault, not a wait for a condition).
+        assert not waiting.done()
+        started = time.monotonic()
+        w.leave()
+        with pytest.raises(ebsp.UsageError, match="left while Barrier waited"):
+            waiting.result(timeout=10)
+        assert time.monotonic() - started < 5
+    assert w.registrations == 1
+
+
 def test_a_worker_trains_on_to_its_target_while_the_coordinator_is_frozen(coordinator, job_name,
                                                                          caplog):
     """SIGSTOP: the coordinator keeps its state but answers nothing. The worker
