@@ -346,7 +346,7 @@ class Client:
                                    self._retry, stop=self._closed, rng=self._rng, method=method,
                                    timeout=timeout, outage=self._outage, connection=self._conn)
         except grpc.RpcError as err:
-            raise self._error(method, err) from None
+            raise self._error(method, err)
 
     def _try_call(self, method: str, request):
         """One attempt (ebsp.retry.try_once): (answered, response)."""
@@ -356,11 +356,14 @@ class Client:
                             self._outage, method=method, timeout=self._call_timeout,
                             connection=self._conn)
         except grpc.RpcError as err:
-            raise self._error(method, err) from None
+            raise self._error(method, err)
 
     def _error(self, method: str, err: grpc.RpcError) -> Exception:
+        """What a failed call raises, its cause set as `raise ... from` would
+        (the gRPC error itself is left out: its status is in the message)."""
         error = CoordinatorError.from_rpc_error(method, err)
         if not self._closed.is_set():
+            error.__cause__ = None
             return error
         # leave() from another thread ended this call (its registration is
         # gone, its channel closed, or its backoff cut short): the caller's
