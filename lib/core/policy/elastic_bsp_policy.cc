@@ -24,12 +24,12 @@ std::optional<ElasticBspPolicy::ColdModel> ElasticBspPolicy::SlowestWithHistory(
 
 std::optional<std::vector<absl::Time>> ElasticBspPolicy::MemberEnds(
     const RoundMember& member, absl::Time cold_anchor, const std::optional<ColdModel>& cold,
-    int count, bool episodes) {
+    int count, bool late) {
   if (member.predictor->HasHistory()) {
     const IterationPredictor& p = *member.predictor;
-    // Late binding: in a straggler episode the episode's interval, not the
-    // typical one (plan binding keeps its forecasts as they were).
-    return episodes ? p.LateForecast(count) : p.Forecast(count);
+    // Late binding: straggler episodes and slow spells (plan binding keeps
+    // its forecasts as they were).
+    return late ? p.LateForecast(count) : p.Forecast(count);
   }
   if (!cold.has_value()) return std::nullopt;
   std::vector<absl::Time> ends;

@@ -120,13 +120,13 @@ class ElasticBspPolicy final : public Policy {
                         absl::Duration reserve);
   static std::optional<ColdModel> SlowestWithHistory(absl::Span<const RoundMember> members);
 
-  // `count` forecast ends of `member`: from its own history (with
-  // `late`, LateForecast: straggler episodes and slow spells), else planned as `cold`
-  // after `cold_anchor`; nullopt with neither.
+  // `count` forecast ends of `member`: from its own history (with `late`,
+  // LateForecast: straggler episodes and slow spells), else planned as
+  // `cold` after `cold_anchor`; nullopt with neither.
   static std::optional<std::vector<absl::Time>> MemberEnds(const RoundMember& member,
                                                            absl::Time cold_anchor,
                                                            const std::optional<ColdModel>& cold,
-                                                           int count, bool episodes);
+                                                           int count, bool late);
 
   // Runs ZipLine and remembers the forecasts for drift checks.
   std::optional<RoundTargets> RunZipLine(absl::Span<const RoundMember> members,
