@@ -10,6 +10,7 @@ raw request messages. Run it after changing the input format:
     python3 tests/fuzz/service_handlers_seeds.py tests/fuzz/corpus/service_handlers
 """
 import os
+import re
 import struct
 import sys
 
@@ -18,10 +19,19 @@ CREATE, GET, LIST, UPDATE, DELETE, REGISTER, REPORT, BARRIER, CLOCK, HEARTBEAT, 
     0, 1, 2, 3, 4, 5, 7, 10, 12, 13, 14)
 TICK = 15
 RESTART_KILL, RESTART_GRACEFUL = 14, 15  # high nibbles of op 15
-POLICIES = ["bsp", "asp", "ssp:s=0", "ssp:s=2", "local:H=3", "ebsp:R=4",
-            "ebsp:R=3,objective=total_wait", "ebsp:R=5,predictor=ewma",
-            "ebsp:R=2,predictor=median", "ebsp:R=3,objective=idle_rate",
-            "dssp:s=1,r=3"]  # tests/fuzz/fuzz_policies.h
+
+
+def read_policies():
+    """kPolicies of tests/fuzz/fuzz_policies.h, in its order (inputs pick a
+    policy by index), read from the header so that the two cannot differ."""
+    header = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fuzz_policies.h")
+    with open(header) as f:
+        text = f.read()
+    table = text[text.index("kPolicies[] = {"):]
+    return re.findall(r'"([^"]*)"', table[:table.index("};")])
+
+
+POLICIES = read_policies()
 SET_JOB, SET_WORKER, SET_PROGRESS, SET_TOKEN, SET_REQUEST_ID, SET_SPEC, STORE_FAILS = (
     1, 2, 4, 8, 16, 32, 64)
 # Caller byte: bit 0 loopback; (c >> 1) % 6: 0 none, 1 admin token, 2 the
