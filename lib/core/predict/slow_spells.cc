@@ -189,7 +189,7 @@ double SpellSchedule::SpacedExpiry(double slack) const {
   double earliest = std::numeric_limits<double>::infinity();
   for (size_t i = 0; i < sp.followed_count; ++i) {
     const Spaced& s = sp.followed[i];
-    earliest = std::min(earliest, s.last.start + s.period + Tolerance(s.period, slack));
+    earliest = std::min(earliest, LateAfter(s, slack));
   }
   return earliest;
 }
@@ -213,7 +213,7 @@ void SpellSchedule::Advance(double position, double slack) {
     size_t kept = 0;
     for (size_t i = 0; i < sp.followed_count; ++i) {
       const Spaced& s = sp.followed[i];
-      if (position <= s.last.start + s.period + Tolerance(s.period, slack)) {
+      if (position <= LateAfter(s, slack)) {
         sp.followed[kept++] = s;
       }
     }

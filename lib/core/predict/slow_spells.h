@@ -159,6 +159,10 @@ class SpellSchedule {
   // (adopted once one has kSpacedSpellsToLearn spells, without a schedule)
   // and starts new ones with the alike spells before it. With spacings_.
   void FollowSpacings(const Spell& spell, double slack);
+  // The position after which `spaced`'s next spell is late.
+  double LateAfter(const Spaced& spaced, double slack) const {
+    return spaced.last.start + spaced.period + Tolerance(spaced.period, slack);
+  }
   // The earliest position at which a followed spacing's next spell is late.
   double SpacedExpiry(double slack) const;
   // The schedule is lost.
